@@ -1,0 +1,113 @@
+/* Types shared by every stage of the event path: what a sensor is, what it
+ * said (a normalised event), and what a rule decided about it.
+ * Sources produce events, rules turn events into decisions, the incident
+ * manager turns decisions into stored incidents and calls. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define USEC_PER_MSEC UINT64_C(1000)
+#define USEC_PER_SEC  UINT64_C(1000000)
+#define USEC_PER_MIN  (UINT64_C(60) * USEC_PER_SEC)
+#define USEC_PER_HOUR (UINT64_C(60) * USEC_PER_MIN)
+#define USEC_PER_DAY  (UINT64_C(24) * USEC_PER_HOUR)
+
+enum sensor_kind {
+        SENSOR_SMOKE,
+        SENSOR_MOTION,
+        SENSOR_DOOR,
+        SENSOR_WRISTBAND,
+        SENSOR_BUTTON,
+        SENSOR_POWER,
+        SENSOR_WATER,
+        SENSOR_SIREN,
+        SENSOR_RELAY,
+        _SENSOR_KIND_MAX,
+        _SENSOR_KIND_INVALID = -1,
+};
+
+/* One attribute a sensor can report. Booleans are 0/1 in event.value. */
+enum event_attr {
+        ATTR_SMOKE,
+        ATTR_MOTION,
+        ATTR_DOOR_OPEN,     /* decoded from contact: contact=false means open */
+        ATTR_WATER_LEAK,
+        ATTR_SOS,           /* an event, not a level: each true is a press */
+        ATTR_FALL,          /* an event */
+        ATTR_CANCEL,        /* an event: the resident cancels a pre-alarm */
+        ATTR_ACTION,        /* button action string, decoded to SOS/CANCEL */
+        ATTR_POWER_FAIL,
+        ATTR_TAMPER,
+        ATTR_BATTERY,       /* percent */
+        ATTR_BATTERY_LOW,
+        ATTR_SELF_TEST,
+        ATTR_HEART_RATE,
+        ATTR_SPO2,
+        ATTR_WORN,
+        ATTR_STEPS,
+        ATTR_LAT,
+        ATTR_LON,
+        ATTR_ACCURACY,
+        ATTR_ONLINE,        /* from the availability topic */
+        _ATTR_MAX,
+        _ATTR_INVALID = -1,
+};
+
+struct event {
+        uint32_t sensor;        /* index into config.sensors */
+        enum event_attr attr;
+        double value;
+        uint64_t mono;          /* CLOCK_MONOTONIC, usec: for every duration */
+        uint64_t wall;          /* CLOCK_REALTIME, usec: for display only */
+        bool retained;          /* replayed state from the broker, not news */
+};
+
+enum incident_type {
+        INCIDENT_FIRE,
+        INCIDENT_SOS,
+        INCIDENT_FALL,
+        INCIDENT_INACTIVITY,
+        INCIDENT_MORNING_CHECK,
+        INCIDENT_NIGHT_EXIT,
+        INCIDENT_BATHROOM_DWELL,
+        INCIDENT_VITALS,
+        INCIDENT_WATER_LEAK,
+        INCIDENT_DEVICE_HEALTH,
+        INCIDENT_POWER,
+        _INCIDENT_TYPE_MAX,
+        _INCIDENT_TYPE_INVALID = -1,
+};
+
+enum severity {
+        SEVERITY_WARNING,
+        SEVERITY_URGENT,
+        SEVERITY_CRITICAL,
+        _SEVERITY_MAX,
+        _SEVERITY_INVALID = -1,
+};
+
+enum decision_kind {
+        DECISION_RAISE,         /* open an incident or attach to the open one */
+        DECISION_CLEAR,         /* the condition went away (recorded, not closed) */
+        _DECISION_KIND_MAX,
+};
+
+struct decision {
+        enum decision_kind kind;
+        enum incident_type type;
+        enum severity severity;
+        uint32_t sensor;
+        uint64_t mono;
+        uint64_t wall;
+};
+
+/* Names as they appear in config, JSON and the database. */
+const char *sensor_kind_to_string(enum sensor_kind k);
+enum sensor_kind sensor_kind_from_string(const char *s);
+const char *event_attr_to_string(enum event_attr a);
+enum event_attr event_attr_from_string(const char *s);
+const char *incident_type_to_string(enum incident_type t);
+enum incident_type incident_type_from_string(const char *s);
+const char *severity_to_string(enum severity s);
+enum severity severity_from_string(const char *s);

@@ -1,0 +1,86 @@
+/* anjud: the home-safety daemon. Parses the command line and the
+ * configuration, then hands over to the hub's event loop. */
+#include "anju-build.h"
+#include "config.h"
+#include "hub.h"
+#include "log.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <mosquitto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f) {
+        fprintf(f,
+                "Usage: anjud [OPTIONS]\n"
+                "Watches an elderly person's home (smoke, motion, doors, wristband) and\n"
+                "escalates alarms to volunteers and the grid dispatch center.\n\n"
+                "  -c, --config FILE     configuration file (default %s/anju.conf);\n"
+                "                        *.conf files in conf.d/ beside it are read too\n"
+                "      --check-config    validate the configuration and exit (0 if valid)\n"
+                "  -v, --verbose         log debug messages\n"
+                "      --version         print the version and exit\n"
+                "  -h, --help            print this help and exit\n",
+                ANJU_SYSCONFDIR);
+}
+
+static void print_config_error(const char *msg, void *userdata) {
+        (void) userdata;
+        fprintf(stderr, "%s\n", msg);
+}
+
+int main(int argc, char **argv) {
+        enum { OPT_CHECK = 0x100, OPT_VERSION };
+        static const struct option opts[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "check-config", no_argument, NULL, OPT_CHECK },
+                { "verbose", no_argument, NULL, 'v' },
+                { "version", no_argument, NULL, OPT_VERSION },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        const char *path = ANJU_SYSCONFDIR "/anju.conf";
+        bool check = false;
+        struct config *cfg;
+        struct hub *hub;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) >= 0)
+                switch (c) {
+                case 'c': path = optarg; break;
+                case 'v': log_set_max_level(LOG_DEBUG); break;
+                case OPT_CHECK: check = true; break;
+                case OPT_VERSION: printf("anjud %s\n", ANJU_VERSION); return 0;
+                case 'h': usage(stdout); return 0;
+                default: usage(stderr); return 2;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "anjud: unexpected argument \"%s\"\n", argv[optind]);
+                return 2;
+        }
+        r = config_load(path, print_config_error, NULL, &cfg);
+        if (r < 0) {
+                fprintf(stderr, "anjud: configuration %s is not valid\n", path);
+                return 1;
+        }
+        if (check) {
+                printf("%s: valid (%zu sensors, %zu contacts)\n", path, cfg->n_sensors, cfg->n_contacts);
+                config_free(cfg);
+                return 0;
+        }
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || mosquitto_lib_init() != MOSQ_ERR_SUCCESS) {
+                config_free(cfg);
+                return log_error("cannot initialise libcurl or libmosquitto"), 1;
+        }
+        r = hub_new(cfg, &hub);
+        if (r >= 0) {
+                r = hub_run(hub);
+                hub_free(hub);
+        }
+        mosquitto_lib_cleanup();
+        curl_global_cleanup();
+        return r < 0 ? 1 : 0;
+}

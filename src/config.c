@@ -1,0 +1,770 @@
+/* Configuration parsing and validation. Every key has a row in a table
+ * (name, type, range); values outside it are errors with file:line, and so
+ * are unknown keys and sections: a typo in an alarm system's config must
+ * not silently become a default. */
+#include "config.h"
+#include "decode.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum key_type { KT_STRING, KT_DURATION, KT_UINT, KT_BOOL, KT_ENUM, KT_TIME };
+
+struct key_desc {
+        const char *name;
+        enum key_type type;
+        size_t offset;
+        long long min, max;             /* KT_UINT, KT_DURATION (usec) */
+        const char *const *names;       /* KT_ENUM, NULL-terminated */
+        /* Optional further check of a KT_STRING: NULL if fine, else what is wrong. */
+        const char *(*check)(const char *value, char *buf, size_t n);
+};
+
+enum section_type { SEC_NONE, SEC_HUB, SEC_RESIDENT, SEC_MQTT, SEC_DISPATCH, SEC_SENSOR,
+                    SEC_CONTACT, SEC_UNKNOWN };
+
+static const char *const risk_names[] = { "standard", "elevated", "high", NULL };
+static const char *const role_names[] = { "volunteer", "grid", "maintenance", NULL };
+static const char *const button_role_names[] = { "sos", "cancel", NULL };
+static const char *const bias_names[] = { "as-is", "disable", "pull-up", "pull-down", NULL };
+static const char *const template_names[] = { "json", "wecom", "dingtalk", NULL };
+static const char *const language_names[] = { "zh-CN", "en", NULL };
+static const char *const kind_names[] = { "smoke", "motion", "door", "wristband", "button",
+                                          "power", "water", "siren", "relay", NULL };
+
+
+static bool valid_id(const char *s);
+
+/* https, or plain http only to this machine (a local relay or a test
+ * double); anything else would send an alarm in clear text. */
+static bool url_acceptable(const char *url) {
+        static const char *const loopback[] = { "http://127.", "http://localhost:",
+                                                "http://localhost/", "http://[::1]" };
+
+        if (strncmp(url, "https://", 8) == 0 && url[8])
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(loopback); i++)
+                if (strncmp(url, loopback[i], strlen(loopback[i])) == 0)
+                        return true;
+        return false;
+}
+
+static const char *check_url(const char *v, char *buf, size_t n) {
+        return url_acceptable(v) ? NULL
+               : "must be https:// (http:// only to 127.0.0.1, ::1 or localhost)";
+}
+
+static const char *check_id(const char *v, char *buf, size_t n) {
+        return valid_id(v) ? NULL : "must be letters, digits, '_', '-' or '.'";
+}
+
+static const char *check_timezone(const char *v, char *buf, size_t n) {
+        snprintf(buf, n, "/usr/share/zoneinfo/%s", v);
+        if (!strstr(v, "..") && v[0] != '/' && access(buf, R_OK) == 0)
+                return NULL;
+        snprintf(buf, n, "is not a known time zone (is tzdata installed?)");
+        return buf;
+}
+
+static const char *check_readable(const char *v, char *buf, size_t n) {
+        if (access(v, R_OK) == 0)
+                return NULL;
+        snprintf(buf, n, "cannot read it: %s", strerror(errno));
+        return buf;
+}
+
+static const char *check_topic(const char *v, char *buf, size_t n) {
+        return *v && !strpbrk(v, "+#") ? NULL : "must be a plain topic without wildcards";
+}
+
+#define S(f) offsetof(struct config, f)
+#define SD(f) offsetof(struct sensor_conf, f)
+#define CD(f) offsetof(struct contact_conf, f)
+#define DUR(lo, hi) (long long) (lo), (long long) (hi)
+
+static const struct key_desc hub_keys[] = {
+        { "id", KT_STRING, S(hub.id), 0, 0, NULL, check_id },
+        { "language", KT_ENUM, S(hub.language), 0, 0, language_names, NULL },
+        { "timezone", KT_STRING, S(hub.timezone), 0, 0, NULL, check_timezone },
+        { "database", KT_STRING, S(hub.database), 0, 0, NULL, NULL },
+        { NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+static const struct key_desc resident_keys[] = {
+        { "name", KT_STRING, S(resident.name), 0, 0, NULL, NULL },
+        { "address", KT_STRING, S(resident.address), 0, 0, NULL, NULL },
+        { "risk", KT_ENUM, S(resident.risk), 0, 0, risk_names, NULL },
+        { "notes", KT_STRING, S(resident.notes), 0, 0, NULL, NULL },
+        { NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+static const struct key_desc mqtt_keys[] = {
+        { "host", KT_STRING, S(mqtt.host), 0, 0, NULL, NULL },
+        { "port", KT_UINT, S(mqtt.port), 1, 65535, NULL, NULL },
+        { "username", KT_STRING, S(mqtt.username), 0, 0, NULL, NULL },
+        { "password_file", KT_STRING, S(mqtt.password_file), 0, 0, NULL, check_readable },
+        { "tls_ca_file", KT_STRING, S(mqtt.tls_ca_file), 0, 0, NULL, check_readable },
+        { "tls_cert_file", KT_STRING, S(mqtt.tls_cert_file), 0, 0, NULL, check_readable },
+        { "tls_key_file", KT_STRING, S(mqtt.tls_key_file), 0, 0, NULL, check_readable },
+        { "keepalive", KT_DURATION, S(mqtt.keepalive), DUR(5 * USEC_PER_SEC, USEC_PER_HOUR), NULL, NULL },
+        { "reconnect_min", KT_DURATION, S(mqtt.reconnect_min), DUR(10 * USEC_PER_MSEC, USEC_PER_MIN), NULL, NULL },
+        { "reconnect_max", KT_DURATION, S(mqtt.reconnect_max), DUR(10 * USEC_PER_MSEC, USEC_PER_HOUR), NULL, NULL },
+        { "client_id", KT_STRING, S(mqtt.client_id), 0, 0, NULL, NULL },
+        { NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+static const struct key_desc dispatch_keys[] = {
+        { "url", KT_STRING, S(dispatch.url), 0, 0, NULL, check_url },
+        { "fallback_url", KT_STRING, S(dispatch.fallback_url), 0, 0, NULL, check_url },
+        { "token_file", KT_STRING, S(dispatch.token_file), 0, 0, NULL, check_readable },
+        { "hmac_key_file", KT_STRING, S(dispatch.hmac_key_file), 0, 0, NULL, check_readable },
+        { "ca_file", KT_STRING, S(dispatch.ca_file), 0, 0, NULL, check_readable },
+        { "insecure", KT_BOOL, S(dispatch.insecure), 0, 0, NULL, NULL },
+        { "heartbeat_interval", KT_DURATION, S(dispatch.heartbeat_interval), DUR(10 * USEC_PER_SEC, USEC_PER_HOUR), NULL, NULL },
+        { "timeout", KT_DURATION, S(dispatch.timeout), DUR(100 * USEC_PER_MSEC, 5 * USEC_PER_MIN), NULL, NULL },
+        { "retry_min", KT_DURATION, S(dispatch.retry_min), DUR(10 * USEC_PER_MSEC, 10 * USEC_PER_MIN), NULL, NULL },
+        { "retry_max", KT_DURATION, S(dispatch.retry_max), DUR(10 * USEC_PER_MSEC, USEC_PER_HOUR), NULL, NULL },
+        { "fallback_after", KT_UINT, S(dispatch.fallback_after), 1, 100, NULL, NULL },
+        { NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+static const struct key_desc sensor_keys[] = {
+        { "kind", KT_ENUM, SD(kind), 0, 0, kind_names, NULL },
+        { "room", KT_STRING, SD(room), 0, 0, NULL, NULL },
+        { "bathroom", KT_BOOL, SD(bathroom), 0, 0, NULL, NULL },
+        { "topic", KT_STRING, SD(topic), 0, 0, NULL, check_topic },
+        { "availability_topic", KT_STRING, SD(availability_topic), 0, 0, NULL, NULL },
+        { "invert", KT_BOOL, SD(invert), 0, 0, NULL, NULL },
+        { "sos_actions", KT_STRING, SD(sos_actions), 0, 0, NULL, NULL },
+        { "cancel_actions", KT_STRING, SD(cancel_actions), 0, 0, NULL, NULL },
+        { "role", KT_ENUM, SD(role), 0, 0, button_role_names, NULL },
+        { "supervision", KT_DURATION, SD(supervision), DUR(10 * USEC_PER_SEC, 7 * USEC_PER_DAY), NULL, NULL },
+        { "gpio_chip", KT_STRING, SD(gpio_chip), 0, 0, NULL, NULL },
+        { "gpio_line", KT_UINT, SD(gpio_line), 0, 1023, NULL, NULL },
+        { "active_low", KT_BOOL, SD(active_low), 0, 0, NULL, NULL },
+        { "bias", KT_ENUM, SD(bias), 0, 0, bias_names, NULL },
+        { "debounce", KT_DURATION, SD(debounce), DUR(0, 10 * USEC_PER_SEC), NULL, NULL },
+        { NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+static const struct key_desc contact_keys[] = {
+        { "role", KT_ENUM, CD(role), 0, 0, role_names, NULL },
+        { "name", KT_STRING, CD(name), 0, 0, NULL, NULL },
+        { "topic", KT_STRING, CD(topic), 0, 0, NULL, check_topic },
+        { "webhook", KT_STRING, CD(webhook), 0, 0, NULL, check_url },
+        { "template", KT_ENUM, CD(template), 0, 0, template_names, NULL },
+        { "key_file", KT_STRING, CD(key_file), 0, 0, NULL, check_readable },
+        { "order", KT_UINT, CD(order), 0, 1000, NULL, NULL },
+        { "phone", KT_STRING, CD(phone), 0, 0, NULL, NULL },
+        { NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+/* Per-file parse state; the reader sees every physical line, so it knows
+ * line numbers and section headers (inih r55 reports neither to handlers). */
+struct parser {
+        struct config *cfg;
+        const char *file;
+        config_error_fn on_error;
+        void *userdata;
+        unsigned n_errors;
+        /* input */
+        FILE *f;
+        const char *text;               /* for config_load_string */
+        unsigned line;
+        /* current section */
+        enum section_type sec;
+        char sec_name[128];
+        void *sec_base;
+        const char *seen[64];           /* keys seen in this section in this file */
+        size_t n_seen;
+};
+
+static void perr(struct parser *p, unsigned line, const char *key, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static void perr(struct parser *p, unsigned line, const char *key, const char *fmt, ...) {
+        char what[512], msg[1400];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof what, fmt, ap);
+        va_end(ap);
+        char where[600];
+
+        if (line > 0)
+                snprintf(where, sizeof where, "%s:%u:", p->file, line);
+        else
+                snprintf(where, sizeof where, "%s:", p->file);
+        if (p->sec != SEC_NONE && key)
+                snprintf(msg, sizeof msg, "%s [%s] %s: %s", where, p->sec_name, key, what);
+        else if (p->sec != SEC_NONE)
+                snprintf(msg, sizeof msg, "%s [%s] %s", where, p->sec_name, what);
+        else
+                snprintf(msg, sizeof msg, "%s %s", where, what);
+        p->n_errors++;
+        if (p->on_error)
+                p->on_error(msg, p->userdata);
+}
+
+static char *names_list(const char *const *names, char *buf, size_t n) {
+        size_t l = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; names[i] && l < n; i++)
+                l += (size_t) snprintf(buf + l, n - l, "%s%s", i ? ", " : "", names[i]);
+        return buf;
+}
+
+static bool valid_id(const char *s) {
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (!isalnum((unsigned char) *s) && !strchr("_-.", *s))
+                        return false;
+        return true;
+}
+
+static void sensor_init(struct sensor_conf *s, const char *id, const char *file, unsigned line) {
+        memset(s, 0, sizeof *s);
+        s->id = strdup(id);
+        s->kind = _SENSOR_KIND_INVALID;
+        s->role = BUTTON_SOS;
+        s->gpio_line = -1;
+        s->bias = BIAS_AS_IS;
+        s->debounce = 30 * USEC_PER_MSEC;
+        s->supervision = 0;             /* set by kind in validation */
+        s->invert = false;
+        s->file = strdup(file);
+        s->line = line;
+}
+
+static void contact_init(struct contact_conf *c, const char *id, const char *file, unsigned line) {
+        memset(c, 0, sizeof *c);
+        c->id = strdup(id);
+        c->role = _ROLE_INVALID;
+        c->template = TEMPLATE_JSON;
+        c->order = 100;
+        c->file = strdup(file);
+        c->line = line;
+}
+
+/* A "[type id]" header opens a new sensor or contact; ids are unique
+ * across all files. */
+static void *open_instance(struct parser *p, enum section_type t, const char *id) {
+        struct config *c = p->cfg;
+
+        if (!valid_id(id)) {
+                perr(p, p->line, NULL, "id \"%s\" must be letters, digits, '_', '-' or '.'", id);
+                return NULL;
+        }
+        if (t == SEC_SENSOR) {
+                int i = config_find_sensor(c, id);
+                struct sensor_conf *n;
+
+                if (i >= 0) {
+                        perr(p, p->line, NULL, "duplicate sensor id \"%s\" (first declared at %s:%u)",
+                             id, c->sensors[i].file, c->sensors[i].line);
+                        return NULL;
+                }
+                n = realloc(c->sensors, (c->n_sensors + 1) * sizeof *n);
+                if (!n)
+                        return NULL;
+                c->sensors = n;
+                sensor_init(&n[c->n_sensors], id, p->file, p->line);
+                return &n[c->n_sensors++];
+        }
+        for (size_t i = 0; i < c->n_contacts; i++)
+                if (strcmp(c->contacts[i].id, id) == 0) {
+                        perr(p, p->line, NULL, "duplicate contact id \"%s\" (first declared at %s:%u)",
+                             id, c->contacts[i].file, c->contacts[i].line);
+                        return NULL;
+                }
+        struct contact_conf *n = realloc(c->contacts, (c->n_contacts + 1) * sizeof *n);
+        if (!n)
+                return NULL;
+        c->contacts = n;
+        contact_init(&n[c->n_contacts], id, p->file, p->line);
+        return &n[c->n_contacts++];
+}
+
+static void begin_section(struct parser *p, const char *name) {
+        static const struct {
+                const char *name;
+                enum section_type type;
+        } singles[] = {
+                { "hub", SEC_HUB }, { "resident", SEC_RESIDENT },
+                { "mqtt", SEC_MQTT }, { "dispatch", SEC_DISPATCH },
+        };
+        const char *sp = strchr(name, ' ');
+
+        snprintf(p->sec_name, sizeof p->sec_name, "%s", name);
+        p->n_seen = 0;
+        p->sec_base = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(singles); i++)
+                if (strcmp(name, singles[i].name) == 0) {
+                        p->sec = singles[i].type;
+                        p->sec_base = p->cfg;
+                        return;
+                }
+        if (sp && (strncmp(name, "sensor ", 7) == 0 || strncmp(name, "contact ", 8) == 0)) {
+                const char *id = sp + 1;
+                while (*id == ' ')
+                        id++;
+                p->sec = name[0] == 's' ? SEC_SENSOR : SEC_CONTACT;
+                p->sec_base = open_instance(p, p->sec, id);
+                if (!p->sec_base)
+                        p->sec = SEC_UNKNOWN;
+                return;
+        }
+        p->sec = SEC_NONE;      /* so the message has no [section] prefix twice */
+        perr(p, p->line, NULL, "unknown section [%s]: expected [hub], [resident], [mqtt], "
+             "[dispatch], [sensor ID] or [contact ID]", name);
+        p->sec = SEC_UNKNOWN;
+}
+
+/* inih reader: one physical line per call; counts lines, spots headers. */
+static char *reader(char *buf, int size, void *stream) {
+        struct parser *p = stream;
+        char line[4096];
+        size_t len;
+        char *s, *e;
+
+        if (p->f) {
+                if (!fgets(line, sizeof line, p->f))
+                        return NULL;
+        } else {
+                const char *nl;
+                if (!*p->text)
+                        return NULL;
+                nl = strchr(p->text, '\n');
+                len = nl ? (size_t) (nl - p->text + 1) : strlen(p->text);
+                if (len >= sizeof line)
+                        len = sizeof line - 1;
+                memcpy(line, p->text, len);
+                line[len] = '\0';
+                p->text += len;
+        }
+        p->line++;
+        len = strlen(line);
+        if (len > 0 && line[len - 1] != '\n' && p->f && !feof(p->f)) {
+                int ch;
+                while ((ch = fgetc(p->f)) != EOF && ch != '\n')
+                        ;
+        }
+        if (len >= (size_t) size - 1 && !(len == (size_t) size - 1 && line[len - 1] == '\n')) {
+                perr(p, p->line, NULL, "line is longer than %d characters", size - 2);
+                buf[0] = '\n';
+                buf[1] = '\0';
+                return buf;
+        }
+        s = line;
+        while (isspace((unsigned char) *s))
+                s++;
+        if (*s == '[' && (e = strchr(s, ']'))) {
+                *e = '\0';
+                begin_section(p, s + 1);
+                *e = ']';
+        }
+        memcpy(buf, line, len + 1);
+        return buf;
+}
+
+static int set_value(struct parser *p, const struct key_desc *k, void *base, const char *v) {
+        char *field = (char *) base + k->offset;
+        char buf[256];
+        long long n;
+        uint64_t u;
+        unsigned m;
+        bool b;
+
+        switch (k->type) {
+        case KT_STRING: {
+                size_t l = strlen(v);
+                char **dst = (char **) field;
+                const char *why;
+                if (l >= 2 && v[0] == '"' && v[l - 1] == '"')
+                        v++, l -= 2;
+                free(*dst);
+                *dst = strndup(v, l);
+                if (*dst && k->check && (why = k->check(*dst, buf, sizeof buf)))
+                        return perr(p, p->line, k->name, "\"%s\" %s", *dst, why), -EINVAL;
+                return 0;
+        }
+        case KT_BOOL:
+                if (parse_bool(v, &b) < 0)
+                        return perr(p, p->line, k->name, "\"%s\" is not a boolean (true or false)", v), -EINVAL;
+                *(bool *) field = b;
+                return 0;
+        case KT_UINT:
+                if (parse_int_range(v, k->min, k->max, &n) < 0)
+                        return perr(p, p->line, k->name, "\"%s\" is not a whole number from %lld to %lld",
+                                    v, k->min, k->max), -EINVAL;
+                *(int *) field = (int) n;      /* int and unsigned fields alike: max ≤ INT_MAX */
+                return 0;
+        case KT_DURATION: {
+                char lo[32], hi[32];
+                int r = parse_duration(v, &u);
+                if (r < 0 || u < (uint64_t) k->min || u > (uint64_t) k->max)
+                        return perr(p, p->line, k->name, "\"%s\" is not a duration from %s to %s "
+                                    "(with a unit: ms, s, m, h, d)", v,
+                                    format_duration(lo, sizeof lo, (uint64_t) k->min),
+                                    format_duration(hi, sizeof hi, (uint64_t) k->max)), -EINVAL;
+                *(uint64_t *) field = u;
+                return 0;
+        }
+        case KT_TIME:
+                if (parse_time_of_day(v, &m) < 0)
+                        return perr(p, p->line, k->name, "\"%s\" is not a time of day HH:MM", v), -EINVAL;
+                *(unsigned *) field = m;
+                return 0;
+        case KT_ENUM:
+                for (int i = 0; k->names[i]; i++)
+                        if (strcmp(k->names[i], v) == 0) {
+                                *(int *) field = i;
+                                return 0;
+                        }
+                return perr(p, p->line, k->name, "\"%s\" is not one of %s", v,
+                            names_list(k->names, buf, sizeof buf)), -EINVAL;
+        }
+        return -EINVAL;
+}
+
+/* "key_<attribute> = dotted.path" chooses where a sensor's value is read. */
+static int set_sensor_key(struct parser *p, struct sensor_conf *s, const char *name, const char *v) {
+        enum event_attr a;
+
+        if (strcmp(name, "key") == 0) {
+                if (s->kind < 0)
+                        return perr(p, p->line, name, "set \"kind\" before \"key\""), -EINVAL;
+                a = decode_main_attr(s->kind);
+                if (a < 0)
+                        return perr(p, p->line, name, "a %s sensor has no single value; use key_<attribute>",
+                                    sensor_kind_to_string(s->kind)), -EINVAL;
+        } else {
+                a = event_attr_from_string(name + 4);
+                if (a < 0 || a == ATTR_ONLINE)
+                        return perr(p, p->line, name, "unknown attribute \"%s\"", name + 4), -EINVAL;
+        }
+        if (!*v || strlen(v) > 200)
+                return perr(p, p->line, name, "expected a JSON key or dotted path"), -EINVAL;
+        free(s->keys[a]);
+        s->keys[a] = strdup(v);
+        return 0;
+}
+
+static const struct key_desc *table_for(enum section_type t) {
+        switch (t) {
+        case SEC_HUB: return hub_keys;
+        case SEC_RESIDENT: return resident_keys;
+        case SEC_MQTT: return mqtt_keys;
+        case SEC_DISPATCH: return dispatch_keys;
+        case SEC_SENSOR: return sensor_keys;
+        case SEC_CONTACT: return contact_keys;
+        default: return NULL;
+        }
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value) {
+        struct parser *p = user;
+        const struct key_desc *t = table_for(p->sec);
+
+        (void) section;
+        if (p->sec == SEC_NONE) {
+                perr(p, p->line, NULL, "\"%s\" outside of any section", name);
+                return 1;
+        }
+        if (!t)
+                return 1;       /* unknown section, reported at its header */
+        for (size_t i = 0; i < p->n_seen; i++)
+                if (strcmp(p->seen[i], name) == 0) {
+                        perr(p, p->line, name, "set twice in this section");
+                        return 1;
+                }
+        if (p->n_seen < ELEMENTSOF(p->seen)) {
+                for (size_t i = 0; t[i].name; i++)
+                        if (strcmp(t[i].name, name) == 0)
+                                p->seen[p->n_seen++] = t[i].name;
+        }
+        if (p->sec == SEC_SENSOR && (strcmp(name, "key") == 0 || strncmp(name, "key_", 4) == 0)) {
+                (void) set_sensor_key(p, p->sec_base, name, value);
+                return 1;
+        }
+        for (size_t i = 0; t[i].name; i++)
+                if (strcmp(t[i].name, name) == 0) {
+                        (void) set_value(p, &t[i], p->sec_base, value);
+                        return 1;
+                }
+        perr(p, p->line, name, "unknown key");
+        return 1;
+}
+
+static void parse_one(struct parser *p) {
+        int r;
+
+        p->line = 0;
+        p->sec = SEC_NONE;
+        p->sec_name[0] = '\0';
+        r = ini_parse_stream(reader, p, handler, p);
+        if (r > 0) {
+                p->sec = SEC_NONE;
+                perr(p, (unsigned) r, NULL, "syntax error: expected \"[section]\", \"key = value\" or a comment");
+        }
+}
+
+static void set_defaults(struct config *c) {
+        c->hub.language = LANG_ZH_CN;
+        c->hub.database = strdup("/var/lib/anju/anju.db");
+        c->resident.risk = RISK_STANDARD;
+        c->mqtt.host = strdup("127.0.0.1");
+        c->mqtt.port = 1883;
+        c->mqtt.keepalive = 60 * USEC_PER_SEC;
+        c->mqtt.reconnect_min = 500 * USEC_PER_MSEC;
+        c->mqtt.reconnect_max = 60 * USEC_PER_SEC;
+        c->dispatch.heartbeat_interval = 90 * USEC_PER_SEC;
+        c->dispatch.timeout = 10 * USEC_PER_SEC;
+        c->dispatch.retry_min = 1 * USEC_PER_SEC;
+        c->dispatch.retry_max = 60 * USEC_PER_SEC;
+        c->dispatch.fallback_after = 3;
+}
+
+static void load_secret(struct parser *p, const char *key, const char *path, char **ret,
+                        size_t *ret_len) {
+        size_t len;
+        int r;
+
+        if (!path)
+                return;
+        r = read_secret_file(path, ret, &len);
+        if (r < 0)
+                perr(p, 0, key, "cannot read \"%s\": %s", path,
+                     r == -ENODATA ? "file is empty" : strerror(-r));
+        else if (ret_len)
+                *ret_len = len;
+}
+
+static void validate_top(struct parser *p) {
+        struct config *c = p->cfg;
+
+        p->sec = SEC_HUB;
+        snprintf(p->sec_name, sizeof p->sec_name, "hub");
+        if (!c->hub.id)
+                perr(p, 0, "id", "missing: the hub needs an id (used in MQTT topics)");
+        p->sec = SEC_RESIDENT;
+        snprintf(p->sec_name, sizeof p->sec_name, "resident");
+        if (!c->resident.name)
+                perr(p, 0, "name", "missing: the dispatch center must know who lives here");
+        if (!c->resident.address)
+                perr(p, 0, "address", "missing: the dispatch center must know where to go");
+        p->sec = SEC_MQTT;
+        snprintf(p->sec_name, sizeof p->sec_name, "mqtt");
+        if (c->mqtt.reconnect_min > c->mqtt.reconnect_max)
+                perr(p, 0, "reconnect_min", "must not be longer than reconnect_max");
+        if (c->mqtt.password_file && !c->mqtt.username)
+                perr(p, 0, "password_file", "needs username");
+        if (!!c->mqtt.tls_cert_file != !!c->mqtt.tls_key_file)
+                perr(p, 0, "tls_cert_file", "tls_cert_file and tls_key_file go together");
+        p->sec = SEC_DISPATCH;
+        snprintf(p->sec_name, sizeof p->sec_name, "dispatch");
+        if (!c->dispatch.url)
+                perr(p, 0, "url", "missing: where emergency calls go");
+        if (c->dispatch.retry_min > c->dispatch.retry_max)
+                perr(p, 0, "retry_min", "must not be longer than retry_max");
+        load_secret(p, "token_file", c->dispatch.token_file, &c->dispatch.token, NULL);
+        load_secret(p, "hmac_key_file", c->dispatch.hmac_key_file, &c->dispatch.hmac_key,
+                    &c->dispatch.hmac_key_len);
+}
+
+static const char *const default_sos_actions = "sos,emergency";
+static const char *const default_cancel_actions = "cancel,single";
+
+static void validate_sensor(struct parser *p, struct sensor_conf *s) {
+        bool gpio = s->gpio_chip || s->gpio_line >= 0;
+
+        p->sec = SEC_SENSOR;
+        snprintf(p->sec_name, sizeof p->sec_name, "sensor %s", s->id);
+        p->file = s->file;
+        if (s->kind < 0) {
+                perr(p, s->line, "kind", "missing: expected one of %s",
+                     "smoke, motion, door, wristband, button, power, water, siren, relay");
+                return;
+        }
+        if (!s->topic && !gpio)
+                perr(p, s->line, NULL, "has no source: set topic (MQTT) or gpio_chip and gpio_line");
+        else if (s->topic && gpio)
+                perr(p, s->line, NULL, "has two sources: set either topic or gpio_chip/gpio_line");
+        else if (gpio)
+                /* Fail closed: a sensor we cannot watch must not look configured. */
+                perr(p, s->line, "gpio_chip", "GPIO sources are not supported by this version of anjud");
+        if ((s->kind == SENSOR_SIREN || s->kind == SENSOR_RELAY) && !gpio)
+                perr(p, s->line, "kind", "%s is an output and needs gpio_chip and gpio_line",
+                     sensor_kind_to_string(s->kind));
+        if (s->topic && !s->availability_topic && asprintf(&s->availability_topic, "%s/availability", s->topic) < 0)
+                s->availability_topic = NULL;
+        for (int a = 0; a < _ATTR_MAX; a++)
+                if (!s->keys[a] && decode_default_key(s->kind, a))
+                        s->keys[a] = strdup(decode_default_key(s->kind, a));
+        if (!s->sos_actions)
+                s->sos_actions = strdup(default_sos_actions);
+        if (!s->cancel_actions)
+                s->cancel_actions = strdup(default_cancel_actions);
+        if (s->supervision == 0)
+                s->supervision = s->kind == SENSOR_WRISTBAND ? 10 * USEC_PER_MIN : USEC_PER_HOUR;
+}
+
+static void validate_contact(struct parser *p, struct contact_conf *k) {
+        p->sec = SEC_CONTACT;
+        snprintf(p->sec_name, sizeof p->sec_name, "contact %s", k->id);
+        p->file = k->file;
+        if (k->role < 0)
+                perr(p, k->line, "role", "missing: expected one of volunteer, grid, maintenance");
+        if (!k->topic && !k->webhook)
+                perr(p, k->line, NULL, "has no channel: set topic or webhook");
+}
+
+static void validate(struct parser *p) {
+        const char *main_file = p->cfg->path;
+
+        p->file = main_file;
+        validate_top(p);
+        for (size_t i = 0; i < p->cfg->n_sensors; i++)
+                validate_sensor(p, &p->cfg->sensors[i]);
+        for (size_t i = 0; i < p->cfg->n_contacts; i++)
+                validate_contact(p, &p->cfg->contacts[i]);
+        p->file = main_file;
+}
+
+static int finish(struct parser *p, struct config **ret) {
+        if (p->n_errors == 0)
+                validate(p);
+        if (p->n_errors > 0) {
+                config_free(p->cfg);
+                return -EINVAL;
+        }
+        *ret = p->cfg;
+        return 0;
+}
+
+static int conf_filter(const struct dirent *d) {
+        size_t l = strlen(d->d_name);
+        return d->d_name[0] != '.' && l > 5 && strcmp(d->d_name + l - 5, ".conf") == 0;
+}
+
+static void parse_dropins(struct parser *p, const char *path) {
+        char dir[4096], file[4352];
+        struct dirent **list = NULL;
+        const char *slash = strrchr(path, '/');
+        int n;
+
+        snprintf(dir, sizeof dir, "%.*sconf.d", slash ? (int) (slash - path + 1) : 0, path);
+        n = scandir(dir, &list, conf_filter, alphasort);
+        for (int i = 0; i < n; i++) {
+                snprintf(file, sizeof file, "%s/%s", dir, list[i]->d_name);
+                p->f = fopen(file, "re");
+                if (!p->f) {
+                        p->sec = SEC_NONE;
+                        perr(p, 0, NULL, "cannot open drop-in %s: %m", file);
+                } else {
+                        p->file = file;
+                        parse_one(p);
+                        fclose(p->f);
+                        p->f = NULL;
+                }
+                free(list[i]);
+        }
+        free(list);
+}
+
+int config_load(const char *path, config_error_fn on_error, void *userdata, struct config **ret) {
+        struct parser p = { .file = path, .on_error = on_error, .userdata = userdata };
+        int r;
+
+        p.cfg = calloc(1, sizeof *p.cfg);
+        if (!p.cfg)
+                return -ENOMEM;
+        set_defaults(p.cfg);
+        p.cfg->path = strdup(path);
+        p.f = fopen(path, "re");
+        if (!p.f) {
+                r = -errno;
+                perr(&p, 0, NULL, "cannot open configuration: %s", strerror(-r));
+                config_free(p.cfg);
+                return r;
+        }
+        parse_one(&p);
+        fclose(p.f);
+        p.f = NULL;
+        parse_dropins(&p, path);
+        p.file = path;
+        return finish(&p, ret);
+}
+
+int config_load_string(const char *name, const char *text, config_error_fn on_error,
+                       void *userdata, struct config **ret) {
+        struct parser p = { .file = name, .on_error = on_error, .userdata = userdata, .text = text };
+
+        p.cfg = calloc(1, sizeof *p.cfg);
+        if (!p.cfg)
+                return -ENOMEM;
+        set_defaults(p.cfg);
+        p.cfg->path = strdup(name);
+        parse_one(&p);
+        return finish(&p, ret);
+}
+
+void config_free(struct config *c) {
+        if (!c)
+                return;
+        for (size_t i = 0; i < c->n_sensors; i++) {
+                struct sensor_conf *s = &c->sensors[i];
+                free(s->id), free(s->room), free(s->topic), free(s->availability_topic);
+                for (int a = 0; a < _ATTR_MAX; a++)
+                        free(s->keys[a]);
+                free(s->sos_actions), free(s->cancel_actions), free(s->gpio_chip), free(s->file);
+        }
+        free(c->sensors);
+        for (size_t i = 0; i < c->n_contacts; i++) {
+                struct contact_conf *k = &c->contacts[i];
+                free(k->id), free(k->name), free(k->topic), free(k->webhook);
+                free(k->key_file), free(k->phone), free(k->file);
+        }
+        free(c->contacts);
+        free(c->path);
+        free(c->hub.id), free(c->hub.timezone), free(c->hub.database);
+        free(c->resident.name), free(c->resident.address), free(c->resident.notes);
+        free(c->mqtt.host), free(c->mqtt.username), free(c->mqtt.password_file);
+        free(c->mqtt.tls_ca_file), free(c->mqtt.tls_cert_file), free(c->mqtt.tls_key_file);
+        free(c->mqtt.client_id);
+        free(c->dispatch.url), free(c->dispatch.fallback_url), free(c->dispatch.token_file);
+        free(c->dispatch.hmac_key_file), free(c->dispatch.ca_file);
+        if (c->dispatch.token)
+                explicit_bzero(c->dispatch.token, strlen(c->dispatch.token));
+        if (c->dispatch.hmac_key)
+                explicit_bzero(c->dispatch.hmac_key, c->dispatch.hmac_key_len);
+        free(c->dispatch.token), free(c->dispatch.hmac_key);
+        free(c);
+}
+
+int config_find_sensor(const struct config *c, const char *id) {
+        for (size_t i = 0; i < c->n_sensors; i++)
+                if (strcmp(c->sensors[i].id, id) == 0)
+                        return (int) i;
+        return -1;
+}
+
+const char *risk_tier_to_string(enum risk_tier r) {
+        return r >= 0 && r < _RISK_MAX ? risk_names[r] : NULL;
+}
+
+const char *contact_role_to_string(enum contact_role r) {
+        return r >= 0 && r < _ROLE_MAX ? role_names[r] : NULL;
+}

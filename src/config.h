@@ -1,0 +1,122 @@
+/* The configuration: /etc/anju/anju.conf plus drop-ins (conf.d, *.conf),
+ * parsed with inih into one immutable struct config, every value checked
+ * against a table of key, type and range. Errors name file:line. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "anju/event.h"
+
+enum risk_tier { RISK_STANDARD, RISK_ELEVATED, RISK_HIGH, _RISK_MAX, _RISK_INVALID = -1 };
+enum contact_role { ROLE_VOLUNTEER, ROLE_GRID, ROLE_MAINTENANCE, _ROLE_MAX, _ROLE_INVALID = -1 };
+enum button_role { BUTTON_SOS, BUTTON_CANCEL, _BUTTON_ROLE_MAX, _BUTTON_ROLE_INVALID = -1 };
+enum language { LANG_ZH_CN, LANG_EN, _LANG_MAX, _LANG_INVALID = -1 };
+enum webhook_template { TEMPLATE_JSON, TEMPLATE_WECOM, TEMPLATE_DINGTALK, _TEMPLATE_MAX, _TEMPLATE_INVALID = -1 };
+enum gpio_bias { BIAS_AS_IS, BIAS_DISABLE, BIAS_PULL_UP, BIAS_PULL_DOWN, _BIAS_MAX, _BIAS_INVALID = -1 };
+
+struct sensor_conf {
+        char *id;
+        enum sensor_kind kind;
+        char *room;
+        bool bathroom;                  /* room is a bathroom (dwell rule) */
+        char *topic;                    /* MQTT state topic, NULL if GPIO */
+        char *availability_topic;       /* default "<topic>/availability" */
+        char *keys[_ATTR_MAX];          /* JSON dotted path per attribute, NULL = not read */
+        bool invert;                    /* invert the kind's main boolean */
+        char *sos_actions;              /* button: comma list of action values meaning SOS */
+        char *cancel_actions;           /* button: comma list meaning cancel */
+        enum button_role role;          /* GPIO button: what a press means */
+        uint64_t supervision;           /* usec; offline after 3 intervals of silence */
+        char *gpio_chip;
+        int gpio_line;                  /* -1 if not GPIO */
+        bool active_low;
+        enum gpio_bias bias;
+        uint64_t debounce;              /* usec */
+        char *file;                     /* where it was declared, for messages */
+        unsigned line;
+};
+
+struct contact_conf {
+        char *id;
+        enum contact_role role;
+        char *name;
+        char *topic;
+        char *webhook;
+        enum webhook_template template;
+        char *key_file;                 /* HMAC key for signed acks */
+        unsigned order;
+        char *phone;
+        char *file;
+        unsigned line;
+};
+
+struct config {
+        char *path;                     /* the main file */
+        struct {
+                char *id;
+                enum language language;
+                char *timezone;
+                char *database;
+        } hub;
+        struct {
+                char *name;
+                char *address;
+                enum risk_tier risk;
+                char *notes;
+        } resident;
+        struct {
+                char *host;
+                unsigned port;
+                char *username;
+                char *password_file;
+                char *tls_ca_file;
+                char *tls_cert_file;
+                char *tls_key_file;
+                uint64_t keepalive;
+                uint64_t reconnect_min;
+                uint64_t reconnect_max;
+                char *client_id;
+        } mqtt;
+        struct {
+                char *url;
+                char *fallback_url;
+                char *token_file;
+                char *hmac_key_file;
+                char *ca_file;
+                bool insecure;          /* no TLS verification: must be spelled out */
+                uint64_t heartbeat_interval;
+                uint64_t timeout;
+                uint64_t retry_min;
+                uint64_t retry_max;
+                unsigned fallback_after;
+                char *token;            /* read from token_file at load */
+                char *hmac_key;         /* read from hmac_key_file at load */
+                size_t hmac_key_len;
+        } dispatch;
+        struct sensor_conf *sensors;
+        size_t n_sensors;
+        struct contact_conf *contacts;
+        size_t n_contacts;
+};
+
+/* Called once per error, already formatted as "file:line: [section] key: what". */
+typedef void (*config_error_fn)(const char *msg, void *userdata);
+
+/* Parses path and the *.conf files of the conf.d directory beside it, in
+ * name order, validates everything and returns a new config (caller frees
+ * with config_free()). On errors calls on_error for each one and returns
+ * -EINVAL; a missing main file is -ENOENT (reported too). */
+int config_load(const char *path, config_error_fn on_error, void *userdata,
+                struct config **ret);
+/* Same, from a string (tests and fuzzing); name is used in messages. */
+int config_load_string(const char *name, const char *text, config_error_fn on_error,
+                       void *userdata, struct config **ret);
+void config_free(struct config *c);
+
+/* Index of the sensor with this id, or -1. */
+int config_find_sensor(const struct config *c, const char *id);
+
+const char *risk_tier_to_string(enum risk_tier r);
+const char *contact_role_to_string(enum contact_role r);

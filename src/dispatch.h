@@ -1,0 +1,41 @@
+/* Emergency calls to the grid dispatch center: HTTPS POST via libcurl's
+ * multi-socket interface on the sd-event loop, fed from the durable outbox.
+ * A call stays in the outbox from before its first attempt until a 2xx
+ * answer with a case id; failures retry with capped exponential backoff and
+ * jitter, alternating to fallback_url after fallback_after failures. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+struct config;
+struct store;
+struct dispatch;
+
+struct dispatch_stats {
+        uint64_t submitted;
+        uint64_t delivered;
+        uint64_t attempts_failed;
+        uint64_t in_flight;
+};
+
+/* Creates the dispatcher on loop e; cfg and store are borrowed (store may
+ * be NULL: calls are then kept in memory only). Free with dispatch_free(). */
+int dispatch_new(sd_event *e, const struct config *cfg, struct store *store,
+                 struct dispatch **ret);
+/* Stops every transfer (undelivered calls stay in the outbox). NULL is fine. */
+void dispatch_free(struct dispatch *d);
+
+/* Starts a call now. outbox_id is its row in the outbox, or 0 if it could
+ * not be stored (then it lives in memory until delivered). Strings are
+ * copied. */
+int dispatch_submit(struct dispatch *d, int64_t outbox_id, const char *key, const char *incident,
+                    const char *body, unsigned attempts_so_far);
+/* Loads every undelivered call from the outbox and starts them, oldest
+ * first (after a restart). Returns how many. */
+int dispatch_replay(struct dispatch *d);
+
+/* Calls not yet delivered. */
+size_t dispatch_pending(const struct dispatch *d);
+const struct dispatch_stats *dispatch_get_stats(const struct dispatch *d);

@@ -1,0 +1,271 @@
+/* The hub glue. */
+#include "hub.h"
+#include "config.h"
+#include "decode.h"
+#include "dispatch.h"
+#include "incident.h"
+#include "log.h"
+#include "mqtt.h"
+#include "rules.h"
+#include "store.h"
+#include "util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+
+#define MAX_EVENTS_PER_MESSAGE 24
+#define LOG_FLUSH_DELAY (500 * USEC_PER_MSEC)
+#define LOG_FLUSH_BATCH 4096
+
+struct hub {
+        sd_event *event;
+        struct config *cfg;
+        struct store *store;
+        struct dispatch *dispatch;
+        struct rules *rules;
+        struct incidents *incidents;
+        struct mqtt *mqtt;
+        struct strmap *topics;          /* topic → sensor index * 2 (+1: availability) */
+        sd_event_source *flush;
+        signed char *online;            /* per sensor: -1 unknown, 0, 1 */
+        struct ratelimit bad_input_rl;
+        struct hub_stats stats;
+};
+
+static void warn_bad_input(struct hub *h, const char *topic, const char *what, const char *detail) {
+        unsigned suppressed;
+
+        if (!ratelimit_below(&h->bad_input_rl, now_mono(), &suppressed))
+                return;
+        if (suppressed > 0)
+                log_warning("%u more bad messages were not logged", suppressed);
+        log_warning("bad message on %.120s: %s%s%s, ignoring", topic, what, *detail ? ": " : "", detail);
+}
+
+static void arm_flush(struct hub *h) {
+        if (store_log_pending(h->store) >= LOG_FLUSH_BATCH) {
+                (void) store_flush(h->store);
+                return;
+        }
+        if (sd_event_source_get_enabled(h->flush, NULL) == 0)
+                (void) sd_event_source_set_time_relative(h->flush, LOG_FLUSH_DELAY),
+                (void) sd_event_source_set_enabled(h->flush, SD_EVENT_ONESHOT);
+}
+
+static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct hub *h = userdata;
+        int r = store_flush(h->store);
+
+        if (r < 0)
+                log_warning_errno(r, "sensor log: batch of %zu events not written: %m, will retry",
+                                  store_log_pending(h->store));
+        if (store_log_pending(h->store) > 0)
+                arm_flush(h);
+        return 0;
+}
+
+static void handle_event(struct hub *h, const struct event *ev) {
+        struct decision dec[4];
+        size_t n;
+
+        h->stats.events++;
+        if (h->store && store_log_event(h->store, h->cfg->sensors[ev->sensor].id, ev) == 0)
+                arm_flush(h);
+        n = rules_feed(h->rules, ev, dec, ELEMENTSOF(dec));
+        for (size_t i = 0; i < n; i++)
+                (void) incidents_apply(h->incidents, &dec[i]);
+}
+
+static void handle_availability(struct hub *h, uint32_t idx, const char *topic, const void *p,
+                                size_t len, uint64_t mono, uint64_t wall) {
+        int on = decode_availability(p, len);
+        struct event ev = { .sensor = idx, .attr = ATTR_ONLINE, .mono = mono, .wall = wall };
+
+        if (on < 0) {
+                h->stats.bad_availability++;
+                warn_bad_input(h, topic, "availability is not online/offline", "");
+                return;
+        }
+        if (h->online[idx] != on)
+                log_notice("sensor %s is %s (its bridge says so)", h->cfg->sensors[idx].id,
+                           on ? "online" : "OFFLINE");
+        h->online[idx] = (signed char) on;
+        ev.value = on;
+        handle_event(h, &ev);
+}
+
+static void count_decode_error(struct hub *h, const char *topic, const struct decode_result *res) {
+        switch (res->error) {
+        case DECODE_TOO_LARGE: h->stats.too_large++; break;
+        case DECODE_NOT_JSON: h->stats.not_json++; break;
+        case DECODE_BAD_TYPE: h->stats.bad_type++; break;
+        default: return;        /* no known key: a device's chatter, not an error */
+        }
+        warn_bad_input(h, topic, decode_error_to_string(res->error), res->detail);
+}
+
+static void on_message(const char *topic, const void *payload, size_t len, bool retained,
+                       void *userdata) {
+        struct hub *h = userdata;
+        struct event ev[MAX_EVENTS_PER_MESSAGE];
+        struct decode_result res;
+        uint64_t mono = now_mono(), wall = now_wall();
+        uint32_t v;
+        size_t n;
+
+        h->stats.messages++;
+        if (!strmap_get(h->topics, topic, strlen(topic), &v)) {
+                h->stats.unknown_topic++;
+                warn_bad_input(h, topic, "no sensor has this topic", "");
+                return;
+        }
+        if (v & 1) {
+                handle_availability(h, v >> 1, topic, payload, len, mono, wall);
+                return;
+        }
+        n = decode_state(&h->cfg->sensors[v >> 1], v >> 1, payload, len, mono, wall, retained, ev,
+                         ELEMENTSOF(ev), &res);
+        if (res.error != DECODE_OK)
+                count_decode_error(h, topic, &res);
+        for (size_t i = 0; i < n; i++)
+                handle_event(h, &ev[i]);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct hub *h = userdata;
+
+        if (si->ssi_signo == SIGHUP) {
+                log_warning("SIGHUP: reloading the configuration is not supported yet; "
+                            "restart anjud to apply changes");
+                return 0;
+        }
+        log_notice("%s received, stopping", strsignal((int) si->ssi_signo));
+        return sd_event_exit(h->event, 0);
+}
+
+static int build_topic_map(struct hub *h) {
+        const struct config *cfg = h->cfg;
+
+        h->topics = strmap_new(cfg->n_sensors * 2);
+        h->online = malloc(cfg->n_sensors ? cfg->n_sensors : 1);
+        if (!h->topics || !h->online)
+                return -ENOMEM;
+        memset(h->online, -1, cfg->n_sensors);
+        for (size_t i = 0; i < cfg->n_sensors; i++) {
+                const struct sensor_conf *s = &cfg->sensors[i];
+                if (s->topic && strmap_put(h->topics, s->topic, (uint32_t) i << 1) == -EEXIST)
+                        return log_error_errno(EINVAL, "sensor %s: topic %s is used by another sensor",
+                                               s->id, s->topic);
+                if (s->availability_topic &&
+                    strmap_put(h->topics, s->availability_topic, ((uint32_t) i << 1) | 1) == -EEXIST)
+                        return log_error_errno(EINVAL, "sensor %s: topic %s is used by another sensor",
+                                               s->id, s->availability_topic);
+        }
+        return 0;
+}
+
+static int setup_loop(struct hub *h) {
+        sigset_t mask;
+        int r;
+
+        r = sd_event_default(&h->event);
+        if (r < 0)
+                return r;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        if ((r = sd_event_add_signal(h->event, NULL, SIGTERM, on_signal, h)) < 0 ||
+            (r = sd_event_add_signal(h->event, NULL, SIGINT, on_signal, h)) < 0 ||
+            (r = sd_event_add_signal(h->event, NULL, SIGHUP, on_signal, h)) < 0)
+                return r;
+        /* Pings the systemd watchdog from the loop: a stuck loop gets restarted. */
+        (void) sd_event_set_watchdog(h->event, true);
+        r = sd_event_add_time(h->event, &h->flush, CLOCK_MONOTONIC, UINT64_MAX, 10 * USEC_PER_MSEC,
+                              on_flush, h);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(h->flush, SD_EVENT_OFF);
+}
+
+int hub_new(struct config *cfg, struct hub **ret) {
+        struct hub *h;
+        int r;
+
+        h = calloc(1, sizeof *h);
+        if (!h) {
+                config_free(cfg);
+                return -ENOMEM;
+        }
+        h->cfg = cfg;
+        h->bad_input_rl = (struct ratelimit) RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
+        if (cfg->hub.timezone) {
+                setenv("TZ", cfg->hub.timezone, 1);
+                tzset();
+        }
+        if ((r = setup_loop(h)) < 0 || (r = build_topic_map(h)) < 0)
+                goto err;
+        if ((r = store_open(cfg->hub.database, &h->store)) < 0)
+                goto err;
+        if ((r = dispatch_new(h->event, cfg, h->store, &h->dispatch)) < 0 ||
+            (r = incidents_new(cfg, h->store, h->dispatch, &h->incidents)) < 0)
+                goto err;
+        h->rules = rules_new(cfg);
+        if (!h->rules) {
+                r = -ENOMEM;
+                goto err;
+        }
+        if ((r = mqtt_new(h->event, cfg, on_message, h, &h->mqtt)) < 0)
+                goto err;
+        *ret = h;
+        return 0;
+err:
+        log_error_errno(r, "start-up failed: %m");
+        hub_free(h);
+        return r;
+}
+
+int hub_run(struct hub *h) {
+        int r, n;
+
+        n = dispatch_replay(h->dispatch);
+        if (n > 0)
+                log_notice("outbox: %d undelivered call(s) replayed", n);
+        r = mqtt_start(h->mqtt);
+        if (r < 0)
+                return r;
+        log_notice("anjud ready: hub %s, %zu sensors, %zu open incident(s), dispatch %s",
+                   h->cfg->hub.id, h->cfg->n_sensors, incidents_open_count(h->incidents),
+                   h->cfg->dispatch.url);
+        (void) sd_notifyf(false, "READY=1\nSTATUS=watching %zu sensors", h->cfg->n_sensors);
+        r = sd_event_loop(h->event);
+        (void) sd_notify(false, "STOPPING=1");
+        return r;
+}
+
+void hub_free(struct hub *h) {
+        if (!h)
+                return;
+        mqtt_free(h->mqtt);
+        rules_free(h->rules);
+        incidents_free(h->incidents);
+        dispatch_free(h->dispatch);
+        store_close(h->store);
+        sd_event_source_disable_unref(h->flush);
+        strmap_free(h->topics);
+        free(h->online);
+        sd_event_unref(h->event);
+        config_free(h->cfg);
+        free(h);
+}
+
+const struct hub_stats *hub_get_stats(const struct hub *h) {
+        return &h->stats;
+}

@@ -1,0 +1,368 @@
+/* libmosquitto on sd-event. The library's own threads and select() loop are
+ * not used: every read, write and keepalive happens on our loop. */
+#include "mqtt.h"
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <mosquitto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+/* Packets read per wakeup before yielding to other sources (fairness:
+ * a flood on the broker must not starve dispatch or timers). */
+#define READ_BUDGET 512
+
+struct mqtt {
+        sd_event *event;
+        const struct config *cfg;
+        struct mosquitto *mosq;
+        mqtt_message_fn on_message;
+        void *userdata;
+        sd_event_source *io;
+        int io_fd;
+        sd_event_source *misc;          /* keepalive pings */
+        sd_event_source *reconnect;
+        uint64_t backoff;               /* next reconnect delay */
+        bool connected;
+        bool stopping;
+        char *status_topic;
+        char **subs;                    /* borrowed strings */
+        int n_subs;
+        struct mqtt_stats stats;
+};
+
+static int mosq_to_errno(int rc) {
+        switch (rc) {
+        case MOSQ_ERR_SUCCESS: return 0;
+        case MOSQ_ERR_NOMEM: return -ENOMEM;
+        case MOSQ_ERR_INVAL: return -EINVAL;
+        case MOSQ_ERR_NO_CONN: return -ENOTCONN;
+        case MOSQ_ERR_CONN_REFUSED: return -ECONNREFUSED;
+        case MOSQ_ERR_PAYLOAD_SIZE: return -EMSGSIZE;
+        case MOSQ_ERR_ERRNO: return errno > 0 ? -errno : -EIO;
+        case MOSQ_ERR_TLS: return -EPROTO;
+        case MOSQ_ERR_AUTH: return -EACCES;
+        default: return -EIO;
+        }
+}
+
+static void schedule_reconnect(struct mqtt *m);
+static void watch_socket(struct mqtt *m);
+
+static void drop_io(struct mqtt *m) {
+        /* Must happen before libmosquitto closes the fd, or a reused fd
+         * number would be removed from epoll under someone else's feet. */
+        m->io = sd_event_source_disable_unref(m->io);
+        m->io_fd = -1;
+}
+
+static void update_events(struct mqtt *m) {
+        uint32_t ev = EPOLLIN;
+
+        if (!m->io)
+                return;
+        if (mosquitto_want_write(m->mosq))
+                ev |= EPOLLOUT;
+        (void) sd_event_source_set_io_events(m->io, ev);
+}
+
+static void handle_loop_error(struct mqtt *m, int rc) {
+        if (rc == MOSQ_ERR_SUCCESS)
+                return;
+        /* on_disconnect normally ran already and scheduled the reconnect. */
+        drop_io(m);
+        if (m->connected || !m->reconnect) {
+                m->connected = false;
+                if (!m->stopping) {
+                        log_warning("mqtt: connection to %s:%u lost: %s", m->cfg->mqtt.host,
+                                    m->cfg->mqtt.port, mosquitto_strerror(rc));
+                        schedule_reconnect(m);
+                }
+        }
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct mqtt *m = userdata;
+        int rc = MOSQ_ERR_SUCCESS;
+
+        if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+                for (int i = 0; i < READ_BUDGET && m->io; i++) {
+                        errno = 0;
+                        rc = mosquitto_loop_read(m->mosq, 1);
+                        /* loop_read returns success on EAGAIN too; errno tells. */
+                        if (rc != MOSQ_ERR_SUCCESS || errno == EAGAIN || errno == EWOULDBLOCK)
+                                break;
+                }
+                if (rc != MOSQ_ERR_SUCCESS) {
+                        handle_loop_error(m, rc);
+                        return 0;
+                }
+        }
+        if (m->io && ((revents & EPOLLOUT) || mosquitto_want_write(m->mosq))) {
+                rc = mosquitto_loop_write(m->mosq, 1);
+                if (rc != MOSQ_ERR_SUCCESS) {
+                        handle_loop_error(m, rc);
+                        return 0;
+                }
+        }
+        /* Packets queued inside callbacks are written on the next EPOLLOUT. */
+        update_events(m);
+        return 0;
+}
+
+static void watch_socket(struct mqtt *m) {
+        int fd = mosquitto_socket(m->mosq), r;
+
+        drop_io(m);
+        if (fd < 0)
+                return;
+        r = sd_event_add_io(m->event, &m->io, fd, EPOLLIN | EPOLLOUT, on_io, m);
+        if (r < 0) {
+                log_error_errno(r, "mqtt: cannot watch the socket: %m");
+                return;
+        }
+        m->io_fd = fd;
+        (void) sd_event_source_set_description(m->io, "mqtt-io");
+}
+
+static int on_reconnect(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct mqtt *m = userdata;
+        int rc;
+
+        m->reconnect = sd_event_source_disable_unref(m->reconnect);
+        rc = m->stats.connects == 0 && m->stats.disconnects == 0
+                     ? mosquitto_connect_async(m->mosq, m->cfg->mqtt.host, (int) m->cfg->mqtt.port,
+                                               (int) (m->cfg->mqtt.keepalive / USEC_PER_SEC))
+                     : mosquitto_reconnect_async(m->mosq);
+        if (rc != MOSQ_ERR_SUCCESS) {
+                log_full(LOG_WARNING, 0, "mqtt: cannot connect to %s:%u: %s", m->cfg->mqtt.host,
+                         m->cfg->mqtt.port, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+                m->stats.disconnects++;         /* next time, reconnect_async */
+                schedule_reconnect(m);
+                return 0;
+        }
+        watch_socket(m);
+        update_events(m);
+        return 0;
+}
+
+static void schedule_reconnect(struct mqtt *m) {
+        uint64_t delay = m->backoff, jitter = 0;
+        char when[32];
+        int r;
+
+        if (m->stopping || m->reconnect)
+                return;
+        (void) random_bytes(&jitter, sizeof jitter);
+        delay = delay / 2 + jitter % (delay / 2 + 1);
+        m->backoff = m->backoff * 2 > m->cfg->mqtt.reconnect_max ? m->cfg->mqtt.reconnect_max
+                                                                 : m->backoff * 2;
+        r = sd_event_add_time_relative(m->event, &m->reconnect, CLOCK_MONOTONIC, delay,
+                                       10 * USEC_PER_MSEC, on_reconnect, m);
+        if (r < 0)
+                log_error_errno(r, "mqtt: cannot schedule a reconnect: %m");
+        else
+                log_info("mqtt: reconnecting in %s", format_duration(when, sizeof when, delay));
+}
+
+static void on_connect(struct mosquitto *mosq, void *userdata, int rc) {
+        struct mqtt *m = userdata;
+        int r;
+
+        if (rc != 0) {
+                log_error("mqtt: broker %s:%u refused the connection: %s", m->cfg->mqtt.host,
+                          m->cfg->mqtt.port, mosquitto_connack_string(rc));
+                return;         /* the library disconnects; on_disconnect reschedules */
+        }
+        m->connected = true;
+        m->stats.connects++;
+        m->backoff = m->cfg->mqtt.reconnect_min;
+        /* Subscribing again re-delivers every retained state topic: alarm
+         * state is re-read, not trusted to have been seen before. */
+        for (int i = 0; i < m->n_subs; i += 64) {
+                int n = m->n_subs - i < 64 ? m->n_subs - i : 64;
+                r = mosquitto_subscribe_multiple(mosq, NULL, n, m->subs + i, 1, 0, NULL);
+                if (r != MOSQ_ERR_SUCCESS)
+                        log_error("mqtt: subscribe failed: %s", mosquitto_strerror(r));
+        }
+        (void) mosquitto_publish(mosq, NULL, m->status_topic, 6, "online", 1, true);
+        log_notice("mqtt: connected to %s:%u, %d topics subscribed", m->cfg->mqtt.host,
+                   m->cfg->mqtt.port, m->n_subs);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc) {
+        struct mqtt *m = userdata;
+        bool was = m->connected;
+
+        drop_io(m);
+        m->connected = false;
+        m->stats.disconnects++;
+        if (m->stopping)
+                return;
+        if (was)
+                log_warning("mqtt: disconnected from %s:%u: %s", m->cfg->mqtt.host, m->cfg->mqtt.port,
+                            rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        schedule_reconnect(m);
+}
+
+static void on_message(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *msg) {
+        struct mqtt *m = userdata;
+
+        m->stats.received++;
+        if (msg->topic && msg->payloadlen >= 0)
+                m->on_message(msg->topic, msg->payload, (size_t) msg->payloadlen, msg->retain,
+                              m->userdata);
+}
+
+static int on_misc(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct mqtt *m = userdata;
+        uint64_t period = m->cfg->mqtt.keepalive / 4;
+
+        if (m->io)
+                handle_loop_error(m, mosquitto_loop_misc(m->mosq));
+        update_events(m);
+        (void) sd_event_source_set_time(s, usec + period);
+        return 0;
+}
+
+static int setup_auth(struct mqtt *m) {
+        const struct config *cfg = m->cfg;
+        char *password = NULL;
+        size_t len;
+        int r = 0, rc;
+
+        if (cfg->mqtt.username) {
+                if (cfg->mqtt.password_file &&
+                    (r = read_secret_file(cfg->mqtt.password_file, &password, &len)) < 0)
+                        return log_error_errno(r, "mqtt: cannot read %s: %m", cfg->mqtt.password_file);
+                rc = mosquitto_username_pw_set(m->mosq, cfg->mqtt.username, password);
+                if (password) {
+                        explicit_bzero(password, len);
+                        free(password);
+                }
+                if (rc != MOSQ_ERR_SUCCESS)
+                        return mosq_to_errno(rc);
+        }
+        if (cfg->mqtt.tls_ca_file) {
+                rc = mosquitto_tls_set(m->mosq, cfg->mqtt.tls_ca_file, NULL, cfg->mqtt.tls_cert_file,
+                                       cfg->mqtt.tls_key_file, NULL);
+                if (rc != MOSQ_ERR_SUCCESS)
+                        return log_error_errno(mosq_to_errno(rc), "mqtt: TLS setup failed: %s",
+                                               mosquitto_strerror(rc));
+        }
+        return 0;
+}
+
+static int collect_subscriptions(struct mqtt *m) {
+        const struct config *cfg = m->cfg;
+
+        m->subs = calloc(cfg->n_sensors * 2 + 1, sizeof *m->subs);
+        if (!m->subs)
+                return -ENOMEM;
+        for (size_t i = 0; i < cfg->n_sensors; i++) {
+                if (cfg->sensors[i].topic)
+                        m->subs[m->n_subs++] = cfg->sensors[i].topic;
+                if (cfg->sensors[i].availability_topic)
+                        m->subs[m->n_subs++] = cfg->sensors[i].availability_topic;
+        }
+        return 0;
+}
+
+int mqtt_new(sd_event *e, const struct config *cfg, mqtt_message_fn on_msg, void *userdata,
+             struct mqtt **ret) {
+        char client_id[128];
+        struct mqtt *m;
+        int r;
+
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        m->event = sd_event_ref(e);
+        m->cfg = cfg;
+        m->on_message = on_msg;
+        m->userdata = userdata;
+        m->io_fd = -1;
+        m->backoff = cfg->mqtt.reconnect_min;
+        snprintf(client_id, sizeof client_id, "%s", cfg->mqtt.client_id ? cfg->mqtt.client_id : "");
+        if (!cfg->mqtt.client_id)
+                snprintf(client_id, sizeof client_id, "anjud-%s", cfg->hub.id);
+        if (asprintf(&m->status_topic, "anju/%s/status", cfg->hub.id) < 0 ||
+            (r = collect_subscriptions(m)) < 0) {
+                r = -ENOMEM;
+                goto err;
+        }
+        /* A persistent session: QoS 1 messages sent while we were away are
+         * queued by the broker and delivered on reconnect. */
+        m->mosq = mosquitto_new(client_id, false, m);
+        if (!m->mosq) {
+                r = -errno;
+                goto err;
+        }
+        mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+        mosquitto_connect_callback_set(m->mosq, on_connect);
+        mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
+        mosquitto_message_callback_set(m->mosq, on_message);
+        r = mosq_to_errno(mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true));
+        if (r < 0 || (r = setup_auth(m)) < 0)
+                goto err;
+        r = sd_event_add_time_relative(e, &m->misc, CLOCK_MONOTONIC, cfg->mqtt.keepalive / 4,
+                                       USEC_PER_SEC, on_misc, m);
+        if (r < 0)
+                goto err;
+        (void) sd_event_source_set_enabled(m->misc, SD_EVENT_ON);
+        *ret = m;
+        return 0;
+err:
+        mqtt_free(m);
+        return r;
+}
+
+int mqtt_start(struct mqtt *m) {
+        return on_reconnect(NULL, 0, m);
+}
+
+void mqtt_free(struct mqtt *m) {
+        if (!m)
+                return;
+        m->stopping = true;
+        if (m->mosq && m->connected) {
+                /* A clean goodbye: the will is only for unclean ends. */
+                (void) mosquitto_publish(m->mosq, NULL, m->status_topic, 7, "offline", 1, true);
+                (void) mosquitto_disconnect(m->mosq);
+                for (int i = 0; i < 100 && mosquitto_want_write(m->mosq); i++)
+                        if (mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS)
+                                break;
+        }
+        drop_io(m);
+        sd_event_source_disable_unref(m->misc);
+        sd_event_source_disable_unref(m->reconnect);
+        if (m->mosq)
+                mosquitto_destroy(m->mosq);
+        free(m->subs);
+        free(m->status_topic);
+        sd_event_unref(m->event);
+        free(m);
+}
+
+int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos,
+                 bool retain) {
+        int rc;
+
+        if (len > 256 * 1024)
+                return -EMSGSIZE;
+        rc = mosquitto_publish(m->mosq, NULL, topic, (int) len, payload, qos, retain);
+        update_events(m);
+        return mosq_to_errno(rc);
+}
+
+bool mqtt_is_connected(const struct mqtt *m) {
+        return m->connected;
+}
+
+const struct mqtt_stats *mqtt_get_stats(const struct mqtt *m) {
+        return &m->stats;
+}

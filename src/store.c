@@ -1,0 +1,435 @@
+/* SQLite storage. One connection, prepared statements, WAL. Alarm paths use
+ * BEGIN IMMEDIATE … COMMIT with synchronous=FULL, so a COMMIT that returned
+ * is on disk before the call it holds is sent. */
+#include "store.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum stmt {
+        ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+        ST_INCIDENT_INSERT, ST_SENSOR_JOIN, ST_TIMELINE_INSERT, ST_OUTBOX_INSERT,
+        ST_OPEN_INCIDENTS, ST_OUTBOX_LOAD, ST_OUTBOX_FAILED,
+        ST_OUTBOX_DELETE, ST_DELIVERY_INSERT, ST_OUTBOX_DEPTH, ST_LOG_INSERT,
+        _ST_MAX,
+};
+
+static const char *const stmt_sql[_ST_MAX] = {
+        [ST_BEGIN] = "BEGIN IMMEDIATE",
+        [ST_COMMIT] = "COMMIT",
+        [ST_ROLLBACK] = "ROLLBACK",
+        [ST_INCIDENT_INSERT] =
+                "INSERT INTO incidents(id, type, severity, state, sensor, room, reason, opened_at, updated_at)"
+                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        [ST_SENSOR_JOIN] =
+                "INSERT OR IGNORE INTO incident_sensors(incident, sensor, at) VALUES(?1, ?2, ?3)",
+        [ST_TIMELINE_INSERT] =
+                "INSERT INTO timeline(incident, at, event, actor, channel, note)"
+                " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+        [ST_OUTBOX_INSERT] =
+                "INSERT INTO outbox(key, kind, incident, body, created_at) VALUES(?1, ?2, ?3, ?4, ?5)",
+        [ST_OPEN_INCIDENTS] =
+                "SELECT id, type, severity, state, sensor, room, reason, opened_at FROM incidents"
+                " WHERE closed_at IS NULL ORDER BY opened_at, id",
+        [ST_OUTBOX_LOAD] =
+                "SELECT id, key, kind, incident, body, attempts, created_at FROM outbox ORDER BY id",
+        [ST_OUTBOX_FAILED] = "UPDATE outbox SET attempts = ?2, last_error = ?3 WHERE id = ?1",
+        [ST_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ?1",
+        [ST_DELIVERY_INSERT] =
+                "INSERT INTO deliveries(key, kind, incident, url, case_id, attempts, created_at, delivered_at)"
+                " SELECT key, kind, incident, ?2, ?3, ?4, created_at, ?5 FROM outbox WHERE id = ?1",
+        [ST_OUTBOX_DEPTH] = "SELECT count(*) FROM outbox",
+        [ST_LOG_INSERT] = "INSERT INTO sensor_log(at, sensor, attr, value) VALUES(?1, ?2, ?3, ?4)",
+};
+
+/* Version 1. Times are wall-clock microseconds (for people and reports);
+ * durations are never computed from them. */
+static const char schema_v1[] =
+        "CREATE TABLE incidents("
+        "  id TEXT PRIMARY KEY, type TEXT NOT NULL, severity TEXT NOT NULL, state TEXT NOT NULL,"
+        "  sensor TEXT, room TEXT, reason TEXT, opened_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL, closed_at INTEGER);"
+        "CREATE INDEX incidents_open ON incidents(closed_at, type);"
+        "CREATE TABLE incident_sensors("
+        "  incident TEXT NOT NULL REFERENCES incidents(id), sensor TEXT NOT NULL, at INTEGER NOT NULL,"
+        "  PRIMARY KEY(incident, sensor));"
+        "CREATE TABLE timeline("
+        "  seq INTEGER PRIMARY KEY, incident TEXT NOT NULL REFERENCES incidents(id),"
+        "  at INTEGER NOT NULL, event TEXT NOT NULL, actor TEXT, channel TEXT, note TEXT);"
+        "CREATE INDEX timeline_incident ON timeline(incident, seq);"
+        "CREATE TABLE outbox("
+        "  id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, incident TEXT,"
+        "  body TEXT NOT NULL, created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+        "  last_error TEXT);"
+        "CREATE TABLE deliveries("
+        "  key TEXT PRIMARY KEY, kind TEXT NOT NULL, incident TEXT, url TEXT, case_id TEXT,"
+        "  attempts INTEGER, created_at INTEGER, delivered_at INTEGER);"
+        "CREATE TABLE sensor_log(at INTEGER NOT NULL, sensor TEXT NOT NULL, attr TEXT NOT NULL,"
+        "  value REAL);"
+        "CREATE INDEX sensor_log_at ON sensor_log(at);";
+
+struct log_entry {
+        uint64_t at;
+        const char *sensor;     /* borrowed from config: lives as long as the daemon */
+        enum event_attr attr;
+        double value;
+};
+
+struct store {
+        sqlite3 *db;
+        sqlite3_stmt *st[_ST_MAX];
+        struct log_entry *batch;
+        size_t n_batch, cap_batch;
+};
+
+static int sqlite_to_errno(int rc) {
+        switch (rc & 0xff) {
+        case SQLITE_OK: case SQLITE_DONE: case SQLITE_ROW: return 0;
+        case SQLITE_NOMEM: return -ENOMEM;
+        case SQLITE_FULL: return -ENOSPC;
+        case SQLITE_CONSTRAINT: return -EEXIST;
+        case SQLITE_BUSY: case SQLITE_LOCKED: return -EBUSY;
+        case SQLITE_READONLY: case SQLITE_PERM: case SQLITE_AUTH: return -EACCES;
+        case SQLITE_CANTOPEN: return -ENOENT;
+        case SQLITE_CORRUPT: case SQLITE_NOTADB: return -EBADMSG;
+        default: return -EIO;
+        }
+}
+
+static int fail(struct store *s, int rc, const char *what) {
+        return log_error_errno(sqlite_to_errno(rc), "database: %s failed: %s", what,
+                               sqlite3_errmsg(s->db));
+}
+
+static int exec(struct store *s, const char *sql) {
+        int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+        return rc == SQLITE_OK ? 0 : fail(s, rc, sql);
+}
+
+/* Runs a prepared statement to completion and resets it. */
+static int step(struct store *s, enum stmt i) {
+        int rc = sqlite3_step(s->st[i]);
+        int r = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sqlite_to_errno(rc);
+
+        if (r < 0 && rc != SQLITE_CONSTRAINT)
+                (void) fail(s, rc, stmt_sql[i]);
+        sqlite3_reset(s->st[i]);
+        sqlite3_clear_bindings(s->st[i]);
+        return r;
+}
+
+static void bind_text(struct store *s, enum stmt i, int col, const char *v) {
+        if (v)
+                sqlite3_bind_text(s->st[i], col, v, -1, SQLITE_STATIC);
+        else
+                sqlite3_bind_null(s->st[i], col);
+}
+
+static int migrate(struct store *s) {
+        sqlite3_stmt *q;
+        int version = 0, r;
+
+        if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK)
+                return fail(s, sqlite3_errcode(s->db), "reading the schema version");
+        if (sqlite3_step(q) == SQLITE_ROW)
+                version = sqlite3_column_int(q, 0);
+        sqlite3_finalize(q);
+        if (version > STORE_SCHEMA_VERSION)
+                return log_error_errno(EPROTO, "database: schema version %d is newer than this "
+                                       "anjud knows (%d); refusing to touch it", version,
+                                       STORE_SCHEMA_VERSION);
+        if (version == STORE_SCHEMA_VERSION)
+                return 0;
+        r = exec(s, "BEGIN IMMEDIATE");
+        if (r < 0)
+                return r;
+        if (version < 1 && (r = exec(s, schema_v1)) < 0)
+                goto rollback;
+        if ((r = exec(s, "PRAGMA user_version = 1")) < 0)
+                goto rollback;
+        if ((r = exec(s, "COMMIT")) < 0)
+                goto rollback;
+        log_info("database: schema migrated from version %d to %d", version, STORE_SCHEMA_VERSION);
+        return 0;
+rollback:
+        (void) exec(s, "ROLLBACK");
+        return r;
+}
+
+int store_open(const char *path, struct store **ret) {
+        struct store *s;
+        int rc, r;
+
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                             SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc != SQLITE_OK) {
+                r = log_error_errno(sqlite_to_errno(rc), "database: cannot open %s: %s", path,
+                                    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+                goto err_close;
+        }
+        sqlite3_busy_timeout(s->db, 2000);      /* anjuctl may read at the same time */
+        /* WAL + FULL: every COMMIT is fsynced, so a stored alarm survives power loss. */
+        if ((r = exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                      " PRAGMA foreign_keys = ON; PRAGMA cache_size = -512;")) < 0)
+                goto err_close;
+        if ((r = migrate(s)) < 0)
+                goto err_close;
+        for (int i = 0; i < _ST_MAX; i++) {
+                rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+                if (rc != SQLITE_OK) {
+                        r = fail(s, rc, stmt_sql[i]);
+                        goto err_close;
+                }
+        }
+        *ret = s;
+        return 0;
+
+err_close:
+        store_close(s);
+        return r;
+}
+
+void store_close(struct store *s) {
+        if (!s)
+                return;
+        if (s->st[ST_LOG_INSERT])
+                (void) store_flush(s);
+        for (int i = 0; i < _ST_MAX; i++)
+                sqlite3_finalize(s->st[i]);
+        sqlite3_close(s->db);
+        free(s->batch);
+        free(s);
+}
+
+static int begin(struct store *s) {
+        return step(s, ST_BEGIN);
+}
+
+static int commit(struct store *s) {
+        int r = step(s, ST_COMMIT);
+        if (r < 0)
+                (void) step(s, ST_ROLLBACK);
+        return r;
+}
+
+static int rollback(struct store *s, int r) {
+        (void) step(s, ST_ROLLBACK);
+        return r;
+}
+
+static int insert_timeline(struct store *s, const char *incident, uint64_t at, const char *event,
+                           const char *actor, const char *channel, const char *note) {
+        bind_text(s, ST_TIMELINE_INSERT, 1, incident);
+        sqlite3_bind_int64(s->st[ST_TIMELINE_INSERT], 2, (sqlite3_int64) at);
+        bind_text(s, ST_TIMELINE_INSERT, 3, event);
+        bind_text(s, ST_TIMELINE_INSERT, 4, actor);
+        bind_text(s, ST_TIMELINE_INSERT, 5, channel);
+        bind_text(s, ST_TIMELINE_INSERT, 6, note);
+        return step(s, ST_TIMELINE_INSERT);
+}
+
+static int insert_call(struct store *s, const struct store_call *c, uint64_t at, int64_t *ret_id) {
+        int r;
+
+        bind_text(s, ST_OUTBOX_INSERT, 1, c->key);
+        bind_text(s, ST_OUTBOX_INSERT, 2, c->kind);
+        bind_text(s, ST_OUTBOX_INSERT, 3, c->incident);
+        bind_text(s, ST_OUTBOX_INSERT, 4, c->body);
+        sqlite3_bind_int64(s->st[ST_OUTBOX_INSERT], 5, (sqlite3_int64) at);
+        r = step(s, ST_OUTBOX_INSERT);
+        if (r == 0 && ret_id)
+                *ret_id = sqlite3_last_insert_rowid(s->db);
+        return r;
+}
+
+static int join_sensor(struct store *s, const char *incident, const char *sensor, uint64_t at) {
+        bind_text(s, ST_SENSOR_JOIN, 1, incident);
+        bind_text(s, ST_SENSOR_JOIN, 2, sensor);
+        sqlite3_bind_int64(s->st[ST_SENSOR_JOIN], 3, (sqlite3_int64) at);
+        return step(s, ST_SENSOR_JOIN);
+}
+
+int store_incident_open(struct store *s, const struct store_incident *inc,
+                        const struct store_call *call, int64_t *ret_call_id) {
+        enum stmt i = ST_INCIDENT_INSERT;
+        int r;
+
+        if ((r = begin(s)) < 0)
+                return r;
+        bind_text(s, i, 1, inc->id);
+        bind_text(s, i, 2, incident_type_to_string(inc->type));
+        bind_text(s, i, 3, severity_to_string(inc->severity));
+        bind_text(s, i, 4, inc->state);
+        bind_text(s, i, 5, inc->sensor);
+        bind_text(s, i, 6, inc->room);
+        bind_text(s, i, 7, inc->reason);
+        sqlite3_bind_int64(s->st[i], 8, (sqlite3_int64) inc->opened_at);
+        if ((r = step(s, i)) < 0)
+                return rollback(s, r);
+        if (inc->sensor && (r = join_sensor(s, inc->id, inc->sensor, inc->opened_at)) < 0)
+                return rollback(s, r);
+        if ((r = insert_timeline(s, inc->id, inc->opened_at, "opened", inc->sensor, "rule", inc->reason)) < 0)
+                return rollback(s, r);
+        if (call && (r = insert_call(s, call, inc->opened_at, ret_call_id)) < 0)
+                return rollback(s, r);
+        return commit(s);
+}
+
+int store_incident_attach(struct store *s, const char *incident, const char *sensor,
+                          uint64_t at, const char *note, const struct store_call *call,
+                          int64_t *ret_call_id) {
+        int r;
+
+        if ((r = begin(s)) < 0)
+                return r;
+        if (sensor && (r = join_sensor(s, incident, sensor, at)) < 0)
+                return rollback(s, r);
+        if ((r = insert_timeline(s, incident, at, "triggered", sensor, "rule", note)) < 0)
+                return rollback(s, r);
+        if (call && (r = insert_call(s, call, at, ret_call_id)) < 0)
+                return rollback(s, r);
+        return commit(s);
+}
+
+int store_timeline_add(struct store *s, const char *incident, uint64_t at, const char *event,
+                       const char *actor, const char *channel, const char *note) {
+        return insert_timeline(s, incident, at, event, actor, channel, note);
+}
+
+static const char *col_text(sqlite3_stmt *q, int c) {
+        return (const char *) sqlite3_column_text(q, c);
+}
+
+int store_load_open_incidents(struct store *s,
+                              int (*cb)(const struct store_incident *inc, void *ud), void *ud) {
+        sqlite3_stmt *q = s->st[ST_OPEN_INCIDENTS];
+        int rc, r = 0;
+
+        while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+                struct store_incident inc = {
+                        .type = incident_type_from_string(col_text(q, 1)),
+                        .severity = severity_from_string(col_text(q, 2)),
+                        .state = col_text(q, 3), .sensor = col_text(q, 4), .room = col_text(q, 5),
+                        .reason = col_text(q, 6), .opened_at = (uint64_t) sqlite3_column_int64(q, 7),
+                };
+                snprintf(inc.id, sizeof inc.id, "%s", col_text(q, 0) ? col_text(q, 0) : "");
+                if (inc.type >= 0)
+                        r = cb(&inc, ud);
+        }
+        if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+                r = fail(s, rc, "loading open incidents");
+        sqlite3_reset(q);
+        return r;
+}
+
+int store_outbox_load(struct store *s,
+                      int (*cb)(const struct store_outbox_row *row, void *ud), void *ud) {
+        sqlite3_stmt *q = s->st[ST_OUTBOX_LOAD];
+        int rc, r = 0;
+
+        while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+                struct store_outbox_row row = {
+                        .id = sqlite3_column_int64(q, 0), .key = col_text(q, 1), .kind = col_text(q, 2),
+                        .incident = col_text(q, 3), .body = col_text(q, 4),
+                        .attempts = (unsigned) sqlite3_column_int(q, 5),
+                        .created_at = (uint64_t) sqlite3_column_int64(q, 6),
+                };
+                if (row.key && row.body)
+                        r = cb(&row, ud);
+        }
+        if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+                r = fail(s, rc, "loading the outbox");
+        sqlite3_reset(q);
+        return r;
+}
+
+int store_outbox_failed(struct store *s, int64_t id, unsigned attempts, const char *error) {
+        sqlite3_bind_int64(s->st[ST_OUTBOX_FAILED], 1, id);
+        sqlite3_bind_int(s->st[ST_OUTBOX_FAILED], 2, (int) attempts);
+        bind_text(s, ST_OUTBOX_FAILED, 3, error);
+        return step(s, ST_OUTBOX_FAILED);
+}
+
+int store_outbox_delivered(struct store *s, int64_t id, const char *incident, const char *url,
+                           const char *case_id, unsigned attempts, uint64_t at) {
+        char note[160];
+        int r;
+
+        if ((r = begin(s)) < 0)
+                return r;
+        sqlite3_bind_int64(s->st[ST_DELIVERY_INSERT], 1, id);
+        bind_text(s, ST_DELIVERY_INSERT, 2, url);
+        bind_text(s, ST_DELIVERY_INSERT, 3, case_id);
+        sqlite3_bind_int(s->st[ST_DELIVERY_INSERT], 4, (int) attempts);
+        sqlite3_bind_int64(s->st[ST_DELIVERY_INSERT], 5, (sqlite3_int64) at);
+        if ((r = step(s, ST_DELIVERY_INSERT)) < 0 && r != -EEXIST)
+                return rollback(s, r);
+        sqlite3_bind_int64(s->st[ST_OUTBOX_DELETE], 1, id);
+        if ((r = step(s, ST_OUTBOX_DELETE)) < 0)
+                return rollback(s, r);
+        snprintf(note, sizeof note, "case %s, attempt %u", case_id, attempts);
+        if (incident && (r = insert_timeline(s, incident, at, "dispatch_delivered", "dispatch",
+                                             "https", note)) < 0)
+                return rollback(s, r);
+        return commit(s);
+}
+
+int store_outbox_depth(struct store *s) {
+        sqlite3_stmt *q = s->st[ST_OUTBOX_DEPTH];
+        int n = -EIO;
+
+        if (sqlite3_step(q) == SQLITE_ROW)
+                n = sqlite3_column_int(q, 0);
+        sqlite3_reset(q);
+        return n;
+}
+
+int store_log_event(struct store *s, const char *sensor, const struct event *ev) {
+        if (s->n_batch == s->cap_batch) {
+                size_t cap = s->cap_batch ? s->cap_batch * 2 : 256;
+                struct log_entry *n;
+
+                if (cap > 65536)
+                        return -ENOBUFS;        /* the flush timer is behind: drop the log, not alarms */
+                n = realloc(s->batch, cap * sizeof *n);
+                if (!n)
+                        return -ENOMEM;
+                s->batch = n;
+                s->cap_batch = cap;
+        }
+        s->batch[s->n_batch++] = (struct log_entry) { ev->wall, sensor, ev->attr, ev->value };
+        return 0;
+}
+
+int store_flush(struct store *s) {
+        sqlite3_stmt *q = s->st[ST_LOG_INSERT];
+        size_t n = s->n_batch;
+        int r;
+
+        if (n == 0)
+                return 0;
+        if ((r = begin(s)) < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                sqlite3_bind_int64(q, 1, (sqlite3_int64) s->batch[i].at);
+                sqlite3_bind_text(q, 2, s->batch[i].sensor, -1, SQLITE_STATIC);
+                sqlite3_bind_text(q, 3, event_attr_to_string(s->batch[i].attr), -1, SQLITE_STATIC);
+                sqlite3_bind_double(q, 4, s->batch[i].value);
+                if ((r = step(s, ST_LOG_INSERT)) < 0)
+                        return rollback(s, r);
+        }
+        s->n_batch = 0;
+        r = commit(s);
+        return r < 0 ? r : (int) n;
+}
+
+size_t store_log_pending(const struct store *s) {
+        return s->n_batch;
+}

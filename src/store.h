@@ -1,0 +1,87 @@
+/* SQLite storage (WAL): incidents and their timelines, the durable outbox
+ * of calls, delivery records, and a batched log of sensor events. Schema
+ * migrations by PRAGMA user_version. Alarm writes are synchronous (fsync
+ * before anything is sent); sensor logging is batched. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "anju/event.h"
+
+struct store;
+
+#define STORE_SCHEMA_VERSION 1
+#define INCIDENT_ID_MAX 32
+
+struct store_incident {
+        char id[INCIDENT_ID_MAX];
+        enum incident_type type;
+        enum severity severity;
+        const char *state;              /* "open", ... */
+        const char *sensor;             /* the sensor that raised it */
+        const char *room;
+        const char *reason;             /* words for people */
+        uint64_t opened_at;             /* wall usec */
+};
+
+/* A call to put in the outbox. */
+struct store_call {
+        const char *key;                /* idempotency key, unique */
+        const char *kind;               /* "alarm" */
+        const char *incident;
+        const char *body;
+};
+
+/* A call read back from the outbox. Strings owned by the caller of the
+ * load callback only for the duration of the call. */
+struct store_outbox_row {
+        int64_t id;
+        const char *key;
+        const char *kind;
+        const char *incident;
+        const char *body;
+        unsigned attempts;
+        uint64_t created_at;
+};
+
+/* Opens (creating and migrating) the database; caller frees with
+ * store_close(). -errno, with a logged reason. */
+int store_open(const char *path, struct store **ret);
+/* Flushes the sensor log batch and closes. NULL is fine. */
+void store_close(struct store *s);
+
+/* Stores a new incident, its first timeline row and its first call in one
+ * durable transaction. -EEXIST if the id is taken (pick another). */
+int store_incident_open(struct store *s, const struct store_incident *inc,
+                        const struct store_call *call, int64_t *ret_call_id);
+/* Records another trigger of an open incident (timeline row, sensor joined)
+ * and, if call is not NULL, a further call; one durable transaction. */
+int store_incident_attach(struct store *s, const char *incident, const char *sensor,
+                          uint64_t at, const char *note, const struct store_call *call,
+                          int64_t *ret_call_id);
+/* Appends a timeline row (not batched). */
+int store_timeline_add(struct store *s, const char *incident, uint64_t at, const char *event,
+                       const char *actor, const char *channel, const char *note);
+
+/* Calls cb for every incident that is not closed, oldest first. */
+int store_load_open_incidents(struct store *s,
+                              int (*cb)(const struct store_incident *inc, void *ud), void *ud);
+/* Calls cb for every undelivered call, in the order they were raised. */
+int store_outbox_load(struct store *s,
+                      int (*cb)(const struct store_outbox_row *row, void *ud), void *ud);
+/* Records a failed attempt. */
+int store_outbox_failed(struct store *s, int64_t id, unsigned attempts, const char *error);
+/* Moves a call from the outbox to the delivery records with its case id and
+ * adds a timeline row to its incident; one transaction. */
+int store_outbox_delivered(struct store *s, int64_t id, const char *incident, const char *url,
+                           const char *case_id, unsigned attempts, uint64_t at);
+/* Number of calls waiting in the outbox. */
+int store_outbox_depth(struct store *s);
+
+/* Queues a sensor event for the batched log; flushed by store_flush(). */
+int store_log_event(struct store *s, const char *sensor, const struct event *ev);
+/* Writes the queued sensor events in one transaction; returns how many. */
+int store_flush(struct store *s);
+size_t store_log_pending(const struct store *s);
