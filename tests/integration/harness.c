@@ -1,0 +1,346 @@
+/* Integration-test harness (see harness.h). */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <mosquitto.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PROCS 16
+
+static struct proc *procs[MAX_PROCS];
+static bool cleanup_registered;
+
+static void kill_all(void) {
+        for (int i = 0; i < MAX_PROCS; i++)
+                if (procs[i] && procs[i]->pid > 0) {
+                        kill(procs[i]->pid, SIGKILL);
+                        waitpid(procs[i]->pid, NULL, 0);
+                        procs[i]->pid = 0;
+                }
+}
+
+static long long now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *h_tmpdir(void) {
+        static char dir[256];
+        const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+        snprintf(dir, sizeof dir, "%s/anju-it-XXXXXX", base);
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        return dir;
+}
+
+int h_free_port(void) {
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t l = sizeof a;
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *) &a, sizeof a), 0);
+        ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &a, &l), 0);
+        close(fd);
+        return ntohs(a.sin_port);
+}
+
+/* Starts argv[0] with stdout and stderr into one pipe we read. */
+static struct proc *spawn(char *const argv[], const char *log_path) {
+        struct proc *p = calloc(1, sizeof *p);
+        int fds[2], slot = -1;
+
+        ck_assert_ptr_nonnull(p);
+        for (int i = 0; i < MAX_PROCS && slot < 0; i++)
+                if (!procs[i] || procs[i]->pid == 0)
+                        slot = i;
+        ck_assert_int_ge(slot, 0);
+        if (!cleanup_registered) {
+                atexit(kill_all);
+                cleanup_registered = true;
+        }
+        ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+        (void) fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);  /* a chatty child must never block on us */
+        p->pid = fork();
+        ck_assert_int_ge(p->pid, 0);
+        if (p->pid == 0) {
+                sigset_t none;
+                /* Die with the test, whatever happens to it. */
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                dup2(fds[1], STDOUT_FILENO);
+                dup2(fds[1], STDERR_FILENO);
+                int devnull = open("/dev/null", O_RDONLY);
+                dup2(devnull, STDIN_FILENO);
+                execv(argv[0], argv);
+                fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+                _exit(127);
+        }
+        close(fds[1]);
+        p->out = fds[0];
+        p->log_path = log_path ? strdup(log_path) : NULL;
+        procs[slot] = p;
+        return p;
+}
+
+static const char *env_or(const char *name, const char *def) {
+        const char *v = getenv(name);
+        return v && *v ? v : def;
+}
+
+struct proc *h_broker_start(int port) {
+        char conf[512], log[512];
+        const char *dir = h_tmpdir();
+        FILE *f;
+        struct proc *p;
+
+        snprintf(conf, sizeof conf, "%s/mosquitto.conf", dir);
+        snprintf(log, sizeof log, "%s/mosquitto.log", dir);
+        f = fopen(conf, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                   "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n"
+                   "log_type information\n", port);
+        fclose(f);
+        p = spawn((char *const[]) { (char *) env_or("MOSQUITTO", "/usr/sbin/mosquitto"), "-c", conf, NULL }, log);
+        ck_assert_msg(h_wait_line(p, "running", 10000), "mosquitto did not start on port %d", port);
+        return p;
+}
+
+struct proc *h_sim_start(int port, const char *const *extra) {
+        char portstr[16], log[512];
+        char *argv[32];
+        int n = 0;
+        struct proc *p;
+
+        snprintf(portstr, sizeof portstr, "%d", port);
+        snprintf(log, sizeof log, "%s/dispatch-sim.log", h_tmpdir());
+        argv[n++] = (char *) env_or("DISPATCH_SIM", "anju-dispatch-sim");
+        argv[n++] = "--json";
+        argv[n++] = "--port";
+        argv[n++] = portstr;
+        for (int i = 0; extra && extra[i] && n < 30; i++)
+                argv[n++] = (char *) extra[i];
+        argv[n] = NULL;
+        p = spawn(argv, log);
+        ck_assert_msg(h_wait_line(p, "listening on", 10000), "dispatch simulator did not start");
+        return p;
+}
+
+struct proc *h_anjud_start(const char *config) {
+        char log[512];
+        const char *slash = strrchr(config, '/');
+
+        snprintf(log, sizeof log, "%.*s/anjud.log", (int) (slash ? slash - config : 1), slash ? config : ".");
+        return spawn((char *const[]) { (char *) env_or("ANJUD", "anjud"), "-c", (char *) config, NULL }, log);
+}
+
+int h_stop(struct proc *p, int sig) {
+        int status = -1;
+
+        if (!p || p->pid <= 0)
+                return -1;
+        kill(p->pid, sig);
+        waitpid(p->pid, &status, 0);
+        p->pid = 0;
+        return status;
+}
+
+bool h_alive(const struct proc *p) {
+        return p && p->pid > 0 && waitpid(p->pid, NULL, WNOHANG) == 0;
+}
+
+/* Reads what is available within timeout_ms into p->buf; false on EOF/timeout. */
+static bool fill(struct proc *p, int timeout_ms) {
+        struct pollfd pfd = { .fd = p->out, .events = POLLIN };
+        ssize_t k;
+
+        if (p->out < 0 || p->len >= sizeof p->buf - 1)
+                return false;
+        if (poll(&pfd, 1, timeout_ms) <= 0)
+                return false;
+        k = read(p->out, p->buf + p->len, sizeof p->buf - 1 - p->len);
+        if (k <= 0)
+                return false;
+        if (p->log_path) {
+                FILE *f = fopen(p->log_path, "a");
+                if (f) {
+                        fwrite(p->buf + p->len, 1, (size_t) k, f);
+                        fclose(f);
+                }
+        }
+        p->len += (size_t) k;
+        p->buf[p->len] = '\0';
+        return true;
+}
+
+/* Takes the next complete line out of p->buf into line; false if none. */
+static bool take_line(struct proc *p, char *line, size_t n) {
+        char *nl = memchr(p->buf, '\n', p->len);
+        size_t l;
+
+        if (!nl)
+                return false;
+        l = (size_t) (nl - p->buf);
+        snprintf(line, n, "%.*s", (int) l, p->buf);
+        memmove(p->buf, nl + 1, p->len - l - 1);
+        p->len -= l + 1;
+        p->buf[p->len] = '\0';
+        return true;
+}
+
+bool h_wait_line(struct proc *p, const char *needle, int timeout_ms) {
+        long long deadline = now_ms() + timeout_ms;
+        static char line[65536];
+
+        for (;;) {
+                while (take_line(p, line, sizeof line))
+                        if (strstr(line, needle))
+                                return true;
+                long long left = deadline - now_ms();
+                if (left <= 0 || !fill(p, (int) left))
+                        return false;
+        }
+}
+
+int h_count_lines(struct proc *p, const char *needle, int timeout_ms) {
+        long long deadline = now_ms() + timeout_ms;
+        static char line[65536];
+        int n = 0;
+
+        for (;;) {
+                while (take_line(p, line, sizeof line))
+                        if (strstr(line, needle))
+                                n++;
+                long long left = deadline - now_ms();
+                if (left <= 0 || !fill(p, (int) left))
+                        return n;
+        }
+}
+
+json_t *h_sim_next_call(struct proc *sim, int timeout_ms) {
+        long long deadline = now_ms() + timeout_ms;
+        static char line[65536];
+
+        for (;;) {
+                while (take_line(sim, line, sizeof line)) {
+                        json_t *j = line[0] == '{' ? json_loads(line, 0, NULL) : NULL;
+                        if (j && json_object_get(j, "method"))
+                                return j;
+                        json_decref(j);
+                }
+                long long left = deadline - now_ms();
+                if (left <= 0 || !fill(sim, (int) left))
+                        return NULL;
+        }
+}
+
+const char *h_write_config(const char *dir, int mqtt_port, int dispatch_port, const char *extra) {
+        static char path[512];
+        char secret[512];
+        FILE *f;
+
+        snprintf(secret, sizeof secret, "%s/token", dir);
+        f = fopen(secret, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs("test-token-123\n", f);
+        fclose(f);
+        snprintf(secret, sizeof secret, "%s/key", dir);
+        f = fopen(secret, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs("test-hmac-key\n", f);
+        fclose(f);
+        snprintf(path, sizeof path, "%s/anju.conf", dir);
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f,
+                "[hub]\nid = test-hub\nlanguage = en\ntimezone = Asia/Shanghai\ndatabase = %s/anju.db\n\n"
+                "[resident]\nname = Ye Ayi\naddress = Doutan 3-2-301\nrisk = high\nnotes = lives alone\n\n"
+                "[mqtt]\nhost = 127.0.0.1\nport = %d\nkeepalive = 10s\nreconnect_min = 50ms\n"
+                "reconnect_max = 400ms\n\n"
+                "[dispatch]\nurl = http://127.0.0.1:%d/api/v1/alarms\ntoken_file = %s/token\n"
+                "hmac_key_file = %s/key\nretry_min = 100ms\nretry_max = 400ms\ntimeout = 5s\n\n"
+                "[sensor kitchen_smoke]\nkind = smoke\nroom = kitchen\ntopic = zigbee2mqtt/kitchen_smoke\n\n"
+                "[sensor bedroom_smoke]\nkind = smoke\nroom = bedroom\ntopic = zigbee2mqtt/bedroom_smoke\n\n"
+                "[sensor living_pir]\nkind = motion\nroom = living room\ntopic = zigbee2mqtt/living_pir\n\n"
+                "[sensor front_door]\nkind = door\nroom = hall\ntopic = zigbee2mqtt/front_door\n\n"
+                "[sensor sos_button]\nkind = button\nroom = bedroom\ntopic = zigbee2mqtt/sos_button\n\n"
+                "[sensor band]\nkind = wristband\ntopic = band/ye\n\n%s",
+                dir, mqtt_port, dispatch_port, dir, dir, extra ? extra : "");
+        fclose(f);
+        return path;
+}
+
+static void on_publish(struct mosquitto *m, void *ud, int mid) {
+        *(bool *) ud = true;
+}
+
+void h_publish(int port, const char *topic, const char *payload, size_t len, bool retain) {
+        struct mosquitto *m;
+        bool done = false;
+        long long deadline = now_ms() + 5000;
+
+        mosquitto_lib_init();
+        m = mosquitto_new(NULL, true, &done);
+        ck_assert_ptr_nonnull(m);
+        mosquitto_publish_callback_set(m, on_publish);
+        ck_assert_int_eq(mosquitto_connect(m, "127.0.0.1", port, 30), MOSQ_ERR_SUCCESS);
+        ck_assert_int_eq(mosquitto_publish(m, NULL, topic, (int) len, payload, 1, retain), MOSQ_ERR_SUCCESS);
+        while (!done && now_ms() < deadline)
+                if (mosquitto_loop(m, 50, 1) != MOSQ_ERR_SUCCESS)
+                        break;
+        ck_assert_msg(done, "broker did not acknowledge the publish on %s", topic);
+        mosquitto_disconnect(m);
+        mosquitto_destroy(m);
+}
+
+struct status_wait {
+        const char *want;
+        bool live_only;
+        bool seen;
+};
+
+static void on_status(struct mosquitto *m, void *ud, const struct mosquitto_message *msg) {
+        struct status_wait *w = ud;
+
+        if (msg->payloadlen == (int) strlen(w->want) && memcmp(msg->payload, w->want, strlen(w->want)) == 0 &&
+            (!w->live_only || !msg->retain))
+                w->seen = true;
+}
+
+bool h_wait_status(int port, const char *hub_id, const char *want, int timeout_ms) {
+        struct status_wait w = { .want = want };
+        long long deadline = now_ms() + timeout_ms;
+        struct mosquitto *m;
+        char topic[256];
+
+        snprintf(topic, sizeof topic, "anju/%s/status", hub_id);
+        mosquitto_lib_init();
+        m = mosquitto_new(NULL, true, &w);
+        ck_assert_ptr_nonnull(m);
+        mosquitto_message_callback_set(m, on_status);
+        ck_assert_int_eq(mosquitto_connect(m, "127.0.0.1", port, 30), MOSQ_ERR_SUCCESS);
+        ck_assert_int_eq(mosquitto_subscribe(m, NULL, topic, 1), MOSQ_ERR_SUCCESS);
+        while (!w.seen && now_ms() < deadline)
+                if (mosquitto_loop(m, 50, 1) != MOSQ_ERR_SUCCESS)
+                        break;
+        mosquitto_disconnect(m);
+        mosquitto_destroy(m);
+        return w.seen;
+}

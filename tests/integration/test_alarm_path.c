@@ -1,0 +1,371 @@
+/* The first alarm path end to end: the real anjud, a real mosquitto and a
+ * real HTTP server (the dispatch simulator) on loopback. */
+#include "harness.h"
+
+#include <check.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define HUB "test-hub"
+#define SMOKE_ON "{\"battery\":97,\"battery_low\":false,\"linkquality\":129,\"smoke\":true,\"tamper\":false,\"voltage\":3005}"
+#define SMOKE_OFF "{\"battery\":97,\"battery_low\":false,\"linkquality\":132,\"smoke\":false,\"tamper\":false,\"voltage\":3005}"
+
+struct rig {
+        const char *dir;
+        int mqtt_port, sim_port;
+        struct proc *broker, *sim, *anjud;
+        const char *config;
+};
+
+static void pub(struct rig *r, const char *topic, const char *payload) {
+        h_publish(r->mqtt_port, topic, payload, strlen(payload), false);
+}
+
+/* Broker and config; the simulator only if sim_args is not NULL. */
+static void rig_up(struct rig *r, const char *const *sim_args, const char *extra_config) {
+        static char dir[256];
+
+        snprintf(dir, sizeof dir, "%s", h_tmpdir());
+        r->dir = dir;
+        r->mqtt_port = h_free_port();
+        r->sim_port = h_free_port();
+        r->broker = h_broker_start(r->mqtt_port);
+        r->sim = sim_args ? h_sim_start(r->sim_port, sim_args) : NULL;
+        r->config = h_write_config(dir, r->mqtt_port, r->sim_port, extra_config);
+}
+
+static void anjud_up(struct rig *r) {
+        r->anjud = h_anjud_start(r->config);
+        ck_assert_msg(h_wait_status(r->mqtt_port, HUB, "online", 10000), "anjud did not come online");
+}
+
+static const char *str_at(json_t *root, const char *path) {
+        json_t *v = root;
+        char key[64];
+
+        while (v && *path) {
+                const char *dot = strchr(path, '.');
+                size_t l = dot ? (size_t) (dot - path) : strlen(path);
+                snprintf(key, sizeof key, "%.*s", (int) l, path);
+                v = json_object_get(v, key);
+                path += l + (dot ? 1 : 0);
+        }
+        return json_string_value(v);
+}
+
+static const char *const verify_args[] = { "--verify-hmac-key", NULL, "--expect-token", NULL, NULL };
+
+static const char *const *sim_verifying(const char *dir) {
+        static char key[512], token[512];
+        static const char *args[5];
+
+        snprintf(key, sizeof key, "%s/key", dir);
+        snprintf(token, sizeof token, "%s/token", dir);
+        memcpy(args, verify_args, sizeof args);
+        args[1] = key;
+        args[3] = token;
+        return args;
+}
+
+START_TEST(test_smoke_reaches_dispatch_with_fields_and_headers) {
+        struct rig r = { 0 };
+        json_t *call, *body;
+        const char *key;
+
+        rig_up(&r, NULL, NULL);
+        /* The simulator checks the token and the signature with the files
+         * h_write_config made. */
+        r.sim = h_sim_start(r.sim_port, sim_verifying(r.dir));
+        anjud_up(&r);
+        pub(&r, "zigbee2mqtt/living_pir", "{\"battery\":100,\"occupancy\":true}");
+        pub(&r, "zigbee2mqtt/front_door", "{\"battery\":91,\"contact\":true}");
+        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_OFF);
+        ck_assert_ptr_null(h_sim_next_call(r.sim, 300));        /* normal traffic: no call */
+        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        call = h_sim_next_call(r.sim, 5000);
+        ck_assert_msg(call != NULL, "no emergency call arrived");
+        ck_assert_str_eq(json_string_value(json_object_get(call, "method")), "POST");
+        ck_assert_str_eq(json_string_value(json_object_get(call, "path")), "/api/v1/alarms");
+        ck_assert_str_eq(json_string_value(json_object_get(call, "auth")), "ok");
+        ck_assert_str_eq(json_string_value(json_object_get(call, "signature")), "ok");
+        key = str_at(call, "headers.idempotency-key");
+        ck_assert_ptr_nonnull(key);
+        ck_assert_uint_eq(strlen(key), 36);
+        body = json_object_get(call, "body");
+        ck_assert_str_eq(str_at(body, "schema"), "anju.alarm.v1");
+        ck_assert_str_eq(str_at(body, "type"), "fire");
+        ck_assert_str_eq(str_at(body, "severity"), "critical");
+        ck_assert_str_eq(str_at(body, "call"), "alarm");
+        ck_assert_ptr_nonnull(str_at(body, "id"));
+        ck_assert_int_eq((int) strlen(str_at(body, "started_at")), 25);     /* 2026-11-22T10:15:02+08:00 */
+        ck_assert_str_eq(str_at(body, "started_at") + 19, "+08:00");
+        ck_assert_str_eq(str_at(body, "home.id"), HUB);
+        ck_assert_str_eq(str_at(body, "home.address"), "Doutan 3-2-301");
+        ck_assert_str_eq(str_at(body, "home.resident"), "Ye Ayi");
+        ck_assert_str_eq(str_at(body, "sensor.id"), "kitchen_smoke");
+        ck_assert_str_eq(str_at(body, "sensor.room"), "kitchen");
+        ck_assert_str_eq(str_at(body, "sensor.kind"), "smoke");
+        ck_assert_int_eq((int) json_integer_value(json_object_get(call, "status")), 201);
+        json_decref(call);
+        /* Delivered once: nothing more arrives. */
+        ck_assert_ptr_null(h_sim_next_call(r.sim, 500));
+        ck_assert_int_eq(h_stop(r.anjud, SIGTERM), 0);
+        ck_assert(h_wait_status(r.mqtt_port, HUB, "offline", 5000));
+}
+END_TEST
+
+START_TEST(test_sos_button_and_wristband_raise_one_sos_incident) {
+        struct rig r = { 0 };
+        const char *const none[] = { NULL };
+        json_t *a, *b;
+
+        rig_up(&r, none, NULL);
+        anjud_up(&r);
+        pub(&r, "zigbee2mqtt/sos_button", "{\"action\":\"single\",\"battery\":88}");
+        ck_assert_ptr_null(h_sim_next_call(r.sim, 300));        /* not an SOS action */
+        pub(&r, "zigbee2mqtt/sos_button", "{\"action\":\"emergency\",\"battery\":88,\"linkquality\":76}");
+        a = h_sim_next_call(r.sim, 5000);
+        ck_assert_ptr_nonnull(a);
+        ck_assert_str_eq(str_at(a, "body.type"), "sos");
+        ck_assert_str_eq(str_at(a, "body.severity"), "critical");
+        ck_assert_str_eq(str_at(a, "body.sensor.id"), "sos_button");
+        /* The wristband's SOS joins the open incident as an update. */
+        pub(&r, "band/ye", "{\"sos\":true,\"battery\":63}");
+        b = h_sim_next_call(r.sim, 5000);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_str_eq(str_at(b, "body.id"), str_at(a, "body.id"));
+        ck_assert_str_eq(str_at(b, "body.call"), "update");
+        ck_assert_str_eq(str_at(b, "body.sensor.kind"), "wristband");
+        ck_assert_str_ne(str_at(b, "headers.idempotency-key"), str_at(a, "headers.idempotency-key"));
+        /* Pressing the button again is recorded but calls nobody twice. */
+        pub(&r, "zigbee2mqtt/sos_button", "{\"action\":\"sos\"}");
+        ck_assert_ptr_null(h_sim_next_call(r.sim, 500));
+        json_decref(a);
+        json_decref(b);
+}
+END_TEST
+
+START_TEST(test_repeat_smoke_attaches_and_second_detector_updates) {
+        struct rig r = { 0 };
+        const char *const none[] = { NULL };
+        json_t *a, *b;
+
+        rig_up(&r, none, NULL);
+        anjud_up(&r);
+        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        a = h_sim_next_call(r.sim, 5000);
+        ck_assert_ptr_nonnull(a);
+        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        ck_assert_ptr_null(h_sim_next_call(r.sim, 400));
+        pub(&r, "zigbee2mqtt/bedroom_smoke", SMOKE_ON);
+        b = h_sim_next_call(r.sim, 5000);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_str_eq(str_at(b, "body.id"), str_at(a, "body.id"));
+        ck_assert_int_eq((int) json_integer_value(json_object_get(json_object_get(b, "body"), "sequence")), 2);
+        ck_assert_str_eq(str_at(b, "body.sensor.room"), "bedroom");
+        json_decref(a);
+        json_decref(b);
+}
+END_TEST
+
+START_TEST(test_retained_smoke_at_startup_raises_incident) {
+        struct rig r = { 0 };
+        const char *const none[] = { NULL };
+        json_t *a;
+
+        rig_up(&r, none, NULL);
+        /* The detector said smoke while anjud was not running. */
+        h_publish(r.mqtt_port, "zigbee2mqtt/kitchen_smoke", SMOKE_ON, strlen(SMOKE_ON), true);
+        anjud_up(&r);
+        a = h_sim_next_call(r.sim, 5000);
+        ck_assert_msg(a != NULL, "retained smoke at start-up raised no call");
+        ck_assert_str_eq(str_at(a, "body.type"), "fire");
+        json_decref(a);
+}
+END_TEST
+
+START_TEST(test_dispatch_down_then_back_delivers_once_with_same_key) {
+        struct rig r = { 0 };
+        const char *const fail2[] = { "--fail-first", "2", NULL };
+        json_t *c[3];
+
+        rig_up(&r, NULL, NULL);
+        anjud_up(&r);
+        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        /* Nobody listens: the first attempts fail with a refused connection. */
+        ck_assert(h_wait_line(r.anjud, "failed (attempt 2)", 5000));
+        /* The center comes back, answering 503 twice before it accepts. */
+        r.sim = h_sim_start(r.sim_port, fail2);
+        for (int i = 0; i < 3; i++) {
+                c[i] = h_sim_next_call(r.sim, 5000);
+                ck_assert_msg(c[i] != NULL, "attempt %d after the outage did not arrive", i + 1);
+        }
+        ck_assert_int_eq((int) json_integer_value(json_object_get(c[0], "status")), 503);
+        ck_assert_int_eq((int) json_integer_value(json_object_get(c[2], "status")), 201);
+        for (int i = 1; i < 3; i++)
+                ck_assert_str_eq(str_at(c[i], "headers.idempotency-key"), str_at(c[0], "headers.idempotency-key"));
+        ck_assert(h_wait_line(r.anjud, "delivered to", 5000));
+        ck_assert_ptr_null(h_sim_next_call(r.sim, 800));
+        for (int i = 0; i < 3; i++)
+                json_decref(c[i]);
+}
+END_TEST
+
+static char *outbox_key(const char *dir) {
+        char path[512];
+        sqlite3 *db;
+        sqlite3_stmt *q;
+        char *key = NULL;
+
+        snprintf(path, sizeof path, "%s/anju.db", dir);
+        ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT key FROM outbox", -1, &q, NULL), SQLITE_OK);
+        if (sqlite3_step(q) == SQLITE_ROW)
+                key = strdup((const char *) sqlite3_column_text(q, 0));
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+        return key;
+}
+
+START_TEST(test_sigkill_after_store_delivers_after_restart) {
+        struct rig r = { 0 };
+        const char *const none[] = { NULL };
+        json_t *a;
+        char *key;
+
+        rig_up(&r, NULL, NULL);
+        anjud_up(&r);
+        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        ck_assert(h_wait_line(r.anjud, "failed (attempt 1)", 5000));
+        h_stop(r.anjud, SIGKILL);
+        /* The broker publishes the last will. */
+        ck_assert(h_wait_status(r.mqtt_port, HUB, "offline", 5000));
+        key = outbox_key(r.dir);
+        ck_assert_msg(key != NULL, "the call was not in the outbox when anjud died");
+        r.sim = h_sim_start(r.sim_port, none);
+        anjud_up(&r);
+        a = h_sim_next_call(r.sim, 5000);
+        ck_assert_msg(a != NULL, "the stored call was not replayed after the restart");
+        ck_assert_str_eq(str_at(a, "headers.idempotency-key"), key);
+        ck_assert_str_eq(str_at(a, "body.type"), "fire");
+        ck_assert(h_wait_line(r.anjud, "delivered to", 5000));
+        ck_assert_ptr_null(outbox_key(r.dir));
+        ck_assert_ptr_null(h_sim_next_call(r.sim, 500));
+        free(key);
+        json_decref(a);
+}
+END_TEST
+
+START_TEST(test_garbage_payloads_do_not_stop_alarms) {
+        struct rig r = { 0 };
+        const char *const none[] = { NULL };
+        static char big[1 << 20];
+        const char binary[] = { 0, 1, 2, (char) 0xff, (char) 0xfe, '{', 0 };
+        json_t *a;
+        int warnings;
+
+        rig_up(&r, none, NULL);
+        anjud_up(&r);
+        memset(big, 'A', sizeof big);
+        pub(&r, "zigbee2mqtt/kitchen_smoke", "not json at all");
+        pub(&r, "zigbee2mqtt/kitchen_smoke", "{\"smoke\":\"maybe\"}");
+        pub(&r, "zigbee2mqtt/kitchen_smoke", "[1,2,3]");
+        pub(&r, "zigbee2mqtt/kitchen_smoke/availability", "perhaps");
+        pub(&r, "band/ye", "{\"heart_rate\":\"fast\",\"sos\":{\"x\":1}}");
+        h_publish(r.mqtt_port, "zigbee2mqtt/living_pir", big, sizeof big, false);
+        h_publish(r.mqtt_port, "zigbee2mqtt/front_door", binary, sizeof binary, false);
+        for (int i = 0; i < 100; i++)
+                pub(&r, "zigbee2mqtt/living_pir", "}{");
+        /* Every other sensor is still served. */
+        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        a = h_sim_next_call(r.sim, 5000);
+        ck_assert_msg(a != NULL, "the alarm after the garbage was lost");
+        ck_assert_str_eq(str_at(a, "body.type"), "fire");
+        ck_assert(h_alive(r.anjud));
+        /* Warnings are rate-limited: 107 bad messages, at most 10 lines. */
+        warnings = h_count_lines(r.anjud, "bad message on", 300);
+        ck_assert_int_ge(warnings, 3);
+        ck_assert_int_le(warnings, 10);
+        json_decref(a);
+}
+END_TEST
+
+START_TEST(test_broker_restart_reconnects_and_resubscribes) {
+        struct rig r = { 0 };
+        const char *const none[] = { NULL };
+        json_t *a;
+
+        rig_up(&r, none, NULL);
+        anjud_up(&r);
+        h_stop(r.broker, SIGTERM);
+        ck_assert(h_wait_line(r.anjud, "disconnected", 5000));
+        r.broker = h_broker_start(r.mqtt_port);
+        ck_assert(h_wait_status(r.mqtt_port, HUB, "online", 10000));
+        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        a = h_sim_next_call(r.sim, 5000);
+        ck_assert_msg(a != NULL, "no call after the broker came back");
+        json_decref(a);
+}
+END_TEST
+
+START_TEST(test_check_config_reports_file_line_section_key) {
+        const char *dir = h_tmpdir();
+        char path[512], cmd[1200], out[2048] = "";
+        const char *anjud = getenv("ANJUD") ? getenv("ANJUD") : "anjud";
+        const char *valid;
+        FILE *f, *p;
+        size_t n;
+        int status;
+
+        valid = h_write_config(dir, 1883, 8080, NULL);
+        snprintf(cmd, sizeof cmd, "%s --check-config -c %s 2>&1", anjud, valid);
+        ck_assert_int_eq(system(cmd), 0);
+        snprintf(path, sizeof path, "%s/bad.conf", dir);
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs("[hub]\nid = h\n[resident]\nname = a\naddress = b\n[dispatch]\n"
+              "url = http://127.0.0.1:1/x\n[sensor kitchen]\nkind = smok\ntopic = t\n", f);
+        fclose(f);
+        snprintf(cmd, sizeof cmd, "%s --check-config -c %s 2>&1", anjud, path);
+        p = popen(cmd, "r");
+        ck_assert_ptr_nonnull(p);
+        n = fread(out, 1, sizeof out - 1, p);
+        out[n] = '\0';
+        status = pclose(p);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+        ck_assert_msg(strstr(out, "bad.conf:9: [sensor kitchen] kind: \"smok\" is not one of smoke, motion, door"),
+                      "unexpected output: %s", out);
+}
+END_TEST
+
+static Suite *suite(void) {
+        Suite *s = suite_create("alarm-path");
+        TCase *tc = tcase_create("e2e");
+
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_smoke_reaches_dispatch_with_fields_and_headers);
+        tcase_add_test(tc, test_sos_button_and_wristband_raise_one_sos_incident);
+        tcase_add_test(tc, test_repeat_smoke_attaches_and_second_detector_updates);
+        tcase_add_test(tc, test_retained_smoke_at_startup_raises_incident);
+        tcase_add_test(tc, test_dispatch_down_then_back_delivers_once_with_same_key);
+        tcase_add_test(tc, test_sigkill_after_store_delivers_after_restart);
+        tcase_add_test(tc, test_garbage_payloads_do_not_stop_alarms);
+        tcase_add_test(tc, test_broker_restart_reconnects_and_resubscribes);
+        tcase_add_test(tc, test_check_config_reports_file_line_section_key);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void) {
+        SRunner *sr = srunner_create(suite());
+        int failed;
+
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? 0 : 1;
+}
