@@ -320,8 +320,9 @@ static void begin_section(struct parser *p, const char *name) {
                 const char *id = sp + 1;
                 while (*id == ' ')
                         id++;
+                p->sec = SEC_NONE;      /* a duplicate-id message has no section prefix */
+                p->sec_base = open_instance(p, name[0] == 's' ? SEC_SENSOR : SEC_CONTACT, id);
                 p->sec = name[0] == 's' ? SEC_SENSOR : SEC_CONTACT;
-                p->sec_base = open_instance(p, p->sec, id);
                 if (!p->sec_base)
                         p->sec = SEC_UNKNOWN;
                 return;
