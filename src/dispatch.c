@@ -432,7 +432,9 @@ int dispatch_new(sd_event *e, const struct config *cfg, struct store *store,
                 r = -ENOMEM;
                 goto err;
         }
-        r = sd_event_add_time(e, &d->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_curl_timer, d);
+        /* Accuracy 1 µs: 0 would mean sd-event's default of 250 ms, and curl's
+         * "start now" timeouts would wait that long before every call. */
+        r = sd_event_add_time(e, &d->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, on_curl_timer, d);
         if (r < 0)
                 goto err;
         (void) sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
