@@ -25,12 +25,17 @@ static struct proc *procs[MAX_PROCS];
 static bool cleanup_registered;
 
 static void kill_all(void) {
-        for (int i = 0; i < MAX_PROCS; i++)
-                if (procs[i] && procs[i]->pid > 0) {
+        for (int i = 0; i < MAX_PROCS && procs[i]; i++) {
+                if (procs[i]->pid > 0) {
                         kill(procs[i]->pid, SIGKILL);
                         waitpid(procs[i]->pid, NULL, 0);
-                        procs[i]->pid = 0;
                 }
+                if (procs[i]->out >= 0)
+                        close(procs[i]->out);
+                free(procs[i]->log_path);
+                free(procs[i]);
+                procs[i] = NULL;
+        }
 }
 
 static long long now_ms(void) {
@@ -66,8 +71,10 @@ static struct proc *spawn(char *const argv[], const char *log_path) {
         int fds[2], slot = -1;
 
         ck_assert_ptr_nonnull(p);
+        /* Slots are never reused: a stopped child's struct stays valid for
+         * the test that holds it, and kill_all() frees them all at exit. */
         for (int i = 0; i < MAX_PROCS && slot < 0; i++)
-                if (!procs[i] || procs[i]->pid == 0)
+                if (!procs[i])
                         slot = i;
         ck_assert_int_ge(slot, 0);
         if (!cleanup_registered) {
