@@ -18,6 +18,22 @@ static const struct phrase phrases[] = {
         { INCIDENT_SOS, "SOS pressed on %1$s (%2$s)", "%1$s（%2$s）按下了紧急呼叫" },
 };
 
+/* snprintf may cut a multi-byte character in half; a body with half a
+ * character is refused by jansson, so cut back to a character boundary. */
+static char *utf8_trim(char *buf) {
+        size_t l = strlen(buf), start = l;
+
+        while (start > 0 && ((unsigned char) buf[start - 1] & 0xc0) == 0x80)
+                start--;
+        if (start > 0 && (unsigned char) buf[start - 1] >= 0xc0) {
+                unsigned char lead = (unsigned char) buf[start - 1];
+                size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+                if (l - (start - 1) < need)
+                        buf[start - 1] = '\0';
+        }
+        return buf;
+}
+
 char *alarm_reason(const struct config *cfg, enum incident_type type,
                    const struct sensor_conf *sensor, char *buf, size_t n) {
         const char *id = sensor ? sensor->id : "?";
@@ -30,7 +46,7 @@ char *alarm_reason(const struct config *cfg, enum incident_type type,
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
                         snprintf(buf, n, zh ? phrases[i].zh : phrases[i].en, id, room);
 #pragma GCC diagnostic pop
-                        return buf;
+                        return utf8_trim(buf);
                 }
         snprintf(buf, n, "%s: %s", incident_type_to_string(type), id);
         return buf;

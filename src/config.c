@@ -48,15 +48,30 @@ static bool valid_id(const char *s);
 /* https, or plain http only to this machine (a local relay or a test
  * double); anything else would send an alarm in clear text. */
 static bool url_acceptable(const char *url) {
-        static const char *const loopback[] = { "http://127.", "http://localhost:",
-                                                "http://localhost/", "http://[::1]" };
+        const char *host, *end;
+        size_t l;
 
         if (strncmp(url, "https://", 8) == 0 && url[8])
                 return true;
-        for (size_t i = 0; i < ELEMENTSOF(loopback); i++)
-                if (strncmp(url, loopback[i], strlen(loopback[i])) == 0)
-                        return true;
-        return false;
+        if (strncmp(url, "http://", 7) != 0)
+                return false;
+        /* Plain http: the host itself must be loopback, not merely start
+         * like one ("127.example.org", "localhost:pw@example.org"). */
+        host = url + 7;
+        end = host + strcspn(host, "/?#");
+        if (memchr(host, '@', (size_t) (end - host)))
+                return false;
+        if (strncmp(host, "[::1]", 5) == 0)
+                return host + 5 == end || host[5] == ':';
+        l = strcspn(host, ":/?#");
+        if (l == 9 && strncmp(host, "localhost", 9) == 0)
+                return true;
+        if (l < 4 || strncmp(host, "127.", 4) != 0)
+                return false;
+        for (size_t i = 4; i < l; i++)
+                if (!isdigit((unsigned char) host[i]) && host[i] != '.')
+                        return false;
+        return true;
 }
 
 static const char *check_url(const char *v, char *buf, size_t n) {
@@ -185,8 +200,10 @@ struct parser {
         enum section_type sec;
         char sec_name[128];
         void *sec_base;
-        const char *seen[64];           /* keys seen in this section in this file */
+        char seen[64][48];              /* keys seen in this section in this file */
         size_t n_seen;
+        unsigned syntax_errors;         /* reported by reader() */
+        unsigned header_line[SEC_UNKNOWN + 1];  /* first [hub]/[resident]/... of the main file */
 };
 
 static void perr(struct parser *p, unsigned line, const char *key, const char *fmt, ...)
@@ -314,6 +331,8 @@ static void begin_section(struct parser *p, const char *name) {
                 if (strcmp(name, singles[i].name) == 0) {
                         p->sec = singles[i].type;
                         p->sec_base = p->cfg;
+                        if (!p->header_line[p->sec] && strcmp(p->file, p->cfg->path) == 0)
+                                p->header_line[p->sec] = p->line;
                         return;
                 }
         if (sp && (strncmp(name, "sensor ", 7) == 0 || strncmp(name, "contact ", 8) == 0)) {
@@ -348,12 +367,11 @@ static char *reader(char *buf, int size, void *stream) {
                 if (!*p->text)
                         return NULL;
                 nl = strchr(p->text, '\n');
-                len = nl ? (size_t) (nl - p->text + 1) : strlen(p->text);
-                if (len >= sizeof line)
-                        len = sizeof line - 1;
+                size_t full = nl ? (size_t) (nl - p->text + 1) : strlen(p->text);
+                len = full < sizeof line ? full : sizeof line - 1;
                 memcpy(line, p->text, len);
                 line[len] = '\0';
-                p->text += len;
+                p->text += full;        /* one physical line, however long */
         }
         p->line++;
         len = strlen(line);
@@ -375,9 +393,33 @@ static char *reader(char *buf, int size, void *stream) {
                 *e = '\0';
                 begin_section(p, s + 1);
                 *e = ']';
+        } else if (*s && !strchr(";#", *s) && (s == line || *s == '[') && !strpbrk(s, "=:")) {
+                /* inih reports only the first bad line; report each here. */
+                enum section_type keep = p->sec;
+                p->sec = SEC_NONE;
+                perr(p, p->line, NULL, "syntax error: expected \"[section]\", \"key = value\" or a comment");
+                p->sec = keep;
+                p->syntax_errors++;
         }
         memcpy(buf, line, len + 1);
         return buf;
+}
+
+/* Every string may end up in a JSON call; jansson refuses invalid UTF-8,
+ * and a refused body would be a lost alarm. */
+static bool utf8_valid(const char *s) {
+        const unsigned char *u = (const unsigned char *) s;
+
+        while (*u) {
+                int n = *u < 0x80 ? 0 : (*u & 0xe0) == 0xc0 ? 1 : (*u & 0xf0) == 0xe0 ? 2 : (*u & 0xf8) == 0xf0 ? 3 : -1;
+                if (n < 0 || (n == 1 && *u < 0xc2))
+                        return false;
+                u++;
+                for (int i = 0; i < n; i++, u++)
+                        if ((*u & 0xc0) != 0x80)
+                                return false;
+        }
+        return true;
 }
 
 static int set_value(struct parser *p, const struct key_desc *k, void *base, const char *v) {
@@ -397,6 +439,8 @@ static int set_value(struct parser *p, const struct key_desc *k, void *base, con
                         v++, l -= 2;
                 free(*dst);
                 *dst = strndup(v, l);
+                if (*dst && !utf8_valid(*dst))
+                        return perr(p, p->line, k->name, "is not valid UTF-8 (save the file as UTF-8)"), -EINVAL;
                 if (*dst && k->check && (why = k->check(*dst, buf, sizeof buf)))
                         return perr(p, p->line, k->name, "\"%s\" %s", *dst, why), -EINVAL;
                 return 0;
@@ -491,11 +535,8 @@ static int handler(void *user, const char *section, const char *name, const char
                         perr(p, p->line, name, "set twice in this section");
                         return 1;
                 }
-        if (p->n_seen < ELEMENTSOF(p->seen)) {
-                for (size_t i = 0; t[i].name; i++)
-                        if (strcmp(t[i].name, name) == 0)
-                                p->seen[p->n_seen++] = t[i].name;
-        }
+        if (p->n_seen < ELEMENTSOF(p->seen))
+                snprintf(p->seen[p->n_seen++], sizeof p->seen[0], "%s", name);
         if (p->sec == SEC_SENSOR && (strcmp(name, "key") == 0 || strncmp(name, "key_", 4) == 0)) {
                 (void) set_sensor_key(p, p->sec_base, name, value);
                 return 1;
@@ -513,10 +554,11 @@ static void parse_one(struct parser *p) {
         int r;
 
         p->line = 0;
+        p->syntax_errors = 0;
         p->sec = SEC_NONE;
         p->sec_name[0] = '\0';
         r = ini_parse_stream(reader, p, handler, p);
-        if (r > 0) {
+        if (r > 0 && p->syntax_errors == 0) {
                 p->sec = SEC_NONE;
                 perr(p, (unsigned) r, NULL, "syntax error: expected \"[section]\", \"key = value\" or a comment");
         }
@@ -559,27 +601,27 @@ static void validate_top(struct parser *p) {
         p->sec = SEC_HUB;
         snprintf(p->sec_name, sizeof p->sec_name, "hub");
         if (!c->hub.id)
-                perr(p, 0, "id", "missing: the hub needs an id (used in MQTT topics)");
+                perr(p, p->header_line[p->sec], "id", "missing: the hub needs an id (used in MQTT topics)");
         p->sec = SEC_RESIDENT;
         snprintf(p->sec_name, sizeof p->sec_name, "resident");
         if (!c->resident.name)
-                perr(p, 0, "name", "missing: the dispatch center must know who lives here");
+                perr(p, p->header_line[p->sec], "name", "missing: the dispatch center must know who lives here");
         if (!c->resident.address)
-                perr(p, 0, "address", "missing: the dispatch center must know where to go");
+                perr(p, p->header_line[p->sec], "address", "missing: the dispatch center must know where to go");
         p->sec = SEC_MQTT;
         snprintf(p->sec_name, sizeof p->sec_name, "mqtt");
         if (c->mqtt.reconnect_min > c->mqtt.reconnect_max)
-                perr(p, 0, "reconnect_min", "must not be longer than reconnect_max");
+                perr(p, p->header_line[p->sec], "reconnect_min", "must not be longer than reconnect_max");
         if (c->mqtt.password_file && !c->mqtt.username)
-                perr(p, 0, "password_file", "needs username");
+                perr(p, p->header_line[p->sec], "password_file", "needs username");
         if (!!c->mqtt.tls_cert_file != !!c->mqtt.tls_key_file)
-                perr(p, 0, "tls_cert_file", "tls_cert_file and tls_key_file go together");
+                perr(p, p->header_line[p->sec], "tls_cert_file", "tls_cert_file and tls_key_file go together");
         p->sec = SEC_DISPATCH;
         snprintf(p->sec_name, sizeof p->sec_name, "dispatch");
         if (!c->dispatch.url)
-                perr(p, 0, "url", "missing: where emergency calls go");
+                perr(p, p->header_line[p->sec], "url", "missing: where emergency calls go");
         if (c->dispatch.retry_min > c->dispatch.retry_max)
-                perr(p, 0, "retry_min", "must not be longer than retry_max");
+                perr(p, p->header_line[p->sec], "retry_min", "must not be longer than retry_max");
         load_secret(p, "token_file", c->dispatch.token_file, &c->dispatch.token, NULL);
         load_secret(p, "hmac_key_file", c->dispatch.hmac_key_file, &c->dispatch.hmac_key,
                     &c->dispatch.hmac_key_len);

@@ -115,6 +115,8 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
                         return -EINVAL;
                 if (v > UINT64_MAX / duration_units[i].usec / 2)
                         return -ERANGE;
+                if (total > UINT64_MAX / 2 - v * duration_units[i].usec)
+                        return -ERANGE;
                 total += v * duration_units[i].usec;
                 s = end + strlen(duration_units[i].suffix);
                 any = true;
@@ -131,7 +133,9 @@ int parse_time_of_day(const char *s, unsigned *ret_minutes) {
         unsigned h, m;
         int n = 0;
 
-        if (!s || sscanf(s, "%2u:%2u%n", &h, &m, &n) != 2 || s[n] != '\0' || n != 5)
+        if (!s || strlen(s) != 5 || !isdigit((unsigned char) s[0]) || !isdigit((unsigned char) s[1]) ||
+            s[2] != ':' || !isdigit((unsigned char) s[3]) || !isdigit((unsigned char) s[4]) ||
+            sscanf(s, "%2u:%2u%n", &h, &m, &n) != 2 || n != 5)
                 return -EINVAL;
         if (h > 23 || m > 59)
                 return -ERANGE;

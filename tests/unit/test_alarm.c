@@ -1,4 +1,5 @@
-/* The emergency call body and the words a person reads. */
+/* The emergency call body (schema anju.alarm.v1, docs/ALARM-SCHEMA.md) and
+ * the sentence a person reads, in the hub's language. */
 #include "unit.h"
 #include "alarm.h"
 
@@ -6,60 +7,263 @@
 #include <string.h>
 #include <time.h>
 
-START_TEST(test_body_is_anju_alarm_v1_with_home_and_sensor) {
-        struct config *c = load_ok("[sensor k]\nkind = smoke\nroom = kitchen\ntopic = t\n");
-        struct alarm_info a = {
-                .incident_id = "20261122-a3f91c", .type = INCIDENT_FIRE, .severity = SEVERITY_CRITICAL,
-                .sequence = 1, .started_at = UINT64_C(1795313702) * USEC_PER_SEC,
-                .raised_at = UINT64_C(1795313702) * USEC_PER_SEC, .sensor = &c->sensors[0], .reason = "Smoke",
-        };
-        char *body;
-        json_t *j;
+#define HOME(lang) \
+        "[hub]\nid = qz-doutan-0312\nlanguage = " lang "\ntimezone = Asia/Shanghai\n" \
+        "[resident]\nname = 叶\"阿姨\"\naddress = 斗潭社区 3幢 2单元 301\nrisk = high\n" \
+        "notes = lives alone; hypertension\n" \
+        "[dispatch]\nurl = https://dispatch.example.org/api/v1/alarms\n" \
+        "[sensor kitchen_smoke]\nkind = smoke\nroom = kitchen\ntopic = zigbee2mqtt/kitchen_smoke\n" \
+        "[sensor band]\nkind = wristband\ntopic = band/ye\n"
 
-        setenv("TZ", "Asia/Shanghai", 1);
+/* 2026-11-22T10:15:02+08:00 */
+#define STARTED (UINT64_C(1795313702) * USEC_PER_SEC + 250000)
+
+static struct config *load(const char *text) {
+        struct errors e = { .n = 0 };
+        struct config *c = NULL;
+
+        ck_assert_msg(config_load_string("alarm.conf", text, collect_error, &e, &c) == 0, "%s",
+                      e.n ? e.msgs[0] : "?");
+        return c;
+}
+
+/* The daemon sets TZ from [hub] timezone at start (hub.c); so do the tests. */
+static void use_zone(const char *tz) {
+        setenv("TZ", tz, 1);
         tzset();
-        body = alarm_build_body(c, &a);
-        ck_assert_ptr_nonnull(body);
-        j = json_loads(body, 0, NULL);
-        ck_assert_ptr_nonnull(j);
-        ck_assert_str_eq(json_string_value(json_object_get(j, "schema")), "anju.alarm.v1");
-        ck_assert_str_eq(json_string_value(json_object_get(j, "id")), "20261122-a3f91c");
-        ck_assert_str_eq(json_string_value(json_object_get(j, "call")), "alarm");
-        ck_assert_int_eq(json_integer_value(json_object_get(j, "sequence")), 1);
-        ck_assert_str_eq(json_string_value(json_object_get(j, "type")), "fire");
-        ck_assert_str_eq(json_string_value(json_object_get(j, "severity")), "critical");
-        ck_assert_str_eq(json_string_value(json_object_get(j, "started_at")), "2026-11-22T10:15:02+08:00");
-        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "home"), "id")), "h1");
-        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "home"), "address")), "Doutan 3-2-301");
-        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "home"), "resident")), "Ye");
-        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "sensor"), "id")), "k");
-        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "sensor"), "room")), "kitchen");
-        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "sensor"), "kind")), "smoke");
-        ck_assert(json_is_false(json_object_get(j, "test")));
-        json_decref(j);
-        free(body);
-        a.update = true;
-        a.sequence = 2;
-        body = alarm_build_body(c, &a);
-        j = json_loads(body, 0, NULL);
-        ck_assert_str_eq(json_string_value(json_object_get(j, "call")), "update");
-        json_decref(j);
-        free(body);
+}
+
+static json_t *body_of(const struct config *c, const struct alarm_info *a) {
+        char *text = alarm_build_body(c, a);
+        json_error_t err;
+        json_t *root;
+
+        ck_assert_ptr_nonnull(text);
+        root = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+        ck_assert_msg(root != NULL, "not JSON (%s): %s", err.text, text);
+        ck_assert(json_is_object(root));
+        free(text);
+        return root;
+}
+
+static const char *str_at(json_t *root, const char *key) {
+        json_t *v = json_object_get(root, key);
+
+        ck_assert_msg(json_is_string(v), "\"%s\" is not a string", key);
+        return json_string_value(v);
+}
+
+static struct alarm_info fire(const struct config *c) {
+        return (struct alarm_info) {
+                .incident_id = "20261122-0001", .type = INCIDENT_FIRE, .severity = SEVERITY_CRITICAL,
+                .sequence = 1, .started_at = STARTED, .raised_at = STARTED,
+                .sensor = &c->sensors[0], .reason = "Smoke detected by kitchen_smoke in the kitchen",
+        };
+}
+
+START_TEST(test_alarm_body_is_valid_json_with_every_field_of_a_first_call) {
+        struct config *c = load(HOME("en"));
+        struct alarm_info a = fire(c);
+        json_t *root, *home, *sensor;
+
+        use_zone("Asia/Shanghai");
+        root = body_of(c, &a);
+        ck_assert_str_eq(str_at(root, "schema"), "anju.alarm.v1");
+        ck_assert_str_eq(str_at(root, "id"), "20261122-0001");
+        ck_assert_str_eq(str_at(root, "call"), "alarm");
+        ck_assert_int_eq(json_integer_value(json_object_get(root, "sequence")), 1);
+        ck_assert_str_eq(str_at(root, "type"), "fire");
+        ck_assert_str_eq(str_at(root, "severity"), "critical");
+        ck_assert_str_eq(str_at(root, "started_at"), "2026-11-22T10:15:02+08:00");
+        ck_assert_str_eq(str_at(root, "raised_at"), "2026-11-22T10:15:02+08:00");
+        ck_assert_str_eq(str_at(root, "reason"), "Smoke detected by kitchen_smoke in the kitchen");
+        ck_assert_str_eq(str_at(root, "language"), "en");
+        ck_assert(json_is_false(json_object_get(root, "test")));
+        home = json_object_get(root, "home");
+        ck_assert(json_is_object(home));
+        ck_assert_str_eq(str_at(home, "id"), "qz-doutan-0312");
+        ck_assert_str_eq(str_at(home, "address"), "斗潭社区 3幢 2单元 301");
+        ck_assert_str_eq(str_at(home, "resident"), "叶\"阿姨\"");     /* escaped, not broken */
+        ck_assert_str_eq(str_at(home, "risk"), "high");
+        ck_assert_str_eq(str_at(home, "notes"), "lives alone; hypertension");
+        ck_assert_str_eq(str_at(home, "timezone"), "Asia/Shanghai");
+        sensor = json_object_get(root, "sensor");
+        ck_assert(json_is_object(sensor));
+        ck_assert_str_eq(str_at(sensor, "id"), "kitchen_smoke");
+        ck_assert_str_eq(str_at(sensor, "room"), "kitchen");
+        ck_assert_str_eq(str_at(sensor, "kind"), "smoke");
+        json_decref(root);
         config_free(c);
 }
 END_TEST
 
-START_TEST(test_reason_is_in_the_residents_language) {
-        struct config *c = load_ok("[sensor k]\nkind = smoke\nroom = kitchen\ntopic = t\n"
-                                   "[sensor b]\nkind = wristband\ntopic = u\n");
-        char buf[256];
+START_TEST(test_alarm_update_call_carries_its_sequence_and_trigger_time) {
+        struct config *c = load(HOME("zh-CN"));
+        struct alarm_info a = fire(c);
+        json_t *root, *tl;
+
+        use_zone("Asia/Shanghai");
+        a.update = true;
+        a.sequence = 3;
+        a.raised_at = STARTED + 95 * USEC_PER_SEC;
+        root = body_of(c, &a);
+        ck_assert_str_eq(str_at(root, "call"), "update");
+        ck_assert_int_eq(json_integer_value(json_object_get(root, "sequence")), 3);
+        ck_assert_str_eq(str_at(root, "started_at"), "2026-11-22T10:15:02+08:00");
+        ck_assert_str_eq(str_at(root, "raised_at"), "2026-11-22T10:16:37+08:00");
+        ck_assert_str_eq(str_at(root, "language"), "zh-CN");
+        tl = json_object_get(root, "timeline");
+        ck_assert(json_is_array(tl));
+        ck_assert_uint_eq(json_array_size(tl), 1);
+        ck_assert_str_eq(str_at(json_array_get(tl, 0), "event"), "triggered");
+        ck_assert_str_eq(str_at(json_array_get(tl, 0), "at"), "2026-11-22T10:16:37+08:00");
+        json_decref(root);
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_alarm_first_call_timeline_says_opened) {
+        struct config *c = load(HOME("en"));
+        struct alarm_info a = fire(c);
+        json_t *root, *tl;
+
+        use_zone("Asia/Shanghai");
+        root = body_of(c, &a);
+        tl = json_object_get(root, "timeline");
+        ck_assert_uint_eq(json_array_size(tl), 1);
+        ck_assert_str_eq(str_at(json_array_get(tl, 0), "event"), "opened");
+        ck_assert_str_eq(str_at(json_array_get(tl, 0), "actor"), "kitchen_smoke");
+        json_decref(root);
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_alarm_sos_from_the_wristband_has_no_room) {
+        struct config *c = load(HOME("en"));
+        struct alarm_info a = fire(c);
+        json_t *root, *sensor;
+
+        use_zone("Asia/Shanghai");
+        a.type = INCIDENT_SOS;
+        a.sensor = &c->sensors[1];
+        a.reason = NULL;
+        root = body_of(c, &a);
+        ck_assert_str_eq(str_at(root, "type"), "sos");
+        ck_assert(json_is_null(json_object_get(root, "reason")));
+        sensor = json_object_get(root, "sensor");
+        ck_assert_str_eq(str_at(sensor, "id"), "band");
+        ck_assert_str_eq(str_at(sensor, "kind"), "wristband");
+        ck_assert(json_is_null(json_object_get(sensor, "room")));
+        json_decref(root);
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_alarm_times_follow_the_zone_offset) {
+        struct config *c = load(HOME("en"));
+        struct alarm_info a = fire(c);
+        json_t *root;
+
+        use_zone("UTC");
+        root = body_of(c, &a);
+        ck_assert_str_eq(str_at(root, "started_at"), "2026-11-22T02:15:02+00:00");
+        json_decref(root);
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_alarm_reason_in_english_names_sensor_and_room) {
+        struct config *c = load(HOME("en"));
+        char buf[200];
 
         ck_assert_str_eq(alarm_reason(c, INCIDENT_FIRE, &c->sensors[0], buf, sizeof buf),
-                         "Smoke detected by k in the kitchen");
-        ck_assert_str_eq(alarm_reason(c, INCIDENT_SOS, &c->sensors[1], buf, sizeof buf), "SOS pressed on b (worn)");
-        c->hub.language = LANG_ZH_CN;
-        ck_assert_str_eq(alarm_reason(c, INCIDENT_FIRE, &c->sensors[0], buf, sizeof buf),
-                         "kitchen的烟雾报警器 k 检测到烟雾");
+                         "Smoke detected by kitchen_smoke in the kitchen");
+        ck_assert_str_eq(alarm_reason(c, INCIDENT_SOS, &c->sensors[1], buf, sizeof buf),
+                         "SOS pressed on band (worn)");
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_alarm_reason_in_chinese_names_sensor_and_room) {
+        struct config *c = load(HOME("zh-CN"));
+        char buf[200];
+
+        alarm_reason(c, INCIDENT_FIRE, &c->sensors[0], buf, sizeof buf);
+        ck_assert_ptr_nonnull(strstr(buf, "kitchen_smoke"));
+        ck_assert_ptr_nonnull(strstr(buf, "kitchen"));
+        ck_assert_ptr_nonnull(strstr(buf, "烟雾"));
+        ck_assert_ptr_null(strstr(buf, "Smoke"));
+        alarm_reason(c, INCIDENT_SOS, &c->sensors[1], buf, sizeof buf);
+        ck_assert_ptr_nonnull(strstr(buf, "band"));
+        ck_assert_ptr_nonnull(strstr(buf, "紧急呼叫"));
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_alarm_reason_fits_a_small_buffer) {
+        struct config *c = load(HOME("en"));
+        char buf[12];
+
+        memset(buf, 'z', sizeof buf);
+        alarm_reason(c, INCIDENT_FIRE, &c->sensors[0], buf, 8);
+        ck_assert_str_eq(buf, "Smoke d");
+        ck_assert_int_eq(buf[8], 'z');
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_alarm_body_can_be_built_for_every_config_that_loads) {
+        /* A config saved in GBK (common on Chinese Windows editors): 叶 = D2 B6,
+         * 厨房 = B3 F8 B7 BF. Either the config is refused at load with a
+         * file:line message, or the emergency call is still built: an alarm
+         * must never be lost to a character set. */
+        static const char text[] =
+                "[hub]\nid = h\nlanguage = zh-CN\n"
+                "[resident]\nname = \xd2\xb6\naddress = Doutan 3-2-301\n"
+                "[dispatch]\nurl = https://dispatch.example.org/x\n"
+                "[sensor k]\nkind = smoke\nroom = \xb3\xf8\xb7\xbf\ntopic = z/k\n";
+        struct errors e = { .n = 0 };
+        struct config *c = NULL;
+        struct alarm_info a;
+        json_t *root;
+
+        if (config_load_string("gbk.conf", text, collect_error, &e, &c) < 0) {
+                ck_assert_ptr_nonnull(strstr(e.msgs[0], "gbk.conf:"));
+                return;
+        }
+        use_zone("Asia/Shanghai");
+        a = fire(c);
+        root = body_of(c, &a);
+        ck_assert_str_eq(str_at(root, "type"), "fire");
+        json_decref(root);
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_alarm_reason_cut_to_its_buffer_is_still_valid_utf8) {
+        /* incident.c builds the reason in 256 bytes; a long Chinese room name
+         * must not leave half a character that makes the body unbuildable. */
+        char text[2048], room[200] = "", buf[256];
+        struct config *c;
+        struct alarm_info a;
+        json_t *root, *j;
+
+        for (int i = 0; i < 60; i++)
+                strcat(room, "卧");
+        snprintf(text, sizeof text, "[hub]\nid = h\nlanguage = zh-CN\n[resident]\nname = a\naddress = b\n"
+                 "[dispatch]\nurl = https://d.example/x\n[sensor smoke_detector_above_the_bed_near_the_window]\n"
+                 "kind = smoke\nroom = %s\ntopic = z/k\n", room);
+        c = load(text);
+        alarm_reason(c, INCIDENT_FIRE, &c->sensors[0], buf, sizeof buf);
+        ck_assert_uint_gt(strlen(buf), 200);
+        j = json_string(buf);
+        ck_assert_msg(j != NULL, "reason is not valid UTF-8: %s", buf);
+        json_decref(j);
+        use_zone("Asia/Shanghai");
+        a = fire(c);
+        a.reason = buf;
+        root = body_of(c, &a);
+        json_decref(root);
         config_free(c);
 }
 END_TEST
@@ -68,8 +272,16 @@ int main(void) {
         Suite *s = suite_create("alarm");
         TCase *t = tcase_create("alarm");
 
-        tcase_add_test(t, test_body_is_anju_alarm_v1_with_home_and_sensor);
-        tcase_add_test(t, test_reason_is_in_the_residents_language);
+        tcase_add_test(t, test_alarm_body_is_valid_json_with_every_field_of_a_first_call);
+        tcase_add_test(t, test_alarm_update_call_carries_its_sequence_and_trigger_time);
+        tcase_add_test(t, test_alarm_first_call_timeline_says_opened);
+        tcase_add_test(t, test_alarm_sos_from_the_wristband_has_no_room);
+        tcase_add_test(t, test_alarm_times_follow_the_zone_offset);
+        tcase_add_test(t, test_alarm_reason_in_english_names_sensor_and_room);
+        tcase_add_test(t, test_alarm_reason_in_chinese_names_sensor_and_room);
+        tcase_add_test(t, test_alarm_reason_fits_a_small_buffer);
+        tcase_add_test(t, test_alarm_body_can_be_built_for_every_config_that_loads);
+        tcase_add_test(t, test_alarm_reason_cut_to_its_buffer_is_still_valid_utf8);
         suite_add_tcase(s, t);
         return run_suite(s);
 }

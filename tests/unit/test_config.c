@@ -1,10 +1,21 @@
-/* Configuration: defaults, drop-ins, and an exact message for every error. */
+/* Configuration: defaults, drop-ins, secrets, and an exact
+ * "file:line: [section] key: what" message for every error. */
 #include "unit.h"
+#include "util.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* BASE_CONFIG (unit.h) is lines 1–10; what a test appends starts at line 11. */
+
+#define MINIMAL \
+        "[hub]\nid = qz-doutan-0312\n" \
+        "[resident]\nname = Ye\naddress = Doutan 3-2-301\n" \
+        "[dispatch]\nurl = http://127.0.0.1:9/x\n" \
+        "[sensor kitchen_smoke]\nkind = smoke\nroom = kitchen\ntopic = zigbee2mqtt/kitchen_smoke\n"
 
 static struct errors load_bad(const char *text) {
         struct errors e = { .n = 0 };
@@ -16,6 +27,16 @@ static struct errors load_bad(const char *text) {
         return e;
 }
 
+/* unit.h's load_ok prepends BASE_CONFIG; this one loads text as it is. */
+static struct config *load_ok_text(const char *text) {
+        struct errors e = { .n = 0 };
+        struct config *c = NULL;
+        int r = config_load_string("ok.conf", text, collect_error, &e, &c);
+
+        ck_assert_msg(r == 0, "%s: %s", text, e.n ? e.msgs[0] : "?");
+        return c;
+}
+
 static bool has(const struct errors *e, const char *want) {
         for (int i = 0; i < e->n; i++)
                 if (strstr(e->msgs[i], want))
@@ -23,200 +44,518 @@ static bool has(const struct errors *e, const char *want) {
         return false;
 }
 
-#define ASSERT_ERROR(text, want) do { \
+static bool starts(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static void dump(const struct errors *e) {
+        for (int i = 0; i < e->n; i++)
+                fprintf(stderr, "  got: %s\n", e->msgs[i]);
+}
+
+/* Exactly one message, and it is want. */
+#define ASSERT_ONLY_ERROR(text, want) do { \
         struct errors e_ = load_bad(text); \
-        ck_assert_msg(has(&e_, want), "expected \"%s\", got \"%s\"", want, e_.msgs[0]); \
+        if (e_.n != 1 || strcmp(e_.msgs[0], want) != 0) dump(&e_); \
+        ck_assert_int_eq(e_.n, 1); \
+        ck_assert_str_eq(e_.msgs[0], want); \
 } while (0)
 
-START_TEST(test_minimal_config_loads_with_defaults) {
-        struct config *c = load_ok("[sensor k]\nkind = smoke\nroom = kitchen\ntopic = z2m/k\n");
-        int k = config_find_sensor(c, "k");
+/* Some message contains want. */
+#define ASSERT_ERROR(text, want) do { \
+        struct errors e_ = load_bad(text); \
+        if (!has(&e_, want)) dump(&e_); \
+        ck_assert_msg(has(&e_, want), "no message contains \"%s\"", want); \
+} while (0)
 
-        ck_assert_int_eq(k, 0);
+START_TEST(test_config_minimal_file_loads_with_defaults) {
+        struct errors e = { .n = 0 };
+        struct config *c = NULL;
+        const struct sensor_conf *s;
+
+        ck_assert_int_eq(config_load_string("anju.conf", MINIMAL, collect_error, &e, &c), 0);
+        ck_assert_int_eq(e.n, 0);
+        ck_assert_str_eq(c->hub.id, "qz-doutan-0312");
+        ck_assert_str_eq(c->resident.address, "Doutan 3-2-301");
+        ck_assert_int_eq(c->hub.language, LANG_ZH_CN);
+        ck_assert_int_eq(c->resident.risk, RISK_STANDARD);
+        ck_assert_str_eq(c->mqtt.host, "127.0.0.1");
         ck_assert_uint_eq(c->mqtt.port, 1883);
         ck_assert_uint_eq(c->mqtt.keepalive, 60 * USEC_PER_SEC);
-        ck_assert_uint_eq(c->dispatch.retry_max, 60 * USEC_PER_SEC);
-        ck_assert_str_eq(c->sensors[k].availability_topic, "z2m/k/availability");
-        ck_assert_str_eq(c->sensors[k].keys[ATTR_SMOKE], "smoke");
-        ck_assert_str_eq(c->sensors[k].keys[ATTR_BATTERY], "battery");
-        ck_assert_ptr_null(c->sensors[k].keys[ATTR_MOTION]);
-        ck_assert_uint_eq(c->sensors[k].supervision, USEC_PER_HOUR);
+        ck_assert_uint_eq(c->dispatch.heartbeat_interval, 90 * USEC_PER_SEC);
+        ck_assert(!c->dispatch.insecure);
+        ck_assert_ptr_null(c->dispatch.token);
+        ck_assert_uint_eq(c->n_sensors, 1);
+        ck_assert_int_eq(config_find_sensor(c, "kitchen_smoke"), 0);
+        ck_assert_int_eq(config_find_sensor(c, "nope"), -1);
+        s = &c->sensors[0];
+        ck_assert_int_eq(s->kind, SENSOR_SMOKE);
+        ck_assert_str_eq(s->room, "kitchen");
+        ck_assert_str_eq(s->availability_topic, "zigbee2mqtt/kitchen_smoke/availability");
+        ck_assert_str_eq(s->keys[ATTR_SMOKE], "smoke");
+        ck_assert_str_eq(s->keys[ATTR_BATTERY], "battery");
+        ck_assert_str_eq(s->keys[ATTR_BATTERY_LOW], "battery_low");
+        ck_assert_str_eq(s->keys[ATTR_TAMPER], "tamper");
+        ck_assert_ptr_null(s->keys[ATTR_MOTION]);
+        ck_assert_ptr_null(s->keys[ATTR_DOOR_OPEN]);
+        ck_assert_uint_eq(s->supervision, USEC_PER_HOUR);
+        ck_assert_int_eq(s->gpio_line, -1);
+        ck_assert_str_eq(s->file, "anju.conf");
+        ck_assert_uint_eq(s->line, 8);
         config_free(c);
 }
 END_TEST
 
-START_TEST(test_door_reads_contact_and_key_override_takes_dotted_path) {
+START_TEST(test_config_default_keys_follow_the_sensor_kind) {
         struct config *c = load_ok("[sensor d]\nkind = door\ntopic = z/d\n"
-                                   "[sensor w]\nkind = wristband\ntopic = band/ye\nkey_heart_rate = vitals.hr\n"
-                                   "[sensor s]\nkind = smoke\ntopic = z/s\nkey = state.alarm\n");
+                                   "[sensor p]\nkind = motion\ntopic = z/p\n"
+                                   "[sensor w]\nkind = water\ntopic = z/w\n"
+                                   "[sensor b]\nkind = button\ntopic = z/b\n"
+                                   "[sensor band]\nkind = wristband\ntopic = band/ye\n");
 
         ck_assert_str_eq(c->sensors[0].keys[ATTR_DOOR_OPEN], "contact");
-        ck_assert_str_eq(c->sensors[1].keys[ATTR_HEART_RATE], "vitals.hr");
-        ck_assert_str_eq(c->sensors[1].keys[ATTR_SOS], "sos");
-        ck_assert_str_eq(c->sensors[2].keys[ATTR_SMOKE], "state.alarm");
+        ck_assert_ptr_null(c->sensors[0].keys[ATTR_SMOKE]);
+        ck_assert_str_eq(c->sensors[1].keys[ATTR_MOTION], "occupancy");
+        ck_assert_str_eq(c->sensors[2].keys[ATTR_WATER_LEAK], "water_leak");
+        ck_assert_str_eq(c->sensors[3].keys[ATTR_ACTION], "action");
+        ck_assert_str_eq(c->sensors[4].keys[ATTR_HEART_RATE], "heart_rate");
+        ck_assert_str_eq(c->sensors[4].keys[ATTR_SOS], "sos");
+        ck_assert_str_eq(c->sensors[4].keys[ATTR_FALL], "fall");
+        ck_assert_uint_eq(c->sensors[4].supervision, 10 * USEC_PER_MIN);
         config_free(c);
 }
 END_TEST
 
-START_TEST(test_unknown_key_is_an_error_with_file_and_line) {
-        ASSERT_ERROR(BASE_CONFIG "[sensor k]\nkind = smoke\ntopic = t\ncolour = red\n",
-                     "bad.conf:14: [sensor k] colour: unknown key");
+START_TEST(test_config_explicit_values_replace_defaults) {
+        struct config *c = load_ok("[mqtt]\nport = 8883\nkeepalive = 30s\nhost = \"broker.lan\"\n"
+                                   "[sensor k]\nkind = smoke\ntopic = z/k\navailability_topic = z/k/avail\n"
+                                   "key = state.alarm\nsupervision = 2h\ninvert = yes\n");
+
+        ck_assert_uint_eq(c->mqtt.port, 8883);
+        ck_assert_uint_eq(c->mqtt.keepalive, 30 * USEC_PER_SEC);
+        ck_assert_str_eq(c->mqtt.host, "broker.lan");   /* quotes stripped */
+        ck_assert_int_eq(c->hub.language, LANG_EN);
+        ck_assert_str_eq(c->hub.timezone, "Asia/Shanghai");
+        ck_assert_str_eq(c->sensors[0].availability_topic, "z/k/avail");
+        ck_assert_str_eq(c->sensors[0].keys[ATTR_SMOKE], "state.alarm");
+        ck_assert_uint_eq(c->sensors[0].supervision, 2 * USEC_PER_HOUR);
+        ck_assert(c->sensors[0].invert);
+        config_free(c);
 }
 END_TEST
 
-START_TEST(test_unknown_section_is_an_error) {
-        ASSERT_ERROR(BASE_CONFIG "[sensors]\nx = 1\n", "bad.conf:11: unknown section [sensors]");
+START_TEST(test_config_unknown_key_is_an_error_with_file_and_line) {
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor k]\nkind = smoke\ntopic = t\ncolour = red\n",
+                          "bad.conf:14: [sensor k] colour: unknown key");
 }
 END_TEST
 
-START_TEST(test_unknown_kind_lists_the_valid_kinds) {
-        ASSERT_ERROR(BASE_CONFIG "[sensor kitchen]\nkind = smok\ntopic = t\n",
-                     "bad.conf:12: [sensor kitchen] kind: \"smok\" is not one of smoke, motion, door, "
-                     "wristband, button, power, water, siren, relay");
+START_TEST(test_config_unknown_section_is_an_error_listing_the_sections) {
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensors]\nx = 1\n",
+                          "bad.conf:11: unknown section [sensors]: expected [hub], [resident], [mqtt], "
+                          "[dispatch], [sensor ID] or [contact ID]");
 }
 END_TEST
 
-START_TEST(test_duration_without_unit_is_an_error) {
-        ASSERT_ERROR(BASE_CONFIG "retry_max = 60\n",
-                     "bad.conf:11: [dispatch] retry_max: \"60\" is not a duration from 10ms to 1h 00min");
+START_TEST(test_config_unknown_kind_lists_the_valid_kinds) {
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor kitchen]\nkind = smok\ntopic = t\n",
+                          "bad.conf:12: [sensor kitchen] kind: \"smok\" is not one of smoke, motion, door, "
+                          "wristband, button, power, water, siren, relay");
 }
 END_TEST
 
-START_TEST(test_out_of_range_port_is_an_error) {
-        ASSERT_ERROR(BASE_CONFIG "[mqtt]\nport = 70000\n",
-                     "bad.conf:12: [mqtt] port: \"70000\" is not a whole number from 1 to 65535");
+START_TEST(test_config_duration_without_unit_is_an_error) {
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[mqtt]\nkeepalive = 60\n",
+                          "bad.conf:12: [mqtt] keepalive: \"60\" is not a duration from 5s to 1h 00min "
+                          "(with a unit: ms, s, m, h, d)");
 }
 END_TEST
 
-START_TEST(test_duplicate_sensor_id_names_the_first) {
-        ASSERT_ERROR(BASE_CONFIG "[sensor a]\nkind = smoke\ntopic = t\n[sensor a]\nkind = smoke\ntopic = u\n",
-                     "bad.conf:14: duplicate sensor id \"a\" (first declared at bad.conf:11)");
+START_TEST(test_config_out_of_range_port_is_an_error) {
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[mqtt]\nport = 70000\n",
+                          "bad.conf:12: [mqtt] port: \"70000\" is not a whole number from 1 to 65535");
 }
 END_TEST
 
-START_TEST(test_sensor_without_source_is_an_error) {
-        ASSERT_ERROR(BASE_CONFIG "[sensor a]\nkind = smoke\nroom = kitchen\n",
-                     "bad.conf:11: [sensor a] has no source");
+START_TEST(test_config_duplicate_sensor_id_says_where_it_was_first_declared) {
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor a]\nkind = smoke\ntopic = t\n[sensor a]\nkind = smoke\ntopic = u\n",
+                          "bad.conf:14: duplicate sensor id \"a\" (first declared at bad.conf:11)");
 }
 END_TEST
 
-START_TEST(test_key_set_twice_is_an_error) {
-        ASSERT_ERROR(BASE_CONFIG "[sensor a]\nkind = smoke\ntopic = t\ntopic = u\n",
-                     "bad.conf:14: [sensor a] topic: set twice in this section");
+START_TEST(test_config_sensor_without_source_is_an_error) {
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor a]\nkind = smoke\nroom = kitchen\n",
+                          "bad.conf:11: [sensor a] has no source: set topic (MQTT) or gpio_chip and gpio_line");
 }
 END_TEST
 
-START_TEST(test_plain_http_to_a_remote_host_is_refused) {
-        ASSERT_ERROR("[hub]\nid = h\n[resident]\nname = a\naddress = b\n[dispatch]\nurl = http://example.org/x\n",
-                     "bad.conf:7: [dispatch] url: \"http://example.org/x\" must be https://");
+START_TEST(test_config_key_set_twice_in_one_section_is_an_error) {
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor a]\nkind = smoke\ntopic = t\ntopic = u\n",
+                          "bad.conf:14: [sensor a] topic: set twice in this section");
 }
 END_TEST
 
-START_TEST(test_long_line_and_syntax_error_are_reported) {
+START_TEST(test_config_value_key_set_twice_in_one_section_is_an_error) {
+        /* "key" and "key_<attr>" are keys like any other: a second one must
+         * not silently win. */
+        ASSERT_ERROR(BASE_CONFIG "[sensor a]\nkind = smoke\ntopic = t\nkey = state.alarm\nkey = smoke\n",
+                     "bad.conf:15: [sensor a] key: set twice in this section");
+        ASSERT_ERROR(BASE_CONFIG "[sensor b]\nkind = wristband\ntopic = t\nkey_heart_rate = hr\n"
+                     "key_heart_rate = vitals.hr\n",
+                     "bad.conf:15: [sensor b] key_heart_rate: set twice in this section");
+}
+END_TEST
+
+START_TEST(test_config_plain_http_to_a_remote_host_is_refused) {
+        ASSERT_ONLY_ERROR("[hub]\nid = h\n[resident]\nname = a\naddress = b\n[dispatch]\nurl = http://example.org/x\n",
+                          "bad.conf:7: [dispatch] url: \"http://example.org/x\" must be https:// "
+                          "(http:// only to 127.0.0.1, ::1 or localhost)");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "fallback_url = http://10.0.0.1/x\n",
+                          "bad.conf:11: [dispatch] fallback_url: \"http://10.0.0.1/x\" must be https:// "
+                          "(http:// only to 127.0.0.1, ::1 or localhost)");
+}
+END_TEST
+
+START_TEST(test_config_https_and_loopback_http_urls_are_accepted) {
+        static const char *const ok[] = {
+                "https://dispatch.example.org/api/v1/alarms", "http://127.0.0.1:8080/a",
+                "http://localhost:9/x", "http://localhost/x", "http://[::1]:9/x",
+        };
+        char text[1024];
+
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                snprintf(text, sizeof text, "[hub]\nid = h\n[resident]\nname = a\naddress = b\n"
+                         "[dispatch]\nurl = %s\n", ok[i]);
+                config_free(load_ok_text(text));
+        }
+}
+END_TEST
+
+START_TEST(test_config_http_to_a_host_that_only_looks_like_loopback_is_refused) {
+        /* "127.example.org" is a DNS name, "localhost:x@" is userinfo: both send
+         * the alarm in clear text to a remote host. */
+        ASSERT_ERROR("[hub]\nid = h\n[resident]\nname = a\naddress = b\n[dispatch]\nurl = http://127.example.org/x\n",
+                     "bad.conf:7: [dispatch] url: \"http://127.example.org/x\" must be https://");
+        ASSERT_ERROR("[hub]\nid = h\n[resident]\nname = a\naddress = b\n[dispatch]\nurl = http://localhost:pw@example.org/x\n",
+                     "bad.conf:7: [dispatch] url: \"http://localhost:pw@example.org/x\" must be https://");
+}
+END_TEST
+
+START_TEST(test_config_line_longer_than_the_limit_is_an_error) {
         char text[2048], longv[400];
 
         memset(longv, 'x', sizeof longv - 1);
         longv[sizeof longv - 1] = '\0';
-        snprintf(text, sizeof text, BASE_CONFIG "[sensor a]\nkind = smoke\ntopic = %s\n", longv);
-        ASSERT_ERROR(text, "bad.conf:13: [sensor a] line is longer than");
-        ASSERT_ERROR(BASE_CONFIG "[sensor a]\nkind smoke\n", "bad.conf:12: syntax error");
+        snprintf(text, sizeof text, BASE_CONFIG "[sensor a]\nkind = smoke\ntopic = %s\ncolour = red\n", longv);
+        struct errors e = load_bad(text);
+        if (e.n != 2)
+                dump(&e);
+        ck_assert_int_eq(e.n, 2);
+        ck_assert_msg(starts(e.msgs[0], "bad.conf:13: [sensor a] line is longer than "), "%s", e.msgs[0]);
+        ck_assert_str_eq(e.msgs[1], "bad.conf:14: [sensor a] colour: unknown key");
 }
 END_TEST
 
-START_TEST(test_missing_required_keys_are_errors) {
-        struct errors e = load_bad("[hub]\nid = h\n[resident]\nname = a\n");
+START_TEST(test_config_very_long_line_is_one_error_and_later_lines_keep_their_numbers) {
+        static char text[16384];
+        static char longv[6000];
 
-        ck_assert(has(&e, "bad.conf: [resident] address: missing"));
-        ck_assert(has(&e, "bad.conf: [dispatch] url: missing"));
+        memset(longv, 'x', sizeof longv - 1);
+        snprintf(text, sizeof text, BASE_CONFIG "[sensor a]\nkind = smoke\ntopic = %s\ncolour = red\n", longv);
+        struct errors e = load_bad(text);
+        if (e.n != 2)
+                dump(&e);
+        ck_assert_int_eq(e.n, 2);
+        ck_assert_msg(starts(e.msgs[0], "bad.conf:13: [sensor a] line is longer than "), "%s", e.msgs[0]);
+        ck_assert_str_eq(e.msgs[1], "bad.conf:14: [sensor a] colour: unknown key");
 }
 END_TEST
 
-START_TEST(test_output_without_gpio_and_bad_timezone_are_errors) {
-        ASSERT_ERROR(BASE_CONFIG "[sensor s]\nkind = siren\ntopic = t\n", "[sensor s] kind: siren is an output");
-        ASSERT_ERROR("[hub]\nid = h\ntimezone = Mars/Olympus\n", "bad.conf:3: [hub] timezone: \"Mars/Olympus\" is not a known time zone");
+START_TEST(test_config_syntax_error_names_the_line) {
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor a]\nkind = smoke\ntopic = t\nthis is not a setting\n",
+                          "bad.conf:14: syntax error: expected \"[section]\", \"key = value\" or a comment");
 }
 END_TEST
 
-START_TEST(test_gpio_sensor_is_refused_not_silently_unwatched) {
-        ASSERT_ERROR(BASE_CONFIG "[sensor d]\nkind = door\ngpio_chip = gpiochip0\ngpio_line = 17\n",
-                     "[sensor d] gpio_chip: GPIO sources are not supported");
+START_TEST(test_config_every_syntax_error_line_is_reported) {
+        struct errors e = load_bad(BASE_CONFIG "[sensor a]\nkind = smoke\ntopic = t\njunk one\nroom = x\njunk two\n");
+
+        if (e.n != 2)
+                dump(&e);
+        ck_assert(has(&e, "bad.conf:14: syntax error"));
+        ck_assert(has(&e, "bad.conf:16: syntax error"));
+        ck_assert_int_eq(e.n, 2);
 }
 END_TEST
 
-START_TEST(test_every_error_in_a_file_is_reported) {
-        struct errors e = load_bad(BASE_CONFIG "[mqtt]\nport = 0\nkeepalive = 1\nbogus = 1\n[x]\n");
-
-        ck_assert_int_eq(e.n, 4);
+START_TEST(test_config_setting_outside_a_section_is_an_error) {
+        ASSERT_ONLY_ERROR("port = 1\n" BASE_CONFIG, "bad.conf:1: \"port\" outside of any section");
 }
 END_TEST
 
-static void write_file(const char *path, const char *text) {
-        FILE *f = fopen(path, "w");
+START_TEST(test_config_missing_resident_address_is_an_error) {
+        ASSERT_ONLY_ERROR("[hub]\nid = h\n[resident]\nname = Ye\n[dispatch]\nurl = https://d.example/x\n",
+                          "bad.conf:3: [resident] address: missing: the dispatch center must know where to go");
+}
+END_TEST
+
+START_TEST(test_config_missing_key_error_names_the_line_of_its_section) {
+        /* The operator needs a line to go to: the [resident] header, line 3. */
+        ASSERT_ONLY_ERROR("[hub]\nid = h\n[resident]\nname = Ye\n[dispatch]\nurl = https://d.example/x\n",
+                          "bad.conf:3: [resident] address: missing: the dispatch center must know where to go");
+}
+END_TEST
+
+START_TEST(test_config_output_without_gpio_is_an_error) {
+        ASSERT_ERROR(BASE_CONFIG "[sensor siren1]\nkind = siren\nroom = hall\n",
+                     "bad.conf:11: [sensor siren1] kind: siren is an output and needs gpio_chip and gpio_line");
+        ASSERT_ERROR(BASE_CONFIG "[sensor r]\nkind = relay\ntopic = z/r\n",
+                     "bad.conf:11: [sensor r] kind: relay is an output and needs gpio_chip and gpio_line");
+}
+END_TEST
+
+START_TEST(test_config_unknown_time_zone_is_an_error) {
+        ASSERT_ONLY_ERROR("[hub]\nid = h\ntimezone = Asia/Shanghia\n[resident]\nname = a\naddress = b\n"
+                          "[dispatch]\nurl = https://d.example/x\n",
+                          "bad.conf:3: [hub] timezone: \"Asia/Shanghia\" is not a known time zone (is tzdata installed?)");
+        ASSERT_ERROR("[hub]\nid = h\ntimezone = ../../etc/passwd\n[resident]\nname = a\naddress = b\n"
+                     "[dispatch]\nurl = https://d.example/x\n",
+                     "bad.conf:3: [hub] timezone: \"../../etc/passwd\" is not a known time zone");
+}
+END_TEST
+
+START_TEST(test_config_bad_values_of_every_type_are_errors) {
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor a]\nkind = smoke\ntopic = t\ninvert = maybe\n",
+                          "bad.conf:14: [sensor a] invert: \"maybe\" is not a boolean (true or false)");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor a]\nkind = smoke\ntopic = zigbee2mqtt/#\n",
+                          "bad.conf:13: [sensor a] topic: \"zigbee2mqtt/#\" must be a plain topic without wildcards");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor bad/id]\nkind = smoke\ntopic = t\n",
+                          "bad.conf:11: id \"bad/id\" must be letters, digits, '_', '-' or '.'");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor a]\nkind = smoke\ntopic = t\nkey_colour = c\n",
+                          "bad.conf:14: [sensor a] key_colour: unknown attribute \"colour\"");
+}
+END_TEST
+
+START_TEST(test_config_several_errors_in_one_file_are_all_reported) {
+        struct errors e = load_bad(BASE_CONFIG
+                                   "[mqtt]\n"                   /* 11 */
+                                   "port = 0\n"                 /* 12 */
+                                   "keepalive = 10\n"           /* 13 */
+                                   "[sensor a]\n"               /* 14 */
+                                   "kind = smok\n"              /* 15 */
+                                   "topic = t\n"                /* 16 */
+                                   "colour = red\n"             /* 17 */
+                                   "[sensor b]\n"               /* 18 */
+                                   "kind = door\n"              /* 19 */
+                                   "active_low = perhaps\n");   /* 20 */
+
+        if (e.n != 5)
+                dump(&e);
+        ck_assert_int_eq(e.n, 5);
+        ck_assert(starts(e.msgs[0], "bad.conf:12: [mqtt] port: "));
+        ck_assert(starts(e.msgs[1], "bad.conf:13: [mqtt] keepalive: "));
+        ck_assert(starts(e.msgs[2], "bad.conf:15: [sensor a] kind: "));
+        ck_assert_str_eq(e.msgs[3], "bad.conf:17: [sensor a] colour: unknown key");
+        ck_assert(starts(e.msgs[4], "bad.conf:20: [sensor b] active_low: "));
+}
+END_TEST
+
+START_TEST(test_config_without_error_callback_still_fails) {
+        struct config *c = (struct config *) 0x1;
+
+        ck_assert_int_eq(config_load_string("x.conf", "[nope]\n", NULL, NULL, &c), -EINVAL);
+        ck_assert_ptr_eq(c, (struct config *) 0x1);
+}
+END_TEST
+
+/* Files in a fresh directory per test under root; the parent process
+ * removes root after the last test, so failing tests leave nothing behind. */
+static char root[64], dir[96];
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(p);
+}
+
+static void root_setup(void) {
+        snprintf(root, sizeof root, "/tmp/anju-config-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+}
+
+static void root_teardown(void) {
+        (void) nftw(root, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static void dir_setup(void) {
+        snprintf(dir, sizeof dir, "%s/XXXXXX", root);
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void write_file(const char *name, const char *text) {
+        char p[256];
+        FILE *f;
+
+        snprintf(p, sizeof p, "%s/%s", dir, name);
+        f = fopen(p, "w");
         ck_assert_ptr_nonnull(f);
         fputs(text, f);
-        fclose(f);
+        ck_assert_int_eq(fclose(f), 0);
 }
 
-START_TEST(test_dropins_override_and_add_and_secrets_are_read) {
-        char dir[] = "/tmp/anju-unit-XXXXXX", p[256], main_text[1024];
+static int load_dir(struct errors *e, struct config **c) {
+        char p[256];
+
+        snprintf(p, sizeof p, "%s/anju.conf", dir);
+        return config_load(p, collect_error, e, c);
+}
+
+START_TEST(test_config_dropin_overrides_mqtt_and_adds_a_sensor) {
+        char p[256];
         struct errors e = { .n = 0 };
         struct config *c = NULL;
 
-        ck_assert_ptr_nonnull(mkdtemp(dir));
+        write_file("anju.conf", MINIMAL "[mqtt]\nport = 1883\nhost = 10.0.0.2\n");
         snprintf(p, sizeof p, "%s/conf.d", dir);
-        ck_assert_int_eq(mkdir(p, 0700), 0);
-        snprintf(p, sizeof p, "%s/token", dir);
-        write_file(p, "s3cret\n");
-        snprintf(main_text, sizeof main_text, BASE_CONFIG "token_file = %s/token\n[mqtt]\nport = 1883\n"
-                 "[sensor a]\nkind = smoke\ntopic = t/a\n", dir);
-        snprintf(p, sizeof p, "%s/anju.conf", dir);
-        write_file(p, main_text);
-        snprintf(p, sizeof p, "%s/conf.d/10-local.conf", dir);
-        write_file(p, "[mqtt]\nport = 1999\n[sensor b]\nkind = motion\ntopic = t/b\n");
-        snprintf(p, sizeof p, "%s/anju.conf", dir);
-        ck_assert_int_eq(config_load(p, collect_error, &e, &c), 0);
-        ck_assert_uint_eq(c->mqtt.port, 1999);
+        ck_assert_int_eq(mkdir(p, 0755), 0);
+        write_file("conf.d/10-more.conf", "[mqtt]\nport = 8883\n[sensor front_door]\nkind = door\ntopic = z/door\n");
+        write_file("conf.d/30-ignored.txt", "this is not ini at all\n");
+        ck_assert_int_eq(load_dir(&e, &c), 0);
+        ck_assert_int_eq(e.n, 0);
+        ck_assert_uint_eq(c->mqtt.port, 8883);
+        ck_assert_str_eq(c->mqtt.host, "10.0.0.2");
         ck_assert_uint_eq(c->n_sensors, 2);
-        ck_assert_str_eq(c->dispatch.token, "s3cret");
+        ck_assert_int_eq(config_find_sensor(c, "front_door"), 1);
+        ck_assert_str_eq(c->sensors[1].keys[ATTR_DOOR_OPEN], "contact");
+        snprintf(p, sizeof p, "%s/conf.d/10-more.conf", dir);
+        ck_assert_str_eq(c->sensors[1].file, p);
+        ck_assert_uint_eq(c->sensors[1].line, 3);
         config_free(c);
-
-        snprintf(p, sizeof p, "%s/conf.d/20-dup.conf", dir);
-        write_file(p, "[sensor a]\nkind = smoke\ntopic = t/x\n");
-        snprintf(p, sizeof p, "%s/anju.conf", dir);
-        ck_assert_int_eq(config_load(p, collect_error, &e, &c), -EINVAL);
-        ck_assert(has(&e, "20-dup.conf:1: duplicate sensor id \"a\" (first declared at"));
-        ck_assert(has(&e, "anju.conf:"));
 }
 END_TEST
 
-START_TEST(test_missing_token_file_names_the_key) {
-        ASSERT_ERROR(BASE_CONFIG "token_file = /nonexistent/anju.token\n",
-                     "bad.conf:11: [dispatch] token_file: \"/nonexistent/anju.token\" cannot read it");
+START_TEST(test_config_dropin_redeclaring_a_sensor_names_both_files) {
+        char p[256], want[600];
+        struct errors e = { .n = 0 };
+        struct config *c = NULL;
+
+        write_file("anju.conf", MINIMAL);
+        snprintf(p, sizeof p, "%s/conf.d", dir);
+        ck_assert_int_eq(mkdir(p, 0755), 0);
+        write_file("conf.d/20-dup.conf", "; again\n[sensor kitchen_smoke]\nkind = smoke\ntopic = z/k2\n");
+        ck_assert_int_eq(load_dir(&e, &c), -EINVAL);
+        ck_assert_ptr_null(c);
+        ck_assert_int_ge(e.n, 1);
+        snprintf(want, sizeof want, "%s/conf.d/20-dup.conf:2: duplicate sensor id \"kitchen_smoke\" "
+                 "(first declared at %s/anju.conf:8)", dir, dir);
+        ck_assert_str_eq(e.msgs[0], want);
+}
+END_TEST
+
+START_TEST(test_config_missing_main_file_is_enoent) {
+        struct errors e = { .n = 0 };
+        struct config *c = NULL;
+
+        ck_assert_int_eq(load_dir(&e, &c), -ENOENT);
+        ck_assert_ptr_null(c);
+        ck_assert_int_eq(e.n, 1);
+        ck_assert_ptr_nonnull(strstr(e.msgs[0], "anju.conf: cannot open configuration: No such file"));
+}
+END_TEST
+
+START_TEST(test_config_missing_token_file_is_an_error_naming_the_key) {
+        ASSERT_ONLY_ERROR(BASE_CONFIG "token_file = /nonexistent/anju/dispatch.token\n",
+                          "bad.conf:11: [dispatch] token_file: \"/nonexistent/anju/dispatch.token\" "
+                          "cannot read it: No such file or directory");
+}
+END_TEST
+
+START_TEST(test_config_token_file_is_read_without_its_trailing_newline) {
+        char text[512];
+        struct config *c;
+
+        write_file("token", "s3cr3t-t0ken\n");
+        snprintf(text, sizeof text, "token_file = %s/token\n", dir);
+        c = load_ok(text);
+        ck_assert_ptr_nonnull(c->dispatch.token);
+        ck_assert_str_eq(c->dispatch.token, "s3cr3t-t0ken");
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_config_empty_token_file_is_an_error) {
+        char text[512];
+        struct errors e;
+
+        write_file("token", "\n");
+        snprintf(text, sizeof text, BASE_CONFIG "token_file = %s/token\n", dir);
+        e = load_bad(text);
+        ck_assert_int_eq(e.n, 1);
+        ck_assert_ptr_nonnull(strstr(e.msgs[0], "[dispatch] token_file: "));
+        ck_assert_ptr_nonnull(strstr(e.msgs[0], "file is empty"));
+}
+END_TEST
+
+START_TEST(test_config_file_with_a_very_long_line_keeps_later_line_numbers) {
+        static char text[16384];
+        static char longv[6000];
+        struct errors e = { .n = 0 };
+        struct config *c = NULL;
+        char p[256];
+
+        memset(longv, 'x', sizeof longv - 1);
+        snprintf(text, sizeof text, BASE_CONFIG "[sensor a]\nkind = smoke\nroom = %s\ncolour = red\ntopic = t\n", longv);
+        write_file("anju.conf", text);
+        ck_assert_int_eq(load_dir(&e, &c), -EINVAL);
+        if (e.n != 2)
+                dump(&e);
+        ck_assert_int_eq(e.n, 2);
+        snprintf(p, sizeof p, "%s/anju.conf:14: [sensor a] colour: unknown key", dir);
+        ck_assert_str_eq(e.msgs[1], p);
 }
 END_TEST
 
 int main(void) {
         Suite *s = suite_create("config");
-        TCase *t = tcase_create("config");
+        TCase *t = tcase_create("strings");
+        TCase *f = tcase_create("files");
 
-        tcase_add_test(t, test_minimal_config_loads_with_defaults);
-        tcase_add_test(t, test_door_reads_contact_and_key_override_takes_dotted_path);
-        tcase_add_test(t, test_unknown_key_is_an_error_with_file_and_line);
-        tcase_add_test(t, test_unknown_section_is_an_error);
-        tcase_add_test(t, test_unknown_kind_lists_the_valid_kinds);
-        tcase_add_test(t, test_duration_without_unit_is_an_error);
-        tcase_add_test(t, test_out_of_range_port_is_an_error);
-        tcase_add_test(t, test_duplicate_sensor_id_names_the_first);
-        tcase_add_test(t, test_sensor_without_source_is_an_error);
-        tcase_add_test(t, test_key_set_twice_is_an_error);
-        tcase_add_test(t, test_plain_http_to_a_remote_host_is_refused);
-        tcase_add_test(t, test_long_line_and_syntax_error_are_reported);
-        tcase_add_test(t, test_missing_required_keys_are_errors);
-        tcase_add_test(t, test_output_without_gpio_and_bad_timezone_are_errors);
-        tcase_add_test(t, test_gpio_sensor_is_refused_not_silently_unwatched);
-        tcase_add_test(t, test_every_error_in_a_file_is_reported);
-        tcase_add_test(t, test_dropins_override_and_add_and_secrets_are_read);
-        tcase_add_test(t, test_missing_token_file_names_the_key);
+        tcase_add_test(t, test_config_minimal_file_loads_with_defaults);
+        tcase_add_test(t, test_config_default_keys_follow_the_sensor_kind);
+        tcase_add_test(t, test_config_explicit_values_replace_defaults);
+        tcase_add_test(t, test_config_unknown_key_is_an_error_with_file_and_line);
+        tcase_add_test(t, test_config_unknown_section_is_an_error_listing_the_sections);
+        tcase_add_test(t, test_config_unknown_kind_lists_the_valid_kinds);
+        tcase_add_test(t, test_config_duration_without_unit_is_an_error);
+        tcase_add_test(t, test_config_out_of_range_port_is_an_error);
+        tcase_add_test(t, test_config_duplicate_sensor_id_says_where_it_was_first_declared);
+        tcase_add_test(t, test_config_sensor_without_source_is_an_error);
+        tcase_add_test(t, test_config_key_set_twice_in_one_section_is_an_error);
+        tcase_add_test(t, test_config_value_key_set_twice_in_one_section_is_an_error);
+        tcase_add_test(t, test_config_plain_http_to_a_remote_host_is_refused);
+        tcase_add_test(t, test_config_https_and_loopback_http_urls_are_accepted);
+        tcase_add_test(t, test_config_http_to_a_host_that_only_looks_like_loopback_is_refused);
+        tcase_add_test(t, test_config_line_longer_than_the_limit_is_an_error);
+        tcase_add_test(t, test_config_very_long_line_is_one_error_and_later_lines_keep_their_numbers);
+        tcase_add_test(t, test_config_syntax_error_names_the_line);
+        tcase_add_test(t, test_config_every_syntax_error_line_is_reported);
+        tcase_add_test(t, test_config_setting_outside_a_section_is_an_error);
+        tcase_add_test(t, test_config_missing_resident_address_is_an_error);
+        tcase_add_test(t, test_config_missing_key_error_names_the_line_of_its_section);
+        tcase_add_test(t, test_config_output_without_gpio_is_an_error);
+        tcase_add_test(t, test_config_unknown_time_zone_is_an_error);
+        tcase_add_test(t, test_config_bad_values_of_every_type_are_errors);
+        tcase_add_test(t, test_config_several_errors_in_one_file_are_all_reported);
+        tcase_add_test(t, test_config_without_error_callback_still_fails);
+        tcase_add_test(t, test_config_missing_token_file_is_an_error_naming_the_key);
         suite_add_tcase(s, t);
+
+        tcase_add_unchecked_fixture(f, root_setup, root_teardown);
+        tcase_add_checked_fixture(f, dir_setup, NULL);
+        tcase_add_test(f, test_config_dropin_overrides_mqtt_and_adds_a_sensor);
+        tcase_add_test(f, test_config_dropin_redeclaring_a_sensor_names_both_files);
+        tcase_add_test(f, test_config_missing_main_file_is_enoent);
+        tcase_add_test(f, test_config_token_file_is_read_without_its_trailing_newline);
+        tcase_add_test(f, test_config_empty_token_file_is_an_error);
+        tcase_add_test(f, test_config_file_with_a_very_long_line_keeps_later_line_numbers);
+        suite_add_tcase(s, f);
         return run_suite(s);
 }

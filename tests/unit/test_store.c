@@ -1,35 +1,68 @@
-/* The SQLite store: schema, atomic incident + call, outbox life cycle,
- * durability across reopen, and refusal of foreign files. */
+/* The SQLite store on a real file: schema and WAL, an incident with its
+ * timeline and call in one transaction, the outbox life cycle, durability
+ * across close and reopen, batched sensor logging, and refusal of files it
+ * must not touch. */
 #include "unit.h"
+#include "log.h"
 #include "store.h"
 
+#include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-static char path[256];
+#define T0 (UINT64_C(1795313702) * USEC_PER_SEC)
+
+/* The tree under root is removed by the parent process after the last
+ * test, so a failing (forked) test leaves nothing behind in /tmp. */
+static char root[64], dir[96], path[128];
 static struct store *st;
 
-static void setup(void) {
-        char dir[] = "/tmp/anju-store-XXXXXX";
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+        return remove(p);
+}
 
+static void root_setup(void) {
+        snprintf(root, sizeof root, "/tmp/anju-store-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+}
+
+static void root_teardown(void) {
+        (void) nftw(root, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static void setup(void) {
+        snprintf(dir, sizeof dir, "%s/XXXXXX", root);
         ck_assert_ptr_nonnull(mkdtemp(dir));
         snprintf(path, sizeof path, "%s/anju.db", dir);
-        ck_assert_int_eq(store_open(path, &st), 0);
+        st = NULL;
 }
 
 static void teardown(void) {
         store_close(st);
 }
 
+static void open_store(void) {
+        ck_assert_int_eq(store_open(path, &st), 0);
+        ck_assert_ptr_nonnull(st);
+}
+
+static void reopen_store(void) {
+        store_close(st);
+        st = NULL;
+        open_store();
+}
+
+/* A second, independent connection: what is on disk, not in the store's cache. */
 static long long scalar(const char *sql) {
         sqlite3 *db;
         sqlite3_stmt *q;
         long long v = -1;
 
-        ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-        ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+        ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
         if (sqlite3_step(q) == SQLITE_ROW)
                 v = sqlite3_column_int64(q, 0);
         sqlite3_finalize(q);
@@ -37,111 +70,306 @@ static long long scalar(const char *sql) {
         return v;
 }
 
-static int open_incident(const char *id, const char *key, int64_t *call_id) {
-        struct store_incident inc = { .type = INCIDENT_FIRE, .severity = SEVERITY_CRITICAL, .state = "open",
-                                      .sensor = "k", .room = "kitchen", .reason = "smoke", .opened_at = 100 };
-        struct store_call call = { .key = key, .kind = "alarm", .incident = id, .body = "{}" };
+static char *text_of(const char *sql, char *buf, size_t n) {
+        sqlite3 *db;
+        sqlite3_stmt *q;
+
+        buf[0] = '\0';
+        ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+                snprintf(buf, n, "%s", (const char *) sqlite3_column_text(q, 0));
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+        return buf;
+}
+
+static void exec_sql(const char *sql) {
+        sqlite3 *db;
+
+        ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+}
+
+static int open_incident(const char *id, const char *key, uint64_t at, int64_t *call_id) {
+        struct store_incident inc = {
+                .type = INCIDENT_FIRE, .severity = SEVERITY_CRITICAL, .state = "open",
+                .sensor = "kitchen_smoke", .room = "kitchen",
+                .reason = "Smoke detected by kitchen_smoke in the kitchen", .opened_at = at,
+        };
+        struct store_call call = { .key = key, .kind = "alarm", .incident = id, .body = "{\"id\":1}" };
 
         snprintf(inc.id, sizeof inc.id, "%s", id);
         return store_incident_open(st, &inc, &call, call_id);
 }
 
-static int collect_rows(const struct store_outbox_row *row, void *ud) {
-        char *out = ud;
-        char one[96];
-        snprintf(one, sizeof one, "%s:%u;", row->key, row->attempts);
-        strcat(out, one);
+START_TEST(test_store_open_creates_schema_version_1_in_wal_mode) {
+        char buf[32];
+
+        open_store();
+        ck_assert_int_eq(scalar("PRAGMA user_version"), 1);
+        ck_assert_str_eq(text_of("PRAGMA journal_mode", buf, sizeof buf), "wal");
+        ck_assert_int_eq(scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                                "('incidents','incident_sensors','timeline','outbox','deliveries','sensor_log')"), 6);
+        ck_assert_int_eq(store_outbox_depth(st), 0);
+        reopen_store();                 /* opening again migrates nothing and loses nothing */
+        ck_assert_int_eq(scalar("PRAGMA user_version"), 1);
+}
+END_TEST
+
+START_TEST(test_store_incident_open_writes_incident_timeline_and_call_together) {
+        int64_t call_id = -1;
+        char buf[128];
+
+        open_store();
+        ck_assert_int_eq(open_incident("inc-1", "key-1", T0, &call_id), 0);
+        ck_assert_int_gt(call_id, 0);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM incidents WHERE id = 'inc-1' AND type = 'fire' AND "
+                                "severity = 'critical' AND state = 'open' AND closed_at IS NULL"), 1);
+        ck_assert_int_eq(scalar("SELECT opened_at FROM incidents WHERE id = 'inc-1'"), (long long) T0);
+        ck_assert_str_eq(text_of("SELECT event FROM timeline WHERE incident = 'inc-1'", buf, sizeof buf), "opened");
+        ck_assert_int_eq(scalar("SELECT count(*) FROM incident_sensors WHERE incident = 'inc-1' AND sensor = 'kitchen_smoke'"), 1);
+        ck_assert_int_eq(scalar("SELECT id FROM outbox WHERE key = 'key-1'"), call_id);
+        ck_assert_str_eq(text_of("SELECT body FROM outbox WHERE key = 'key-1'", buf, sizeof buf), "{\"id\":1}");
+        ck_assert_int_eq(store_outbox_depth(st), 1);
+}
+END_TEST
+
+START_TEST(test_store_incident_id_collision_is_eexist_and_adds_no_call) {
+        int64_t id1 = -1, id2 = -1;
+
+        open_store();
+        log_set_max_level(LOG_CRIT);
+        ck_assert_int_eq(open_incident("inc-1", "key-1", T0, &id1), 0);
+        ck_assert_int_eq(open_incident("inc-1", "key-2", T0 + 1, &id2), -EEXIST);
+        ck_assert_int_eq(id2, -1);
+        ck_assert_int_eq(store_outbox_depth(st), 1);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM outbox WHERE key = 'key-2'"), 0);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM timeline WHERE incident = 'inc-1'"), 1);
+        /* the store is still usable: the transaction was rolled back */
+        ck_assert_int_eq(open_incident("inc-2", "key-2", T0 + 2, &id2), 0);
+        ck_assert_int_eq(store_outbox_depth(st), 2);
+}
+END_TEST
+
+START_TEST(test_store_call_key_collision_rolls_back_the_whole_incident) {
+        int64_t id = -1;
+
+        open_store();
+        log_set_max_level(LOG_CRIT);
+        ck_assert_int_eq(open_incident("inc-1", "key-1", T0, &id), 0);
+        ck_assert_int_eq(open_incident("inc-2", "key-1", T0 + 1, &id), -EEXIST);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM incidents WHERE id = 'inc-2'"), 0);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM timeline WHERE incident = 'inc-2'"), 0);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM incident_sensors WHERE incident = 'inc-2'"), 0);
+        ck_assert_int_eq(store_outbox_depth(st), 1);
+}
+END_TEST
+
+/* Collects the outbox in load order. */
+struct rows {
+        int n;
+        int64_t id[8];
+        char key[8][32];
+        unsigned attempts[8];
+        uint64_t created[8];
+};
+
+static int collect_row(const struct store_outbox_row *row, void *ud) {
+        struct rows *r = ud;
+
+        ck_assert_int_lt(r->n, 8);
+        r->id[r->n] = row->id;
+        snprintf(r->key[r->n], sizeof r->key[0], "%s", row->key);
+        r->attempts[r->n] = row->attempts;
+        r->created[r->n] = row->created_at;
+        ck_assert_str_eq(row->kind, "alarm");
+        ck_assert_str_eq(row->body, "{\"id\":1}");
+        r->n++;
         return 0;
 }
 
-static int count_open(const struct store_incident *inc, void *ud) {
-        ck_assert_int_eq(inc->type, INCIDENT_FIRE);
-        (*(int *) ud)++;
+START_TEST(test_store_outbox_returns_calls_in_raise_order_with_their_attempts) {
+        int64_t id[3];
+        struct rows r = { .n = 0 };
+
+        open_store();
+        /* raised in this order, with wall times that go backwards (NTP) */
+        ck_assert_int_eq(open_incident("inc-b", "key-b", T0 + 50, &id[0]), 0);
+        ck_assert_int_eq(open_incident("inc-a", "key-a", T0 + 10, &id[1]), 0);
+        ck_assert_int_eq(open_incident("inc-c", "key-c", T0 + 30, &id[2]), 0);
+        ck_assert_int_eq(store_outbox_failed(st, id[1], 3, "HTTP 503"), 0);
+        ck_assert_int_eq(store_outbox_failed(st, id[2], 1, "connection refused"), 0);
+        ck_assert_int_eq(store_outbox_load(st, collect_row, &r), 0);
+        ck_assert_int_eq(r.n, 3);
+        ck_assert_str_eq(r.key[0], "key-b");
+        ck_assert_str_eq(r.key[1], "key-a");
+        ck_assert_str_eq(r.key[2], "key-c");
+        ck_assert_int_eq(r.id[1], id[1]);
+        ck_assert_uint_eq(r.attempts[0], 0);
+        ck_assert_uint_eq(r.attempts[1], 3);
+        ck_assert_uint_eq(r.attempts[2], 1);
+        ck_assert_uint_eq(r.created[1], T0 + 10);
+}
+END_TEST
+
+START_TEST(test_store_delivered_call_leaves_the_outbox_with_its_case_id_recorded) {
+        int64_t id[2];
+        struct rows r = { .n = 0 };
+        char buf[128];
+
+        open_store();
+        ck_assert_int_eq(open_incident("inc-1", "key-1", T0, &id[0]), 0);
+        ck_assert_int_eq(open_incident("inc-2", "key-2", T0 + 5, &id[1]), 0);
+        ck_assert_int_eq(store_outbox_failed(st, id[0], 2, "timeout"), 0);
+        ck_assert_int_eq(store_outbox_delivered(st, id[0], "inc-1", "https://d.example/a", "CASE-0042", 3,
+                                                T0 + 9 * USEC_PER_SEC), 0);
+        ck_assert_int_eq(store_outbox_depth(st), 1);
+        ck_assert_int_eq(store_outbox_load(st, collect_row, &r), 0);
+        ck_assert_int_eq(r.n, 1);
+        ck_assert_str_eq(r.key[0], "key-2");
+        ck_assert_str_eq(text_of("SELECT case_id FROM deliveries WHERE key = 'key-1'", buf, sizeof buf), "CASE-0042");
+        ck_assert_int_eq(scalar("SELECT attempts FROM deliveries WHERE key = 'key-1'"), 3);
+        ck_assert_int_eq(scalar("SELECT delivered_at FROM deliveries WHERE key = 'key-1'"),
+                         (long long) (T0 + 9 * USEC_PER_SEC));
+        ck_assert_int_eq(scalar("SELECT count(*) FROM timeline WHERE incident = 'inc-1' AND "
+                                "event = 'dispatch_delivered'"), 1);
+        ck_assert_ptr_nonnull(strstr(text_of("SELECT note FROM timeline WHERE event = 'dispatch_delivered'",
+                                             buf, sizeof buf), "CASE-0042"));
+        ck_assert_int_eq(scalar("SELECT count(*) FROM timeline WHERE incident = 'inc-2' AND "
+                                "event = 'dispatch_delivered'"), 0);
+}
+END_TEST
+
+/* Collects open incidents. */
+struct incs {
+        int n;
+        char id[8][INCIDENT_ID_MAX];
+        struct store_incident first;
+        char reason[128], sensor[32], room[32], state[16];
+};
+
+static int collect_incident(const struct store_incident *inc, void *ud) {
+        struct incs *s = ud;
+
+        ck_assert_int_lt(s->n, 8);
+        if (s->n == 0) {
+                s->first = *inc;
+                snprintf(s->reason, sizeof s->reason, "%s", inc->reason);
+                snprintf(s->sensor, sizeof s->sensor, "%s", inc->sensor);
+                snprintf(s->room, sizeof s->room, "%s", inc->room);
+                snprintf(s->state, sizeof s->state, "%s", inc->state);
+        }
+        snprintf(s->id[s->n++], INCIDENT_ID_MAX, "%s", inc->id);
         return 0;
 }
 
-START_TEST(test_schema_is_created_in_wal_mode) {
-        ck_assert_int_eq(scalar("PRAGMA user_version"), STORE_SCHEMA_VERSION);
-        ck_assert_int_eq(scalar("SELECT count(*) FROM sqlite_master WHERE name IN ('incidents','timeline','outbox','deliveries')"), 4);
-        ck_assert_int_eq(scalar("SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
-}
-END_TEST
-
-START_TEST(test_incident_timeline_and_call_are_stored_together) {
-        int64_t id = 0;
-
-        ck_assert_int_eq(open_incident("i1", "key-1", &id), 0);
-        ck_assert_int_gt(id, 0);
-        ck_assert_int_eq(scalar("SELECT count(*) FROM incidents WHERE id = 'i1' AND state = 'open'"), 1);
-        ck_assert_int_eq(scalar("SELECT count(*) FROM timeline WHERE incident = 'i1' AND event = 'opened'"), 1);
-        ck_assert_int_eq(store_outbox_depth(st), 1);
-        /* The same id again: refused as a whole, no stray call. */
-        ck_assert_int_eq(open_incident("i1", "key-2", &id), -EEXIST);
-        ck_assert_int_eq(store_outbox_depth(st), 1);
-        ck_assert_int_eq(scalar("SELECT count(*) FROM timeline"), 1);
-}
-END_TEST
-
-START_TEST(test_outbox_keeps_order_and_attempts_until_delivered) {
-        char rows[512] = "";
-        int64_t a, b;
-        struct store_call call = { .key = "key-b", .kind = "alarm", .incident = "i1", .body = "{}" };
-
-        ck_assert_int_eq(open_incident("i1", "key-a", &a), 0);
-        ck_assert_int_eq(store_incident_attach(st, "i1", "b", 200, "also", &call, &b), 0);
-        ck_assert_int_eq(store_outbox_failed(st, a, 3, "HTTP 503"), 0);
-        ck_assert_int_eq(store_outbox_load(st, collect_rows, rows), 0);
-        ck_assert_str_eq(rows, "key-a:3;key-b:0;");
-        ck_assert_int_eq(store_outbox_delivered(st, a, "i1", "https://x", "CASE-1", 4, 300), 0);
-        ck_assert_int_eq(store_outbox_depth(st), 1);
-        ck_assert_int_eq(scalar("SELECT attempts FROM deliveries WHERE key = 'key-a' AND case_id = 'CASE-1'"), 4);
-        ck_assert_int_eq(scalar("SELECT count(*) FROM timeline WHERE event = 'dispatch_delivered'"), 1);
-}
-END_TEST
-
-START_TEST(test_open_incidents_and_calls_survive_reopen) {
-        char rows[256] = "";
+START_TEST(test_store_open_incidents_and_calls_survive_close_and_reopen) {
+        struct incs s = { .n = 0 };
+        struct rows r = { .n = 0 };
         int64_t id;
-        int n = 0;
 
-        ck_assert_int_eq(open_incident("i1", "key-a", &id), 0);
-        store_close(st);
-        ck_assert_int_eq(store_open(path, &st), 0);
-        ck_assert_int_eq(store_load_open_incidents(st, count_open, &n), 0);
-        ck_assert_int_eq(n, 1);
-        ck_assert_int_eq(store_outbox_load(st, collect_rows, rows), 0);
-        ck_assert_str_eq(rows, "key-a:0;");
+        open_store();
+        ck_assert_int_eq(open_incident("inc-1", "key-1", T0, &id), 0);
+        ck_assert_int_eq(open_incident("inc-2", "key-2", T0 + 1, &id), 0);
+        ck_assert_int_eq(open_incident("inc-3", "key-3", T0 + 2, &id), 0);
+        exec_sql("UPDATE incidents SET state = 'resolved', closed_at = 1 WHERE id = 'inc-2'");
+        reopen_store();
+        ck_assert_int_eq(store_load_open_incidents(st, collect_incident, &s), 0);
+        ck_assert_int_eq(s.n, 2);
+        ck_assert_str_eq(s.id[0], "inc-1");
+        ck_assert_str_eq(s.id[1], "inc-3");
+        ck_assert_int_eq(s.first.type, INCIDENT_FIRE);
+        ck_assert_int_eq(s.first.severity, SEVERITY_CRITICAL);
+        ck_assert_uint_eq(s.first.opened_at, T0);
+        ck_assert_str_eq(s.state, "open");
+        ck_assert_str_eq(s.sensor, "kitchen_smoke");
+        ck_assert_str_eq(s.room, "kitchen");
+        ck_assert_str_eq(s.reason, "Smoke detected by kitchen_smoke in the kitchen");
+        ck_assert_int_eq(store_outbox_load(st, collect_row, &r), 0);
+        ck_assert_int_eq(r.n, 3);
 }
 END_TEST
 
-START_TEST(test_sensor_log_is_batched) {
-        struct event e = { .attr = ATTR_MOTION, .value = 1, .wall = 5 };
+START_TEST(test_store_attach_adds_a_trigger_and_a_further_call) {
+        struct store_call call = { .key = "key-1b", .kind = "alarm", .incident = "inc-1", .body = "{\"id\":1}" };
+        int64_t id1 = -1, id2 = -1;
 
-        for (int i = 0; i < 1000; i++)
-                ck_assert_int_eq(store_log_event(st, "pir", &e), 0);
-        ck_assert_uint_eq(store_log_pending(st), 1000);
+        open_store();
+        ck_assert_int_eq(open_incident("inc-1", "key-1", T0, &id1), 0);
+        ck_assert_int_eq(store_incident_attach(st, "inc-1", "bedroom_smoke", T0 + 7, "second detector",
+                                               &call, &id2), 0);
+        ck_assert_int_gt(id2, id1);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM timeline WHERE incident = 'inc-1' AND event = 'triggered'"), 1);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM incident_sensors WHERE incident = 'inc-1'"), 2);
+        ck_assert_int_eq(store_outbox_depth(st), 2);
+}
+END_TEST
+
+START_TEST(test_store_sensor_log_is_batched_until_flushed) {
+        struct event ev = { .sensor = 0, .attr = ATTR_BATTERY, .value = 97, .wall = T0 };
+
+        open_store();
+        for (int i = 0; i < 300; i++) {
+                ev.wall = T0 + (uint64_t) i;
+                ck_assert_int_eq(store_log_event(st, "kitchen_smoke", &ev), 0);
+        }
+        ck_assert_uint_eq(store_log_pending(st), 300);
         ck_assert_int_eq(scalar("SELECT count(*) FROM sensor_log"), 0);
-        ck_assert_int_eq(store_flush(st), 1000);
+        ck_assert_int_eq(store_flush(st), 300);
         ck_assert_uint_eq(store_log_pending(st), 0);
-        ck_assert_int_eq(scalar("SELECT count(*) FROM sensor_log WHERE attr = 'motion'"), 1000);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM sensor_log WHERE sensor = 'kitchen_smoke' AND "
+                                "attr = 'battery' AND value = 97"), 300);
+        ck_assert_int_eq(scalar("SELECT max(at) FROM sensor_log"), (long long) (T0 + 299));
+        ck_assert_int_eq(store_flush(st), 0);
 }
 END_TEST
 
-START_TEST(test_newer_schema_and_garbage_files_are_refused) {
-        char other[300];
-        struct store *s2 = NULL;
-        FILE *f;
+START_TEST(test_store_close_flushes_the_pending_log) {
+        struct event ev = { .sensor = 1, .attr = ATTR_MOTION, .value = 1, .wall = T0 };
 
+        open_store();
+        ck_assert_int_eq(store_log_event(st, "living_pir", &ev), 0);
+        ck_assert_int_eq(store_log_event(st, "living_pir", &ev), 0);
         store_close(st);
         st = NULL;
-        ck_assert_int_eq(scalar("PRAGMA user_version = 99"), -1);
-        ck_assert_int_eq(store_open(path, &s2), -EPROTO);
-        snprintf(other, sizeof other, "%s.garbage", path);
-        f = fopen(other, "w");
-        for (int i = 0; i < 4096; i++)
-                fputc(i * 7919 % 251, f);
-        fclose(f);
-        ck_assert_int_lt(store_open(other, &s2), 0);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM sensor_log WHERE attr = 'motion'"), 2);
+}
+END_TEST
+
+START_TEST(test_store_refuses_a_database_from_a_newer_schema) {
+        struct store *s = (struct store *) 0x1;
+
+        exec_sql("CREATE TABLE future(x); PRAGMA user_version = 99;");
+        log_set_max_level(LOG_CRIT);
+        ck_assert_int_lt(store_open(path, &s), 0);
+        ck_assert_ptr_eq(s, (struct store *) 0x1);
+        ck_assert_int_eq(scalar("PRAGMA user_version"), 99);    /* untouched */
+        ck_assert_int_eq(scalar("SELECT count(*) FROM sqlite_master WHERE name = 'incidents'"), 0);
+}
+END_TEST
+
+START_TEST(test_store_refuses_a_file_of_garbage_without_crashing) {
+        struct store *s = (struct store *) 0x1;
+        uint8_t junk[8192];
+        uint32_t x = 2463534242u;
+        struct stat sb;
+        FILE *f;
+
+        for (size_t i = 0; i < sizeof junk; i++) {
+                x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+                junk[i] = (uint8_t) x;
+        }
+        f = fopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(junk, 1, sizeof junk, f), sizeof junk);
+        ck_assert_int_eq(fclose(f), 0);
+        log_set_max_level(LOG_CRIT);
+        ck_assert_int_lt(store_open(path, &s), 0);
+        ck_assert_ptr_eq(s, (struct store *) 0x1);
+        ck_assert_int_eq(stat(path, &sb), 0);
+        ck_assert_int_eq(sb.st_size, (off_t) sizeof junk);
 }
 END_TEST
 
@@ -149,13 +377,20 @@ int main(void) {
         Suite *s = suite_create("store");
         TCase *t = tcase_create("store");
 
+        tcase_add_unchecked_fixture(t, root_setup, root_teardown);
         tcase_add_checked_fixture(t, setup, teardown);
-        tcase_add_test(t, test_schema_is_created_in_wal_mode);
-        tcase_add_test(t, test_incident_timeline_and_call_are_stored_together);
-        tcase_add_test(t, test_outbox_keeps_order_and_attempts_until_delivered);
-        tcase_add_test(t, test_open_incidents_and_calls_survive_reopen);
-        tcase_add_test(t, test_sensor_log_is_batched);
-        tcase_add_test(t, test_newer_schema_and_garbage_files_are_refused);
+        tcase_add_test(t, test_store_open_creates_schema_version_1_in_wal_mode);
+        tcase_add_test(t, test_store_incident_open_writes_incident_timeline_and_call_together);
+        tcase_add_test(t, test_store_incident_id_collision_is_eexist_and_adds_no_call);
+        tcase_add_test(t, test_store_call_key_collision_rolls_back_the_whole_incident);
+        tcase_add_test(t, test_store_outbox_returns_calls_in_raise_order_with_their_attempts);
+        tcase_add_test(t, test_store_delivered_call_leaves_the_outbox_with_its_case_id_recorded);
+        tcase_add_test(t, test_store_open_incidents_and_calls_survive_close_and_reopen);
+        tcase_add_test(t, test_store_attach_adds_a_trigger_and_a_further_call);
+        tcase_add_test(t, test_store_sensor_log_is_batched_until_flushed);
+        tcase_add_test(t, test_store_close_flushes_the_pending_log);
+        tcase_add_test(t, test_store_refuses_a_database_from_a_newer_schema);
+        tcase_add_test(t, test_store_refuses_a_file_of_garbage_without_crashing);
         suite_add_tcase(s, t);
         return run_suite(s);
 }
