@@ -21,7 +21,13 @@ struct alarm_info {
         uint64_t raised_at;             /* wall usec of this trigger */
         const struct sensor_conf *sensor;
         const char *reason;
+        const struct decision *why;     /* the rule's decision, NULL if none */
 };
+
+/* Writes the sentence for people about a rule's decision, in the hub's
+ * language: which rule fired and why ("No movement since 09:12, 4 h 05 min;
+ * last seen in the bedroom"). Always valid UTF-8, cut to n. */
+char *alarm_explain(const struct config *cfg, const struct decision *d, char *buf, size_t n);
 
 /* Writes the sentence for people ("Smoke detected by kitchen_smoke in the
  * kitchen") in the hub's language into buf. */

@@ -1,6 +1,7 @@
 /* anjud: the home-safety daemon. Parses the command line and the
  * configuration, then hands over to the hub's event loop. */
 #include "anju-build.h"
+#include "clock.h"
 #include "config.h"
 #include "hub.h"
 #include "log.h"
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -21,6 +23,10 @@ static void usage(FILE *f) {
                 "  -c, --config FILE     configuration file (default %s/anju.conf);\n"
                 "                        *.conf files in conf.d/ beside it are read too\n"
                 "      --check-config    validate the configuration and exit (0 if valid)\n"
+                "      --time-scale N    run the daemon's clock N times faster (1..100000),\n"
+                "                        for demonstrations and tests only\n"
+                "      --clock-start T   with --time-scale: start the clock at local time\n"
+                "                        T (\"2026-11-23 07:00\"), in the hub's time zone\n"
                 "  -v, --verbose         log debug messages\n"
                 "      --version         print the version and exit\n"
                 "  -h, --help            print this help and exit\n",
@@ -33,17 +39,23 @@ static void print_config_error(const char *msg, void *userdata) {
 }
 
 int main(int argc, char **argv) {
-        enum { OPT_CHECK = 0x100, OPT_VERSION };
+        enum { OPT_CHECK = 0x100, OPT_VERSION, OPT_SCALE, OPT_START };
         static const struct option opts[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "check-config", no_argument, NULL, OPT_CHECK },
                 { "verbose", no_argument, NULL, 'v' },
                 { "version", no_argument, NULL, OPT_VERSION },
                 { "help", no_argument, NULL, 'h' },
+                { "time-scale", required_argument, NULL, OPT_SCALE },
+                { "clock-start", required_argument, NULL, OPT_START },
                 { NULL, 0, NULL, 0 },
         };
         const char *path = ANJU_SYSCONFDIR "/anju.conf";
         bool check = false;
+        double scale = 1.0;
+        const char *start = NULL;
+        uint64_t start_wall = 0;
+        char *end;
         struct config *cfg;
         struct hub *hub;
         int c, r;
@@ -55,6 +67,16 @@ int main(int argc, char **argv) {
                 case OPT_CHECK: check = true; break;
                 case OPT_VERSION: printf("anjud %s\n", ANJU_VERSION); return 0;
                 case 'h': usage(stdout); return 0;
+                case OPT_SCALE:
+                        errno = 0;
+                        scale = strtod(optarg, &end);
+                        if (errno || end == optarg || *end || !(scale >= 1.0 && scale <= 100000.0)) {
+                                fprintf(stderr, "anjud: --time-scale \"%s\": expected a number from 1 to 100000\n",
+                                        optarg);
+                                return 2;
+                        }
+                        break;
+                case OPT_START: start = optarg; break;
                 default: usage(stderr); return 2;
                 }
         if (optind < argc) {
@@ -66,6 +88,22 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "anjud: configuration %s is not valid\n", path);
                 return 1;
         }
+        if (start) {
+                struct tm tm = { .tm_isdst = -1 };
+                const char *rest;
+                time_t t;
+
+                if (cfg->hub.timezone)
+                        setenv("TZ", cfg->hub.timezone, 1);
+                tzset();
+                rest = strptime(start, "%Y-%m-%d %H:%M", &tm);
+                if (!rest || *rest || (t = mktime(&tm)) == (time_t) -1) {
+                        fprintf(stderr, "anjud: --clock-start \"%s\": expected local time \"YYYY-MM-DD HH:MM\"\n", start);
+                        config_free(cfg);
+                        return 2;
+                }
+                start_wall = (uint64_t) t * 1000000;
+        }
         if (check) {
                 printf("%s: valid (%zu sensors, %zu contacts)\n", path, cfg->n_sensors, cfg->n_contacts);
                 config_free(cfg);
@@ -75,6 +113,11 @@ int main(int argc, char **argv) {
                 config_free(cfg);
                 return log_error("cannot initialise libcurl or libmosquitto"), 1;
         }
+        clock_setup(scale, start_wall);
+        if (scale != 1.0 || start_wall)
+                log_warning("TIME SCALE x%g%s%s: this daemon's clock is not the real time. For "
+                            "demonstrations and tests only, never in a home.", scale,
+                            start ? ", starting at " : "", start ? start : "");
         r = hub_new(cfg, &hub);
         if (r >= 0) {
                 r = hub_run(hub);

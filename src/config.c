@@ -31,7 +31,7 @@ struct key_desc {
 };
 
 enum section_type { SEC_NONE, SEC_HUB, SEC_RESIDENT, SEC_MQTT, SEC_DISPATCH, SEC_SENSOR,
-                    SEC_CONTACT, SEC_UNKNOWN };
+                    SEC_CONTACT, SEC_RULE, SEC_UNKNOWN };
 
 static const char *const risk_names[] = { "standard", "elevated", "high", NULL };
 static const char *const role_names[] = { "volunteer", "grid", "maintenance", NULL };
@@ -184,6 +184,81 @@ static const struct key_desc contact_keys[] = {
         { NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
+#define RD(f) offsetof(struct rule_params, f)
+
+/* [rule X] keys: rule name, then the key as for any section. */
+static const struct rule_key {
+        const char *rule;
+        struct key_desc k;
+} rule_keys[] = {
+        { "fall", { "window", KT_DURATION, RD(fall_window), DUR(5 * USEC_PER_SEC, 5 * USEC_PER_MIN), NULL, NULL } },
+        { "inactivity", { "enabled", KT_BOOL, RD(inactivity), 0, 0, NULL, NULL } },
+        { "inactivity", { "day_start", KT_TIME, RD(day_start), 0, 0, NULL, NULL } },
+        { "inactivity", { "day_end", KT_TIME, RD(day_end), 0, 0, NULL, NULL } },
+        { "inactivity", { "day_limit", KT_DURATION, RD(day_limit), DUR(10 * USEC_PER_MIN, 24 * USEC_PER_HOUR), NULL, NULL } },
+        { "inactivity", { "night_limit", KT_DURATION, RD(night_limit), DUR(10 * USEC_PER_MIN, 48 * USEC_PER_HOUR), NULL, NULL } },
+        { "morning_check", { "enabled", KT_BOOL, RD(morning_check), 0, 0, NULL, NULL } },
+        { "morning_check", { "from", KT_TIME, RD(morning_from), 0, 0, NULL, NULL } },
+        { "morning_check", { "by", KT_TIME, RD(morning_by), 0, 0, NULL, NULL } },
+        { "presence", { "away_after", KT_DURATION, RD(away_after), DUR(USEC_PER_MIN, 2 * USEC_PER_HOUR), NULL, NULL } },
+        { "night_exit", { "enabled", KT_BOOL, RD(night_exit), 0, 0, NULL, NULL } },
+        { "night_exit", { "start", KT_TIME, RD(night_start), 0, 0, NULL, NULL } },
+        { "night_exit", { "end", KT_TIME, RD(night_end), 0, 0, NULL, NULL } },
+        { "night_exit", { "return_within", KT_DURATION, RD(night_return), DUR(USEC_PER_MIN, 2 * USEC_PER_HOUR), NULL, NULL } },
+        { "door_open", { "enabled", KT_BOOL, RD(door_open), 0, 0, NULL, NULL } },
+        { "door_open", { "limit", KT_DURATION, RD(door_open_limit), DUR(USEC_PER_MIN, 24 * USEC_PER_HOUR), NULL, NULL } },
+        { "bathroom_dwell", { "enabled", KT_BOOL, RD(bathroom), 0, 0, NULL, NULL } },
+        { "bathroom_dwell", { "limit", KT_DURATION, RD(bathroom_limit), DUR(5 * USEC_PER_MIN, 6 * USEC_PER_HOUR), NULL, NULL } },
+        { "vitals", { "enabled", KT_BOOL, RD(vitals), 0, 0, NULL, NULL } },
+        { "vitals", { "heart_rate_low", KT_UINT, RD(hr_low), 20, 100, NULL, NULL } },
+        { "vitals", { "heart_rate_high", KT_UINT, RD(hr_high), 80, 250, NULL, NULL } },
+        { "vitals", { "sustain", KT_DURATION, RD(vitals_sustain), DUR(10 * USEC_PER_SEC, USEC_PER_HOUR), NULL, NULL } },
+        { "device_health", { "offline_after", KT_UINT, RD(offline_after), 2, 100, NULL, NULL } },
+        { "device_health", { "battery_low", KT_UINT, RD(battery_low), 1, 50, NULL, NULL } },
+        { "device_health", { "not_worn", KT_DURATION, RD(not_worn), DUR(10 * USEC_PER_MIN, 24 * USEC_PER_HOUR), NULL, NULL } },
+        { "power", { "delay", KT_DURATION, RD(power_delay), DUR(0, USEC_PER_HOUR), NULL, NULL } },
+};
+
+#define N_RULE_KEYS ELEMENTSOF(rule_keys)
+
+static const char *const rule_names[] = { "fall", "inactivity", "morning_check", "presence",
+                                          "night_exit", "door_open", "bathroom_dwell", "vitals",
+                                          "device_health", "power", NULL };
+
+/* The risk profiles (docs/RULES.md says why these numbers). */
+void rule_params_profile(enum risk_tier risk, struct rule_params *r) {
+        *r = (struct rule_params) {
+                .fall_window = 30 * USEC_PER_SEC,
+                .inactivity = true, .day_start = 7 * 60, .day_end = 22 * 60,
+                .day_limit = 4 * USEC_PER_HOUR, .night_limit = 12 * USEC_PER_HOUR,
+                .morning_check = true, .morning_from = 5 * 60, .morning_by = 10 * 60,
+                .away_after = 10 * USEC_PER_MIN,
+                .night_exit = false, .night_start = 22 * 60, .night_end = 6 * 60,
+                .night_return = 10 * USEC_PER_MIN,
+                .door_open = true, .door_open_limit = 30 * USEC_PER_MIN,
+                .bathroom = true, .bathroom_limit = 45 * USEC_PER_MIN,
+                .vitals = true, .hr_low = 40, .hr_high = 130, .vitals_sustain = 60 * USEC_PER_SEC,
+                .offline_after = 3, .battery_low = 15, .not_worn = 2 * USEC_PER_HOUR,
+                .power_delay = 60 * USEC_PER_SEC,
+        };
+        if (risk == RISK_ELEVATED) {
+                r->day_limit = 3 * USEC_PER_HOUR;
+                r->morning_by = 9 * 60 + 30;
+                r->night_exit = true;
+                r->door_open_limit = 20 * USEC_PER_MIN;
+                r->bathroom_limit = 40 * USEC_PER_MIN;
+        } else if (risk == RISK_HIGH) {
+                r->day_limit = 2 * USEC_PER_HOUR;
+                r->night_limit = 10 * USEC_PER_HOUR;
+                r->morning_by = 9 * 60;
+                r->night_exit = true;
+                r->night_return = 5 * USEC_PER_MIN;
+                r->door_open_limit = 15 * USEC_PER_MIN;
+                r->bathroom_limit = 30 * USEC_PER_MIN;
+                r->not_worn = 1 * USEC_PER_HOUR;
+        }
+}
+
 /* Per-file parse state; the reader sees every physical line, so it knows
  * line numbers and section headers (inih r55 reports neither to handlers). */
 struct parser {
@@ -204,6 +279,12 @@ struct parser {
         size_t n_seen;
         unsigned syntax_errors;         /* reported by reader() */
         unsigned header_line[SEC_UNKNOWN + 1];  /* first [hub]/[resident]/... of the main file */
+        /* [rule X]: values set by keys, applied over the profile at the end */
+        const char *rule;               /* current rule name (from rule_names) */
+        struct rule_params rule_over;
+        bool rule_set[N_RULE_KEYS];
+        unsigned rule_line[N_RULE_KEYS];
+        char *rule_file[N_RULE_KEYS];
 };
 
 static void perr(struct parser *p, unsigned line, const char *key, const char *fmt, ...)
@@ -346,9 +427,30 @@ static void begin_section(struct parser *p, const char *name) {
                         p->sec = SEC_UNKNOWN;
                 return;
         }
+        if (sp && strncmp(name, "rule ", 5) == 0) {
+                const char *rule = sp + 1;
+                char buf[256];
+                while (*rule == ' ')
+                        rule++;
+                for (size_t i = 0; rule_names[i]; i++)
+                        if (strcmp(rule, rule_names[i]) == 0) {
+                                p->sec = SEC_RULE;
+                                p->rule = rule_names[i];
+                                p->sec_base = &p->rule_over;
+                                return;
+                        }
+                p->sec = SEC_NONE;
+                if (strcmp(rule, "fire") == 0 || strcmp(rule, "sos") == 0)
+                        perr(p, p->line, NULL, "[rule %s] has no settings: it always raises at once", rule);
+                else
+                        perr(p, p->line, NULL, "unknown rule \"%s\": expected one of %s", rule,
+                             names_list(rule_names, buf, sizeof buf));
+                p->sec = SEC_UNKNOWN;
+                return;
+        }
         p->sec = SEC_NONE;      /* so the message has no [section] prefix twice */
         perr(p, p->line, NULL, "unknown section [%s]: expected [hub], [resident], [mqtt], "
-             "[dispatch], [sensor ID] or [contact ID]", name);
+             "[dispatch], [sensor ID], [contact ID] or [rule NAME]", name);
         p->sec = SEC_UNKNOWN;
 }
 
@@ -507,6 +609,28 @@ static int set_sensor_key(struct parser *p, struct sensor_conf *s, const char *n
         return 0;
 }
 
+static void set_rule_key(struct parser *p, const char *name, const char *value) {
+        char buf[256];
+        size_t l = 0;
+
+        for (size_t i = 0; i < N_RULE_KEYS; i++)
+                if (rule_keys[i].rule == p->rule && strcmp(rule_keys[i].k.name, name) == 0) {
+                        if (set_value(p, &rule_keys[i].k, &p->rule_over, value) == 0) {
+                                p->rule_set[i] = true;
+                                p->rule_line[i] = p->line;
+                                free(p->rule_file[i]);
+                                p->rule_file[i] = strdup(p->file);
+                        }
+                        return;
+                }
+        buf[0] = '\0';
+        for (size_t i = 0; i < N_RULE_KEYS && l < sizeof buf; i++)
+                if (rule_keys[i].rule == p->rule)
+                        l += (size_t) snprintf(buf + l, sizeof buf - l, "%s%s", l ? ", " : "",
+                                               rule_keys[i].k.name);
+        perr(p, p->line, name, "unknown key: [rule %s] has %s", p->rule, buf);
+}
+
 static const struct key_desc *table_for(enum section_type t) {
         switch (t) {
         case SEC_HUB: return hub_keys;
@@ -537,6 +661,10 @@ static int handler(void *user, const char *section, const char *name, const char
                 }
         if (p->n_seen < ELEMENTSOF(p->seen))
                 snprintf(p->seen[p->n_seen++], sizeof p->seen[0], "%s", name);
+        if (p->sec == SEC_RULE) {
+                set_rule_key(p, name, value);
+                return 1;
+        }
         if (p->sec == SEC_SENSOR && (strcmp(name, "key") == 0 || strncmp(name, "key_", 4) == 0)) {
                 (void) set_sensor_key(p, p->sec_base, name, value);
                 return 1;
@@ -674,6 +802,52 @@ static void validate_contact(struct parser *p, struct contact_conf *k) {
                 perr(p, k->line, NULL, "has no channel: set topic or webhook");
 }
 
+static size_t rule_key_index(const char *rule, const char *key) {
+        for (size_t i = 0; i < N_RULE_KEYS; i++)
+                if (strcmp(rule_keys[i].rule, rule) == 0 && strcmp(rule_keys[i].k.name, key) == 0)
+                        return i;
+        return 0;
+}
+
+static size_t key_size(enum key_type t) {
+        switch (t) {
+        case KT_DURATION: return sizeof(uint64_t);
+        case KT_BOOL: return sizeof(bool);
+        default: return sizeof(unsigned);
+        }
+}
+
+/* The profile of the resident's risk tier, then every [rule X] key over it. */
+static void validate_rules(struct parser *p) {
+        struct rule_params *r = &p->cfg->rules;
+        const char *file = p->file;
+
+        rule_params_profile(p->cfg->resident.risk, r);
+        for (size_t i = 0; i < N_RULE_KEYS; i++)
+                if (p->rule_set[i])
+                        memcpy((char *) r + rule_keys[i].k.offset,
+                               (const char *) &p->rule_over + rule_keys[i].k.offset,
+                               key_size(rule_keys[i].k.type));
+        p->sec = SEC_RULE;
+#define RULE_CHECK(cond, idx, rule, key, ...) do {                                        \
+                if (cond) {                                                             \
+                        p->file = p->rule_file[idx] ? p->rule_file[idx] : file;         \
+                        snprintf(p->sec_name, sizeof p->sec_name, "rule %s", rule);      \
+                        perr(p, p->rule_line[idx], key, __VA_ARGS__);                   \
+                }                                                                       \
+        } while (0)
+        RULE_CHECK(r->day_start == r->day_end, rule_key_index("inactivity", "day_end"), "inactivity",
+                   "day_end", "must differ from day_start");
+        RULE_CHECK(r->morning_from >= r->morning_by, rule_key_index("morning_check", "by"), "morning_check",
+                   "by", "must be later than from");
+        RULE_CHECK(r->night_start == r->night_end, rule_key_index("night_exit", "end"), "night_exit",
+                   "end", "must differ from start");
+        RULE_CHECK(r->hr_low >= r->hr_high, rule_key_index("vitals", "heart_rate_high"), "vitals",
+                   "heart_rate_high", "must be above heart_rate_low (%u)", r->hr_low);
+#undef RULE_CHECK
+        p->file = file;
+}
+
 static void validate(struct parser *p) {
         const char *main_file = p->cfg->path;
 
@@ -684,11 +858,15 @@ static void validate(struct parser *p) {
         for (size_t i = 0; i < p->cfg->n_contacts; i++)
                 validate_contact(p, &p->cfg->contacts[i]);
         p->file = main_file;
+        validate_rules(p);
+        p->file = main_file;
 }
 
 static int finish(struct parser *p, struct config **ret) {
         if (p->n_errors == 0)
                 validate(p);
+        for (size_t i = 0; i < N_RULE_KEYS; i++)
+                free(p->rule_file[i]);
         if (p->n_errors > 0) {
                 config_free(p->cfg);
                 return -EINVAL;

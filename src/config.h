@@ -52,6 +52,33 @@ struct contact_conf {
         unsigned line;
 };
 
+/* The thresholds of the rules (SPEC §5), resolved from the resident's risk
+ * profile and then the [rule X] keys. Times of day are minutes after
+ * midnight; durations usec. See docs/RULES.md. */
+struct rule_params {
+        uint64_t fall_window;           /* [rule fall] window */
+        bool inactivity;                /* [rule inactivity] enabled */
+        unsigned day_start, day_end;    /* active hours */
+        uint64_t day_limit, night_limit;
+        bool morning_check;             /* [rule morning_check] enabled */
+        unsigned morning_from, morning_by;
+        uint64_t away_after;            /* [rule presence] */
+        bool night_exit;                /* [rule night_exit] enabled */
+        unsigned night_start, night_end;
+        uint64_t night_return;          /* return_within */
+        bool door_open;                 /* [rule door_open] enabled */
+        uint64_t door_open_limit;
+        bool bathroom;                  /* [rule bathroom_dwell] enabled */
+        uint64_t bathroom_limit;
+        bool vitals;                    /* [rule vitals] enabled */
+        unsigned hr_low, hr_high;       /* bpm */
+        uint64_t vitals_sustain;
+        unsigned offline_after;         /* [rule device_health]: supervision intervals */
+        unsigned battery_low;           /* percent */
+        uint64_t not_worn;              /* active-hours time without the band */
+        uint64_t power_delay;           /* [rule power] */
+};
+
 struct config {
         char *path;                     /* the main file */
         struct {
@@ -99,6 +126,7 @@ struct config {
         size_t n_sensors;
         struct contact_conf *contacts;
         size_t n_contacts;
+        struct rule_params rules;
 };
 
 /* Called once per error, already formatted as "file:line: [section] key: what". */
@@ -117,6 +145,9 @@ void config_free(struct config *c);
 
 /* Index of the sensor with this id, or -1. */
 int config_find_sensor(const struct config *c, const char *id);
+
+/* The defaults of a risk profile, before any [rule X] key. */
+void rule_params_profile(enum risk_tier risk, struct rule_params *ret);
 
 const char *risk_tier_to_string(enum risk_tier r);
 const char *contact_role_to_string(enum contact_role r);

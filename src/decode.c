@@ -30,6 +30,7 @@ static const struct default_key default_keys[] = {
         { SENSOR_WRISTBAND, ATTR_SPO2, "spo2" },
         { SENSOR_WRISTBAND, ATTR_FALL, "fall" },
         { SENSOR_WRISTBAND, ATTR_SOS, "sos" },
+        { SENSOR_WRISTBAND, ATTR_CANCEL, "cancel" },
         { SENSOR_WRISTBAND, ATTR_WORN, "worn" },
         { SENSOR_WRISTBAND, ATTR_STEPS, "steps" },
         { SENSOR_WRISTBAND, ATTR_LAT, "lat" },

@@ -1,6 +1,7 @@
 /* Dispatch: curl multi-socket wired into sd-event (an io source per curl
  * socket, one timer for curl's timeout), plus the retry policy. */
 #include "dispatch.h"
+#include "clock.h"
 #include "anju-build.h"
 #include "config.h"
 #include "log.h"
@@ -286,8 +287,9 @@ static void call_failed(struct call *c, const char *why) {
         log_warning("dispatch: call for incident %s to %s failed (attempt %u): %s; retrying in %s",
                     c->incident ? c->incident : "-", c->url, c->attempts, why,
                     format_duration(when, sizeof when, delay));
-        r = sd_event_add_time_relative(d->event, &c->retry, CLOCK_MONOTONIC, delay,
-                                       10 * USEC_PER_MSEC, on_retry, c);
+        /* Backoff runs on the daemon's clock (a scaled test spans a day of outage). */
+        r = sd_event_add_time_relative(d->event, &c->retry, CLOCK_MONOTONIC, clock_real_duration(delay),
+                                       clock_real_duration(10 * USEC_PER_MSEC), on_retry, c);
         if (r < 0) {
                 /* Without a timer we cannot wait: try again at once rather than drop it. */
                 log_error_errno(r, "dispatch: cannot schedule a retry: %m; retrying now");
@@ -303,7 +305,7 @@ static void call_delivered(struct call *c, long status, const char *case_id) {
 
         if (c->id > 0 && d->store &&
             store_outbox_delivered(d->store, c->id, c->incident, c->url, case_id, c->attempts,
-                                   now_wall()) < 0)
+                                   clock_wall()) < 0)
                 log_error("dispatch: delivered call %s could not be marked in the database; "
                           "it may be sent again after a restart (same Idempotency-Key)", c->key);
         d->stats.delivered++;

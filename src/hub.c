@@ -1,5 +1,6 @@
 /* The hub glue. */
 #include "hub.h"
+#include "clock.h"
 #include "config.h"
 #include "decode.h"
 #include "dispatch.h"
@@ -11,6 +12,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,8 @@ struct hub {
         struct mqtt *mqtt;
         struct strmap *topics;          /* topic → sensor index * 2 (+1: availability) */
         sd_event_source *flush;
+        sd_event_source *rules_timer;   /* the rules' next deadline */
+        char *ack_topic;
         signed char *online;            /* per sensor: -1 unknown, 0, 1 */
         struct ratelimit bad_input_rl;
         struct hub_stats stats;
@@ -69,16 +73,84 @@ static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* Sets the rules timer to the rules' next deadline (scaled clock → real). */
+static void rearm_rules(struct hub *h) {
+        uint64_t t = rules_next_deadline(h->rules);
+
+        if (t == RULES_NEVER) {
+                (void) sd_event_source_set_enabled(h->rules_timer, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time(h->rules_timer, clock_to_real(t));
+        (void) sd_event_source_set_enabled(h->rules_timer, SD_EVENT_ONESHOT);
+}
+
+static void apply(struct hub *h, const struct decision *dec, size_t n, const char *actor,
+                  const char *channel) {
+        for (size_t i = 0; i < n; i++) {
+                h->stats.decisions++;
+                (void) incidents_apply_from(h->incidents, &dec[i], actor, channel);
+        }
+}
+
+static int on_rules_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct hub *h = userdata;
+        struct decision dec[RULES_MAX_DECISIONS];
+        uint64_t mono = clock_mono(), wall = clock_wall();
+        size_t n;
+
+        do {
+                n = rules_tick(h->rules, mono, wall, dec, ELEMENTSOF(dec));
+                apply(h, dec, n, NULL, NULL);
+        } while (n == ELEMENTSOF(dec));
+        rearm_rules(h);
+        return 0;
+}
+
 static void handle_event(struct hub *h, const struct event *ev) {
-        struct decision dec[4];
+        struct decision dec[RULES_MAX_DECISIONS];
         size_t n;
 
         h->stats.events++;
         if (h->store && store_log_event(h->store, h->cfg->sensors[ev->sensor].id, ev) == 0)
                 arm_flush(h);
         n = rules_feed(h->rules, ev, dec, ELEMENTSOF(dec));
-        for (size_t i = 0; i < n; i++)
-                (void) incidents_apply(h->incidents, &dec[i]);
+        apply(h, dec, n, NULL, NULL);
+        rearm_rules(h);
+}
+
+/* anju/<hub>/ack: {"incident": ID, "action": "cancel", "by": WHO}. This
+ * version applies "cancel" of a fall pre-alarm (the resident's own "I am
+ * all right"); acknowledgements by responders come with escalation. */
+static void handle_ack(struct hub *h, const char *topic, const void *payload, size_t len) {
+        const char *incident = NULL, *action = NULL, *by = "resident";
+        struct decision dec[RULES_MAX_DECISIONS];
+        json_error_t jerr;
+        json_t *j;
+        size_t n;
+
+        j = len <= 4096 ? json_loadb(payload, len, 0, &jerr) : NULL;
+        if (!j || json_unpack(j, "{s:s, s:s, s?s}", "incident", &incident, "action", &action, "by", &by) < 0) {
+                h->stats.bad_acks++;
+                warn_bad_input(h, topic, "ack refused", "expected {\"incident\": ID, \"action\": ..., \"by\": ...}");
+                json_decref(j);
+                return;
+        }
+        if (strcmp(action, "cancel") != 0) {
+                h->stats.bad_acks++;
+                warn_bad_input(h, topic, "ack refused", "this version applies only \"cancel\" of a fall pre-alarm");
+        } else if (!incidents_in_prealarm(h->incidents, incident)) {
+                h->stats.bad_acks++;
+                log_warning("ack refused: %.40s is not a pre-alarm waiting for a cancel (unknown, "
+                            "already called or closed)", incident);
+        } else {
+                char actor[64];
+                snprintf(actor, sizeof actor, "%s", by);
+                n = rules_cancel(h->rules, clock_mono(), clock_wall(), dec, ELEMENTSOF(dec));
+                apply(h, dec, n, actor, "mqtt");
+                rearm_rules(h);
+        }
+        json_decref(j);
 }
 
 static void handle_availability(struct hub *h, uint32_t idx, const char *topic, const void *p,
@@ -114,11 +186,15 @@ static void on_message(const char *topic, const void *payload, size_t len, bool 
         struct hub *h = userdata;
         struct event ev[MAX_EVENTS_PER_MESSAGE];
         struct decode_result res;
-        uint64_t mono = now_mono(), wall = now_wall();
+        uint64_t mono = clock_mono(), wall = clock_wall();
         uint32_t v;
         size_t n;
 
         h->stats.messages++;
+        if (strcmp(topic, h->ack_topic) == 0) {
+                handle_ack(h, topic, payload, len);
+                return;
+        }
         if (!strmap_get(h->topics, topic, strlen(topic), &v)) {
                 h->stats.unknown_topic++;
                 warn_bad_input(h, topic, "no sensor has this topic", "");
@@ -217,13 +293,23 @@ int hub_new(struct config *cfg, struct hub **ret) {
         if ((r = dispatch_new(h->event, cfg, h->store, &h->dispatch)) < 0 ||
             (r = incidents_new(cfg, h->store, h->dispatch, &h->incidents)) < 0)
                 goto err;
-        h->rules = rules_new(cfg);
-        if (!h->rules) {
+        h->rules = rules_new(cfg, clock_mono(), clock_wall());
+        if (!h->rules || asprintf(&h->ack_topic, "anju/%s/ack", cfg->hub.id) < 0) {
+                h->ack_topic = NULL;
                 r = -ENOMEM;
                 goto err;
         }
-        if ((r = mqtt_new(h->event, cfg, on_message, h, &h->mqtt)) < 0)
+        /* Rules deadlines: 100 ms of slack is nothing to a person, and lets
+         * the kernel coalesce wake-ups; a scaled clock needs it scaled. */
+        r = sd_event_add_time(h->event, &h->rules_timer, CLOCK_MONOTONIC, UINT64_MAX,
+                              clock_real_duration(100 * USEC_PER_MSEC), on_rules_timer, h);
+        if (r < 0)
                 goto err;
+        (void) sd_event_source_set_enabled(h->rules_timer, SD_EVENT_OFF);
+        if ((r = mqtt_new(h->event, cfg, on_message, h, &h->mqtt)) < 0 ||
+            (r = mqtt_subscribe_extra(h->mqtt, h->ack_topic)) < 0)
+                goto err;
+        incidents_set_mqtt(h->incidents, h->mqtt);
         *ret = h;
         return 0;
 err:
@@ -238,6 +324,8 @@ int hub_run(struct hub *h) {
         n = dispatch_replay(h->dispatch);
         if (n > 0)
                 log_notice("outbox: %d undelivered call(s) replayed", n);
+        (void) incidents_resume(h->incidents, clock_mono(), clock_wall());
+        rearm_rules(h);
         r = mqtt_start(h->mqtt);
         if (r < 0)
                 return r;
@@ -259,6 +347,8 @@ void hub_free(struct hub *h) {
         dispatch_free(h->dispatch);
         store_close(h->store);
         sd_event_source_disable_unref(h->flush);
+        sd_event_source_disable_unref(h->rules_timer);
+        free(h->ack_topic);
         strmap_free(h->topics);
         free(h->online);
         sd_event_unref(h->event);

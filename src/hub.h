@@ -14,6 +14,8 @@ struct hub_stats {
         unsigned long long not_json;
         unsigned long long bad_type;
         unsigned long long bad_availability;
+        unsigned long long bad_acks;
+        unsigned long long decisions;
 };
 
 /* Builds the hub from cfg (takes ownership: freed by hub_free()). Opens the

@@ -30,7 +30,9 @@ struct mqtt {
         bool connected;
         bool stopping;
         char *status_topic;
-        char **subs;                    /* borrowed strings */
+        char **subs;                    /* borrowed strings (and extra[]) */
+        char *extra[MQTT_MAX_EXTRA];    /* owned: the hub's own topics */
+        int n_extra;
         int n_subs;
         struct mqtt_stats stats;
 };
@@ -260,7 +262,7 @@ static int setup_auth(struct mqtt *m) {
 static int collect_subscriptions(struct mqtt *m) {
         const struct config *cfg = m->cfg;
 
-        m->subs = calloc(cfg->n_sensors * 2 + 1, sizeof *m->subs);
+        m->subs = calloc(cfg->n_sensors * 2 + 1 + MQTT_MAX_EXTRA, sizeof *m->subs);
         if (!m->subs)
                 return -ENOMEM;
         for (size_t i = 0; i < cfg->n_sensors; i++) {
@@ -343,9 +345,21 @@ void mqtt_free(struct mqtt *m) {
         if (m->mosq)
                 mosquitto_destroy(m->mosq);
         free(m->subs);
+        for (int i = 0; i < m->n_extra; i++)
+                free(m->extra[i]);
         free(m->status_topic);
         sd_event_unref(m->event);
         free(m);
+}
+
+int mqtt_subscribe_extra(struct mqtt *m, const char *topic) {
+        if (m->n_extra >= MQTT_MAX_EXTRA)
+                return -ENOSPC;
+        m->extra[m->n_extra] = strdup(topic);
+        if (!m->extra[m->n_extra])
+                return -ENOMEM;
+        m->subs[m->n_subs++] = m->extra[m->n_extra++];
+        return 0;
 }
 
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos,

@@ -31,6 +31,10 @@ int mqtt_start(struct mqtt *m);
 /* Publishes "offline", disconnects cleanly and frees. NULL is fine. */
 void mqtt_free(struct mqtt *m);
 
+#define MQTT_MAX_EXTRA 4
+/* Adds a topic of the hub's own (e.g. anju/<hub>/ack); before mqtt_start(). */
+int mqtt_subscribe_extra(struct mqtt *m, const char *topic);
+
 /* Queues a message; it is written when the socket is writable. */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos,
                  bool retain);

@@ -1,88 +1,689 @@
-/* Rules: fire and sos. Smoke is a level (a detector that still says smoke
- * after a restart raises or keeps its incident); SOS is an event (each press
- * is news, but a retained press replayed by the broker is history). */
+/* The rules of SPEC §5 as one pure state machine over the home.
+ *
+ * Levels (smoke, water, power, tamper) are re-derived from retained state
+ * after a restart; events (SOS, fall, a press) are news only when they are
+ * not retained. Every timed rule keeps a monotonic deadline; the day/night
+ * split of a quiet spell is computed once, from the wall time at which the
+ * spell began plus monotonic time, so setting the clock back or forward
+ * neither fires nor suppresses a rule. */
 #include "rules.h"
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 enum level { LEVEL_UNKNOWN = -1, LEVEL_OFF = 0, LEVEL_ON = 1 };
 
+/* A timed condition: pending until its deadline, then raised until it ends. */
+struct timed {
+        uint64_t deadline;              /* mono, RULES_NEVER if not pending */
+        uint64_t since_mono, since_wall;
+        bool raised;
+};
+
+struct sensor_state {
+        signed char smoke, water;       /* enum level */
+        bool door_open;
+        struct timed door;              /* door left open */
+        struct timed power;             /* mains failed */
+        struct timed vitals;            /* heart rate out of range */
+        double heart_rate;
+        struct timed not_worn;
+        double steps;                   /* last step count, -1 unknown */
+        uint64_t last_seen, last_seen_wall;
+        bool offline_raised, battery_raised, tamper_raised;
+        bool armed;                     /* in rules.armed */
+};
+
 struct rules {
         const struct config *cfg;
+        const struct rule_params *p;
         size_t n_sensors;
-        signed char *smoke;             /* enum level per sensor */
+        struct sensor_state *s;
+        uint32_t *armed;                /* sensors with a pending per-sensor deadline */
+        size_t n_armed;
+
+        /* activity and presence */
+        uint64_t act_mono, act_wall;    /* last activity */
+        uint32_t act_sensor;
+        enum presence presence;
+        uint64_t last_door;             /* mono of the last door event */
+        uint64_t away_deadline;
+        struct timed inactivity;        /* deadline computed from the last activity */
+        bool morning_raised;
+        int morning_day;                /* local day already checked (year * 1000 + yday) */
+        uint64_t morning_deadline;
+        struct timed night_exit;
+        uint32_t night_exit_sensor;
+        struct timed bath;              /* last motion was in a bathroom */
+        uint32_t bath_sensor;
+        struct timed fall;              /* pre-alarm window */
+        uint32_t fall_sensor;
+        uint64_t sweep;                 /* next offline check */
         struct rules_stats stats;
 };
 
-struct rules *rules_new(const struct config *cfg) {
+static const struct timed IDLE = { .deadline = RULES_NEVER };
+
+static uint64_t min_u64(uint64_t a, uint64_t b) {
+        return a < b ? a : b;
+}
+
+/* --- time of day ------------------------------------------------------ */
+
+/* Local time of day of a wall time, usec after midnight, and the local day. */
+static uint64_t time_of_day(uint64_t wall, int *ret_day) {
+        time_t t = (time_t) (wall / USEC_PER_SEC);
+        struct tm tm;
+
+        localtime_r(&t, &tm);
+        if (ret_day)
+                *ret_day = (tm.tm_year + 1900) * 1000 + tm.tm_yday;
+        return ((uint64_t) tm.tm_hour * 3600 + (uint64_t) tm.tm_min * 60 + (uint64_t) tm.tm_sec) *
+               USEC_PER_SEC + wall % USEC_PER_SEC;
+}
+
+static bool in_window(uint64_t tod, unsigned start_min, unsigned end_min) {
+        uint64_t s = start_min * USEC_PER_MIN, e = end_min * USEC_PER_MIN;
+
+        return s < e ? tod >= s && tod < e : tod >= s || tod < e;
+}
+
+/* Usec from tod to the next start or end of the window. */
+static uint64_t to_boundary(uint64_t tod, unsigned start_min, unsigned end_min) {
+        uint64_t best = USEC_PER_DAY;
+        uint64_t b[2] = { start_min * USEC_PER_MIN, end_min * USEC_PER_MIN };
+
+        for (int i = 0; i < 2; i++) {
+                uint64_t d = b[i] > tod ? b[i] - tod : USEC_PER_DAY - tod + b[i];
+                if (d > 0 && d < best)
+                        best = d;
+        }
+        return best;
+}
+
+/* How long after a spell that began at wall time `from` the spell is "too
+ * long": each usec inside active hours uses 1/day_limit of the allowance,
+ * each usec outside 1/night_limit (night_limit 0: nights do not count).
+ * A spell entirely in the day fires after day_limit, entirely at night
+ * after night_limit; one that spans both, in between. */
+static uint64_t weighted_limit(uint64_t from, unsigned day_start, unsigned day_end,
+                               uint64_t day_limit, uint64_t night_limit) {
+        uint64_t tod = time_of_day(from, NULL), t = 0;
+        double need = 1.0;
+
+        for (int i = 0; i < 16; i++) {
+                bool day = in_window(tod, day_start, day_end);
+                uint64_t seg = to_boundary(tod, day_start, day_end);
+                uint64_t lim = day ? day_limit : night_limit;
+
+                if (lim > 0) {
+                        double cap = (double) seg / (double) lim;
+                        if (cap >= need)
+                                return t + (uint64_t) (need * (double) lim);
+                        need -= cap;
+                }
+                t += seg;
+                tod = (tod + seg) % USEC_PER_DAY;
+        }
+        return t;
+}
+
+/* --- plumbing --------------------------------------------------------- */
+
+struct out {
+        struct decision *d;
+        size_t n, max;
+        struct rules *r;
+};
+
+static const enum severity severity_of[_INCIDENT_TYPE_MAX] = {
+        [INCIDENT_FIRE] = SEVERITY_CRITICAL, [INCIDENT_SOS] = SEVERITY_CRITICAL,
+        [INCIDENT_FALL] = SEVERITY_CRITICAL, [INCIDENT_INACTIVITY] = SEVERITY_URGENT,
+        [INCIDENT_MORNING_CHECK] = SEVERITY_URGENT, [INCIDENT_NIGHT_EXIT] = SEVERITY_URGENT,
+        [INCIDENT_BATHROOM_DWELL] = SEVERITY_URGENT, [INCIDENT_VITALS] = SEVERITY_URGENT,
+        [INCIDENT_WATER_LEAK] = SEVERITY_URGENT, [INCIDENT_DEVICE_HEALTH] = SEVERITY_WARNING,
+        [INCIDENT_POWER] = SEVERITY_WARNING, [INCIDENT_DOOR_OPEN] = SEVERITY_WARNING,
+};
+
+/* Appends a decision; false (nothing written) when out is full. */
+static bool emit(struct out *o, enum decision_kind kind, enum incident_type type, uint32_t sensor,
+                 uint64_t mono, uint64_t wall, uint64_t since_wall, uint64_t duration) {
+        if (o->n >= o->max)
+                return false;
+        o->d[o->n++] = (struct decision) {
+                .kind = kind, .type = type, .severity = severity_of[type], .sensor = sensor,
+                .mono = mono, .wall = wall, .since_wall = since_wall, .duration = duration,
+        };
+        o->r->stats.decisions++;
+        return true;
+}
+
+static struct decision *last(struct out *o) {
+        return &o->d[o->n - 1];
+}
+
+static void arm(struct rules *r, uint32_t i) {
+        if (r->s[i].armed)
+                return;
+        r->s[i].armed = true;
+        r->armed[r->n_armed++] = i;
+}
+
+static void start_timed(struct timed *t, uint64_t mono, uint64_t wall, uint64_t after) {
+        t->since_mono = mono;
+        t->since_wall = wall;
+        t->deadline = mono + after;
+}
+
+/* Ends a timed condition; a raised one is cleared (on the record). */
+static void end_timed(struct out *o, struct timed *t, enum incident_type type, uint32_t sensor,
+                      uint64_t mono, uint64_t wall) {
+        if (t->raised && emit(o, DECISION_CLEAR, type, sensor, mono, wall, t->since_wall,
+                              mono - t->since_mono))
+                t->raised = false;
+        if (!t->raised)
+                t->deadline = RULES_NEVER;
+}
+
+/* Fires a due timed condition. */
+static void fire_timed(struct out *o, struct timed *t, enum incident_type type, uint32_t sensor,
+                       uint64_t mono, uint64_t wall) {
+        if (t->deadline > mono || t->raised)
+                return;
+        if (emit(o, DECISION_RAISE, type, sensor, mono, wall, t->since_wall, mono - t->since_mono)) {
+                t->raised = true;
+                t->deadline = RULES_NEVER;
+        }
+}
+
+/* --- lifecycle -------------------------------------------------------- */
+
+struct rules *rules_new(const struct config *cfg, uint64_t mono, uint64_t wall) {
         struct rules *r = calloc(1, sizeof *r);
+        size_t n = cfg->n_sensors ? cfg->n_sensors : 1;
 
         if (!r)
                 return NULL;
         r->cfg = cfg;
+        r->p = &cfg->rules;
         r->n_sensors = cfg->n_sensors;
-        r->smoke = malloc(r->n_sensors ? r->n_sensors : 1);
-        if (!r->smoke) {
-                free(r);
+        r->s = calloc(n, sizeof *r->s);
+        r->armed = calloc(n, sizeof *r->armed);
+        if (!r->s || !r->armed) {
+                rules_free(r);
                 return NULL;
         }
         for (size_t i = 0; i < r->n_sensors; i++)
-                r->smoke[i] = LEVEL_UNKNOWN;
+                r->s[i] = (struct sensor_state) {
+                        .smoke = LEVEL_UNKNOWN, .water = LEVEL_UNKNOWN, .door = IDLE, .power = IDLE,
+                        .vitals = IDLE, .not_worn = IDLE, .steps = -1, .last_seen = mono,
+                        .last_seen_wall = wall,
+                };
+        r->act_mono = mono;
+        r->act_wall = wall;
+        r->act_sensor = SENSOR_NONE;
+        r->presence = PRESENCE_HOME;
+        r->away_deadline = RULES_NEVER;
+        r->inactivity = IDLE;
+        r->morning_day = -1;
+        r->morning_deadline = mono;    /* decides at the first call */
+        r->night_exit = r->bath = r->fall = IDLE;
+        r->sweep = mono;        /* computes the first offline deadline */
         return r;
 }
 
 void rules_free(struct rules *r) {
         if (!r)
                 return;
-        free(r->smoke);
+        free(r->s);
+        free(r->armed);
         free(r);
 }
 
-static size_t emit(struct rules *r, struct decision *out, size_t max, enum decision_kind kind,
-                   enum incident_type type, enum severity sev, const struct event *ev) {
-        if (max == 0)
+/* --- home-wide rules -------------------------------------------------- */
+
+/* The inactivity deadline follows from the last activity and presence. */
+static void plan_inactivity(struct rules *r) {
+        const struct rule_params *p = r->p;
+
+        if (r->inactivity.raised)
+                return;
+        if (!p->inactivity || r->presence == PRESENCE_AWAY) {
+                r->inactivity.deadline = RULES_NEVER;
+                return;
+        }
+        r->inactivity.since_mono = r->act_mono;
+        r->inactivity.since_wall = r->act_wall;
+        r->inactivity.deadline = r->act_mono + weighted_limit(r->act_wall, p->day_start, p->day_end,
+                                                              p->day_limit, p->night_limit);
+}
+
+/* The morning check runs when the local time reaches "by"; it fires if
+ * nothing moved since "from" that day and the resident is not away. */
+static void morning_check(struct rules *r, struct out *o, uint64_t mono, uint64_t wall) {
+        const struct rule_params *p = r->p;
+        int day;
+        uint64_t tod = time_of_day(wall, &day);
+        uint64_t by = p->morning_by * USEC_PER_MIN, from = p->morning_from * USEC_PER_MIN;
+
+        if (tod >= by && day != r->morning_day) {
+                uint64_t from_wall = wall - (tod - from);
+                if (p->morning_check && r->presence != PRESENCE_AWAY && r->act_wall < from_wall &&
+                    !r->morning_raised) {
+                        if (!emit(o, DECISION_RAISE, INCIDENT_MORNING_CHECK, r->act_sensor, mono, wall,
+                                  r->act_wall, mono - r->act_mono))
+                                return;         /* out is full: again at the next call */
+                        r->morning_raised = true;
+                }
+                r->morning_day = day;
+        }
+        r->morning_deadline = mono + (tod < by ? by - tod : USEC_PER_DAY - tod + by);
+}
+
+static void activity(struct rules *r, struct out *o, uint32_t sensor, uint64_t mono, uint64_t wall) {
+        r->act_mono = mono;
+        r->act_wall = wall;
+        r->act_sensor = sensor;
+        if (r->inactivity.raised) {
+                end_timed(o, &r->inactivity, INCIDENT_INACTIVITY, sensor, mono, wall);
+        }
+        if (r->morning_raised && emit(o, DECISION_CLEAR, INCIDENT_MORNING_CHECK, sensor, mono, wall, 0, 0))
+                r->morning_raised = false;
+        plan_inactivity(r);
+}
+
+/* Motion inside after the last door event: the resident is home. */
+static void motion(struct rules *r, struct out *o, uint32_t i, const struct event *ev) {
+        const struct sensor_conf *sc = &r->cfg->sensors[i];
+
+        if (ev->mono > r->last_door || r->last_door == 0) {
+                if (r->presence != PRESENCE_HOME) {
+                        r->presence = PRESENCE_HOME;
+                        r->away_deadline = RULES_NEVER;
+                }
+                if (r->night_exit.deadline != RULES_NEVER || r->night_exit.raised)
+                        end_timed(o, &r->night_exit, INCIDENT_NIGHT_EXIT, i, ev->mono, ev->wall);
+        }
+        if (sc->bathroom) {
+                if (r->bath.deadline == RULES_NEVER && !r->bath.raised && r->p->bathroom) {
+                        start_timed(&r->bath, ev->mono, ev->wall, r->p->bathroom_limit);
+                        r->bath_sensor = i;
+                }
+        } else if (r->bath.deadline != RULES_NEVER || r->bath.raised) {
+                end_timed(o, &r->bath, INCIDENT_BATHROOM_DWELL, i, ev->mono, ev->wall);
+        }
+        activity(r, o, i, ev->mono, ev->wall);
+}
+
+static void door(struct rules *r, struct out *o, uint32_t i, const struct event *ev) {
+        struct sensor_state *s = &r->s[i];
+        bool open = ev->value != 0;
+
+        /* Door left open: a level, retained state counts. */
+        if (open && !s->door_open && r->p->door_open) {
+                start_timed(&s->door, ev->mono, ev->wall, r->p->door_open_limit);
+                arm(r, i);
+        } else if (!open) {
+                end_timed(o, &s->door, INCIDENT_DOOR_OPEN, i, ev->mono, ev->wall);
+        }
+        s->door_open = open;
+        if (ev->retained)
+                return;
+        /* Someone went through (or may have): leaving until motion inside. */
+        r->last_door = ev->mono;
+        if (r->presence != PRESENCE_AWAY || open) {
+                r->presence = PRESENCE_LEAVING;
+                r->away_deadline = ev->mono + r->p->away_after;
+        }
+        if (r->bath.deadline != RULES_NEVER || r->bath.raised)
+                end_timed(o, &r->bath, INCIDENT_BATHROOM_DWELL, i, ev->mono, ev->wall);
+        if (open && r->p->night_exit && r->night_exit.deadline == RULES_NEVER && !r->night_exit.raised &&
+            in_window(time_of_day(ev->wall, NULL), r->p->night_start, r->p->night_end)) {
+                start_timed(&r->night_exit, ev->mono, ev->wall, r->p->night_return);
+                r->night_exit_sensor = i;
+        }
+        activity(r, o, i, ev->mono, ev->wall);
+}
+
+/* --- the wristband ---------------------------------------------------- */
+
+static void fall(struct rules *r, struct out *o, uint32_t i, const struct event *ev) {
+        if (ev->retained) {
+                r->stats.ignored_retained++;
+                return;
+        }
+        if (r->fall.deadline != RULES_NEVER)
+                return;         /* one pre-alarm at a time; this fall is part of it */
+        if (!emit(o, DECISION_PREALARM, INCIDENT_FALL, i, ev->mono, ev->wall, ev->wall, r->p->fall_window))
+                return;
+        start_timed(&r->fall, ev->mono, ev->wall, r->p->fall_window);
+        r->fall.raised = false;
+        r->fall_sensor = i;
+}
+
+static size_t cancel(struct rules *r, struct out *o, uint32_t sensor, uint64_t mono, uint64_t wall) {
+        if (r->fall.deadline == RULES_NEVER)
                 return 0;
-        out[0] = (struct decision) {
-                .kind = kind, .type = type, .severity = sev, .sensor = ev->sensor,
-                .mono = ev->mono, .wall = ev->wall,
-        };
-        r->stats.decisions++;
+        if (!emit(o, DECISION_CANCEL, INCIDENT_FALL, sensor, mono, wall, r->fall.since_wall,
+                  mono - r->fall.since_mono))
+                return 0;
+        last(o)->sensor = sensor;
+        r->fall.deadline = RULES_NEVER;
         return 1;
 }
 
-static size_t rule_fire(struct rules *r, const struct event *ev, struct decision *out, size_t max) {
-        enum level was = r->smoke[ev->sensor];
-        enum level now = ev->value != 0 ? LEVEL_ON : LEVEL_OFF;
+static void heart_rate(struct rules *r, struct out *o, uint32_t i, const struct event *ev) {
+        struct sensor_state *s = &r->s[i];
+        const struct rule_params *p = r->p;
+        bool bad = ev->value < p->hr_low || ev->value > p->hr_high;
 
-        r->smoke[ev->sensor] = (signed char) now;
-        if (now == LEVEL_ON && was != LEVEL_ON)
-                return emit(r, out, max, DECISION_RAISE, INCIDENT_FIRE, SEVERITY_CRITICAL, ev);
-        if (now == LEVEL_OFF && was == LEVEL_ON)
-                return emit(r, out, max, DECISION_CLEAR, INCIDENT_FIRE, SEVERITY_CRITICAL, ev);
-        return 0;
-}
-
-static size_t rule_sos(struct rules *r, const struct event *ev, struct decision *out, size_t max) {
-        if (ev->retained) {
-                r->stats.ignored_retained++;
-                return 0;
+        if (ev->value <= 0)
+                return;         /* no reading (band off the wrist, sensor warming up) */
+        s->heart_rate = ev->value;
+        if (bad && p->vitals && s->vitals.deadline == RULES_NEVER && !s->vitals.raised) {
+                start_timed(&s->vitals, ev->mono, ev->wall, p->vitals_sustain);
+                arm(r, i);
+        } else if (!bad) {
+                end_timed(o, &s->vitals, INCIDENT_VITALS, i, ev->mono, ev->wall);
         }
-        return emit(r, out, max, DECISION_RAISE, INCIDENT_SOS, SEVERITY_CRITICAL, ev);
 }
+
+static void worn(struct rules *r, struct out *o, uint32_t i, const struct event *ev) {
+        struct sensor_state *s = &r->s[i];
+        const struct rule_params *p = r->p;
+
+        if (ev->value != 0) {
+                end_timed(o, &s->not_worn, INCIDENT_DEVICE_HEALTH, i, ev->mono, ev->wall);
+                if (o->n > 0 && last(o)->type == INCIDENT_DEVICE_HEALTH)
+                        last(o)->problem = HEALTH_NOT_WORN;
+                return;
+        }
+        /* Off the wrist: its heart rate means nothing now. */
+        s->vitals.deadline = RULES_NEVER;
+        if (s->not_worn.deadline == RULES_NEVER && !s->not_worn.raised) {
+                s->not_worn.since_mono = ev->mono;
+                s->not_worn.since_wall = ev->wall;
+                s->not_worn.deadline = ev->mono + weighted_limit(ev->wall, p->day_start, p->day_end,
+                                                                 p->not_worn, 0);
+                arm(r, i);
+        }
+}
+
+static void steps(struct rules *r, struct out *o, uint32_t i, const struct event *ev) {
+        struct sensor_state *s = &r->s[i];
+        bool moved = s->steps >= 0 && ev->value > s->steps;
+
+        s->steps = ev->value;
+        if (moved && !ev->retained)
+                activity(r, o, i, ev->mono, ev->wall);
+}
+
+/* --- levels and device health ----------------------------------------- */
+
+static void level(struct out *o, signed char *state, const struct event *ev, enum incident_type type) {
+        enum level was = *state, now = ev->value != 0 ? LEVEL_ON : LEVEL_OFF;
+
+        if (now == LEVEL_ON && was != LEVEL_ON) {
+                if (emit(o, DECISION_RAISE, type, ev->sensor, ev->mono, ev->wall, ev->wall, 0))
+                        *state = LEVEL_ON;
+        } else if (now == LEVEL_OFF && was == LEVEL_ON) {
+                if (emit(o, DECISION_CLEAR, type, ev->sensor, ev->mono, ev->wall, 0, 0))
+                        *state = LEVEL_OFF;
+        } else {
+                *state = (signed char) now;
+        }
+}
+
+static void health(struct out *o, bool *raised, bool bad, enum health_problem what, const struct event *ev) {
+        if (bad && !*raised) {
+                if (emit(o, DECISION_RAISE, INCIDENT_DEVICE_HEALTH, ev->sensor, ev->mono, ev->wall, ev->wall, 0)) {
+                        last(o)->problem = what;
+                        last(o)->value = ev->value;
+                        *raised = true;
+                }
+        } else if (!bad && *raised) {
+                if (emit(o, DECISION_CLEAR, INCIDENT_DEVICE_HEALTH, ev->sensor, ev->mono, ev->wall, 0, 0)) {
+                        last(o)->problem = what;
+                        last(o)->value = ev->value;
+                        *raised = false;
+                }
+        }
+}
+
+static void power(struct rules *r, struct out *o, uint32_t i, const struct event *ev) {
+        struct sensor_state *s = &r->s[i];
+
+        if (ev->value != 0) {
+                if (s->power.deadline == RULES_NEVER && !s->power.raised) {
+                        start_timed(&s->power, ev->mono, ev->wall, r->p->power_delay);
+                        arm(r, i);
+                }
+        } else {
+                end_timed(o, &s->power, INCIDENT_POWER, i, ev->mono, ev->wall);
+        }
+}
+
+static bool supervised(const struct sensor_conf *sc) {
+        return sc->topic && sc->kind != SENSOR_SIREN && sc->kind != SENSOR_RELAY;
+}
+
+/* --- entry points ----------------------------------------------------- */
 
 size_t rules_feed(struct rules *r, const struct event *ev, struct decision *out, size_t max) {
-        if (ev->sensor >= r->n_sensors)
+        struct out o = { out, 0, max, r };
+        uint32_t i = ev->sensor;
+        struct sensor_state *s;
+
+        if (i >= r->n_sensors)
                 return 0;
+        s = &r->s[i];
         r->stats.events++;
+        /* Any message is a sign of life; "offline" from the bridge is not. */
+        if (!(ev->attr == ATTR_ONLINE && ev->value == 0)) {
+                s->last_seen = ev->mono;
+                s->last_seen_wall = ev->wall;
+                if (s->offline_raised) {
+                        uint64_t limit = r->cfg->sensors[i].supervision * r->p->offline_after;
+                        health(&o, &s->offline_raised, false, HEALTH_OFFLINE, ev);
+                        r->sweep = min_u64(r->sweep, ev->mono + limit);
+                }
+        }
         switch (ev->attr) {
         case ATTR_SMOKE:
-                return rule_fire(r, ev, out, max);
+                level(&o, &s->smoke, ev, INCIDENT_FIRE);
+                break;
+        case ATTR_WATER_LEAK:
+                level(&o, &s->water, ev, INCIDENT_WATER_LEAK);
+                break;
         case ATTR_SOS:
-                return rule_sos(r, ev, out, max);
+                if (ev->retained) {
+                        r->stats.ignored_retained++;
+                        break;
+                }
+                emit(&o, DECISION_RAISE, INCIDENT_SOS, i, ev->mono, ev->wall, ev->wall, 0);
+                activity(r, &o, i, ev->mono, ev->wall);
+                break;
+        case ATTR_FALL:
+                fall(r, &o, i, ev);
+                break;
+        case ATTR_CANCEL:
+                if (ev->retained) {
+                        r->stats.ignored_retained++;
+                        break;
+                }
+                cancel(r, &o, i, ev->mono, ev->wall);
+                activity(r, &o, i, ev->mono, ev->wall);
+                break;
+        case ATTR_MOTION:
+                if (ev->retained) {
+                        r->stats.ignored_retained++;
+                        break;
+                }
+                if (ev->value != 0)
+                        motion(r, &o, i, ev);
+                break;
+        case ATTR_DOOR_OPEN:
+                if (ev->retained || (ev->value != 0) != s->door_open)
+                        door(r, &o, i, ev);
+                break;
+        case ATTR_POWER_FAIL:
+                power(r, &o, i, ev);
+                break;
+        case ATTR_TAMPER:
+                health(&o, &s->tamper_raised, ev->value != 0, HEALTH_TAMPER, ev);
+                break;
+        case ATTR_BATTERY:
+                /* Hysteresis: a battery near the limit does not flap. */
+                if (ev->value < r->p->battery_low || (s->battery_raised && ev->value < r->p->battery_low + 5))
+                        health(&o, &s->battery_raised, true, HEALTH_BATTERY, ev);
+                else
+                        health(&o, &s->battery_raised, false, HEALTH_BATTERY, ev);
+                break;
+        case ATTR_BATTERY_LOW:
+                if (ev->value != 0)
+                        health(&o, &s->battery_raised, true, HEALTH_BATTERY, ev);
+                break;
+        case ATTR_HEART_RATE:
+                heart_rate(r, &o, i, ev);
+                break;
+        case ATTR_WORN:
+                worn(r, &o, i, ev);
+                break;
+        case ATTR_STEPS:
+                steps(r, &o, i, ev);
+                break;
+        case ATTR_ONLINE:
+                if (ev->value == 0)
+                        health(&o, &s->offline_raised, true, HEALTH_OFFLINE_BRIDGE, ev);
+                break;
         default:
-                return 0;
+                break;
         }
+        /* Due but not yet ticked: decide now (this event already counts). */
+        if (ev->mono >= r->morning_deadline)
+                morning_check(r, &o, ev->mono, ev->wall);
+        return o.n;
+}
+
+static void tick_sensor(struct rules *r, struct out *o, uint32_t i, uint64_t mono, uint64_t wall) {
+        struct sensor_state *s = &r->s[i];
+        size_t before = o->n;
+
+        fire_timed(o, &s->door, INCIDENT_DOOR_OPEN, i, mono, wall);
+        fire_timed(o, &s->power, INCIDENT_POWER, i, mono, wall);
+        fire_timed(o, &s->vitals, INCIDENT_VITALS, i, mono, wall);
+        if (o->n > before && last(o)->type == INCIDENT_VITALS)
+                last(o)->value = s->heart_rate;
+        before = o->n;
+        fire_timed(o, &s->not_worn, INCIDENT_DEVICE_HEALTH, i, mono, wall);
+        if (o->n > before)
+                last(o)->problem = HEALTH_NOT_WORN;
+}
+
+static void sweep_offline(struct rules *r, struct out *o, uint64_t mono, uint64_t wall) {
+        uint64_t next = RULES_NEVER;
+
+        if (r->sweep > mono)
+                return;
+        for (size_t i = 0; i < r->n_sensors; i++) {
+                const struct sensor_conf *sc = &r->cfg->sensors[i];
+                struct sensor_state *s = &r->s[i];
+                uint64_t limit = sc->supervision * r->p->offline_after;
+
+                if (!supervised(sc) || s->offline_raised)
+                        continue;
+                if (mono - s->last_seen >= limit) {
+                        if (!emit(o, DECISION_RAISE, INCIDENT_DEVICE_HEALTH, (uint32_t) i, mono, wall,
+                                  s->last_seen_wall, mono - s->last_seen)) {
+                                next = mono;
+                                break;
+                        }
+                        last(o)->problem = HEALTH_OFFLINE;
+                        s->offline_raised = true;
+                } else if (s->last_seen + limit < next) {
+                        next = s->last_seen + limit;
+                }
+        }
+        r->sweep = next;
+}
+
+size_t rules_tick(struct rules *r, uint64_t mono, uint64_t wall, struct decision *out, size_t max) {
+        struct out o = { out, 0, max, r };
+        size_t k = 0;
+
+        fire_timed(&o, &r->fall, INCIDENT_FALL, r->fall_sensor, mono, wall);
+        if (r->away_deadline <= mono) {
+                r->presence = PRESENCE_AWAY;
+                r->away_deadline = RULES_NEVER;
+                if (!r->inactivity.raised)
+                        r->inactivity.deadline = RULES_NEVER;
+        }
+        fire_timed(&o, &r->night_exit, INCIDENT_NIGHT_EXIT, r->night_exit_sensor, mono, wall);
+        fire_timed(&o, &r->inactivity, INCIDENT_INACTIVITY, r->act_sensor, mono, wall);
+        fire_timed(&o, &r->bath, INCIDENT_BATHROOM_DWELL, r->bath_sensor, mono, wall);
+        if (mono >= r->morning_deadline)
+                morning_check(r, &o, mono, wall);
+        /* Per-sensor deadlines; a sensor with none left leaves the list. */
+        while (k < r->n_armed) {
+                uint32_t i = r->armed[k];
+                struct sensor_state *s = &r->s[i];
+
+                tick_sensor(r, &o, i, mono, wall);
+                if (s->door.deadline == RULES_NEVER && s->power.deadline == RULES_NEVER &&
+                    s->vitals.deadline == RULES_NEVER && s->not_worn.deadline == RULES_NEVER) {
+                        s->armed = false;
+                        r->armed[k] = r->armed[--r->n_armed];
+                } else {
+                        k++;
+                }
+        }
+        sweep_offline(r, &o, mono, wall);
+        return o.n;
+}
+
+size_t rules_cancel(struct rules *r, uint64_t mono, uint64_t wall, struct decision *out, size_t max) {
+        struct out o = { out, 0, max, r };
+
+        return cancel(r, &o, SENSOR_NONE, mono, wall);
+}
+
+uint64_t rules_next_deadline(const struct rules *r) {
+        uint64_t t = r->sweep;
+
+        t = min_u64(t, r->fall.deadline);
+        t = min_u64(t, r->away_deadline);
+        t = min_u64(t, r->night_exit.deadline);
+        t = min_u64(t, r->inactivity.deadline);
+        t = min_u64(t, r->bath.deadline);
+        t = min_u64(t, r->morning_deadline);
+        for (size_t k = 0; k < r->n_armed; k++) {
+                const struct sensor_state *s = &r->s[r->armed[k]];
+                t = min_u64(t, s->door.deadline);
+                t = min_u64(t, s->power.deadline);
+                t = min_u64(t, s->vitals.deadline);
+                t = min_u64(t, s->not_worn.deadline);
+        }
+        return t;
+}
+
+enum presence rules_presence(const struct rules *r) {
+        return r->presence;
+}
+
+const char *presence_to_string(enum presence p) {
+        switch (p) {
+        case PRESENCE_HOME: return "home";
+        case PRESENCE_LEAVING: return "leaving";
+        case PRESENCE_AWAY: return "away";
+        }
+        return "?";
+}
+
+uint64_t rules_last_activity(const struct rules *r) {
+        return r->act_wall;
 }
 
 const struct rules_stats *rules_get_stats(const struct rules *r) {

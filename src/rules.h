@@ -1,7 +1,10 @@
-/* The rules: pure, deterministic state machines. Input is one normalised
- * event (its times are "now"); output is decisions. No rule reads a clock,
- * touches SQLite, MQTT or curl, so a week of a resident's life replays in
- * milliseconds. Implemented: fire (smoke, level) and sos (press, event). */
+/* The rules: pure, deterministic state machines (SPEC §5, docs/RULES.md).
+ * Input is normalised events and "now" (monotonic and wall time passed in);
+ * output is decisions (raise, clear, pre-alarm, cancel) and the next time
+ * at which rules_tick() must be called. No rule reads a clock, touches
+ * SQLite, MQTT or curl, so a week of a resident's life replays in
+ * milliseconds. Durations are monotonic; wall time is used only to know the
+ * time of day (active hours, night hours, the morning check). */
 #pragma once
 
 #include <stddef.h>
@@ -12,18 +15,43 @@
 struct config;
 struct rules;
 
+/* One call never writes more decisions than this; pass at least as many. */
+#define RULES_MAX_DECISIONS 16
+#define RULES_NEVER UINT64_MAX
+
+enum presence { PRESENCE_HOME, PRESENCE_LEAVING, PRESENCE_AWAY };
+
 struct rules_stats {
         uint64_t events;
         uint64_t decisions;
-        uint64_t ignored_retained;      /* retained SOS/fall: history, not news */
+        uint64_t ignored_retained;      /* retained SOS/fall/motion: history, not news */
 };
 
-/* Creates rule state for the sensors of cfg (borrowed; must outlive it).
- * Caller frees with rules_free(). NULL on OOM. */
-struct rules *rules_new(const struct config *cfg);
+/* Creates rule state for the sensors of cfg (borrowed; must outlive it; its
+ * rule_params are read at every use, so a changed threshold takes effect at
+ * once). mono/wall is the start: the resident counts as active then, every
+ * sensor as just seen. NULL on OOM. */
+struct rules *rules_new(const struct config *cfg, uint64_t mono, uint64_t wall);
 void rules_free(struct rules *r);
 
-/* Feeds one event; writes at most max decisions to out, returns their number. */
+/* Feeds one event (its times are "now"). Returns the number of decisions
+ * written to out (at most max). */
 size_t rules_feed(struct rules *r, const struct event *ev, struct decision *out, size_t max);
+
+/* Runs every deadline that is due at mono. Returns the decisions written;
+ * when that equals max, call again (more may be due). */
+size_t rules_tick(struct rules *r, uint64_t mono, uint64_t wall, struct decision *out, size_t max);
+
+/* The resident cancels a pending fall pre-alarm by other means than a
+ * sensor (the ack topic, anjuctl). 1 decision if one was pending, else 0. */
+size_t rules_cancel(struct rules *r, uint64_t mono, uint64_t wall, struct decision *out, size_t max);
+
+/* Monotonic time of the earliest deadline, RULES_NEVER if none. */
+uint64_t rules_next_deadline(const struct rules *r);
+
+enum presence rules_presence(const struct rules *r);
+const char *presence_to_string(enum presence p);
+/* Wall time of the last activity seen (motion, door, steps, a button). */
+uint64_t rules_last_activity(const struct rules *r);
 
 const struct rules_stats *rules_get_stats(const struct rules *r);

@@ -16,6 +16,7 @@ enum stmt {
         ST_INCIDENT_INSERT, ST_SENSOR_JOIN, ST_TIMELINE_INSERT, ST_OUTBOX_INSERT,
         ST_OPEN_INCIDENTS, ST_OUTBOX_LOAD, ST_OUTBOX_FAILED,
         ST_OUTBOX_DELETE, ST_DELIVERY_INSERT, ST_OUTBOX_DEPTH, ST_LOG_INSERT,
+        ST_INCIDENT_STATE,
         _ST_MAX,
 };
 
@@ -45,6 +46,9 @@ static const char *const stmt_sql[_ST_MAX] = {
                 " SELECT key, kind, incident, ?2, ?3, ?4, created_at, ?5 FROM outbox WHERE id = ?1",
         [ST_OUTBOX_DEPTH] = "SELECT count(*) FROM outbox",
         [ST_LOG_INSERT] = "INSERT INTO sensor_log(at, sensor, attr, value) VALUES(?1, ?2, ?3, ?4)",
+        [ST_INCIDENT_STATE] =
+                "UPDATE incidents SET state = ?2, updated_at = ?3,"
+                " closed_at = CASE WHEN ?4 THEN ?3 ELSE closed_at END WHERE id = ?1 AND closed_at IS NULL",
 };
 
 /* Version 1. Times are wall-clock microseconds (for people and reports);
@@ -276,7 +280,9 @@ int store_incident_open(struct store *s, const struct store_incident *inc,
                 return rollback(s, r);
         if (inc->sensor && (r = join_sensor(s, inc->id, inc->sensor, inc->opened_at)) < 0)
                 return rollback(s, r);
-        if ((r = insert_timeline(s, inc->id, inc->opened_at, "opened", inc->sensor, "rule", inc->reason)) < 0)
+        if ((r = insert_timeline(s, inc->id, inc->opened_at,
+                                 strcmp(inc->state, "open") == 0 ? "opened" : inc->state,
+                                 inc->sensor, "rule", inc->reason)) < 0)
                 return rollback(s, r);
         if (call && (r = insert_call(s, call, inc->opened_at, ret_call_id)) < 0)
                 return rollback(s, r);
@@ -293,6 +299,29 @@ int store_incident_attach(struct store *s, const char *incident, const char *sen
         if (sensor && (r = join_sensor(s, incident, sensor, at)) < 0)
                 return rollback(s, r);
         if ((r = insert_timeline(s, incident, at, "triggered", sensor, "rule", note)) < 0)
+                return rollback(s, r);
+        if (call && (r = insert_call(s, call, at, ret_call_id)) < 0)
+                return rollback(s, r);
+        return commit(s);
+}
+
+int store_incident_state(struct store *s, const char *incident, const char *state, bool close,
+                         uint64_t at, const char *event, const char *actor, const char *channel,
+                         const char *note, const struct store_call *call, int64_t *ret_call_id) {
+        enum stmt i = ST_INCIDENT_STATE;
+        int r;
+
+        if ((r = begin(s)) < 0)
+                return r;
+        bind_text(s, i, 1, incident);
+        bind_text(s, i, 2, state);
+        sqlite3_bind_int64(s->st[i], 3, (sqlite3_int64) at);
+        sqlite3_bind_int(s->st[i], 4, close);
+        if ((r = step(s, i)) < 0)
+                return rollback(s, r);
+        if (sqlite3_changes(s->db) != 1)
+                return rollback(s, -ENOENT);    /* unknown or already closed */
+        if ((r = insert_timeline(s, incident, at, event, actor, channel, note)) < 0)
                 return rollback(s, r);
         if (call && (r = insert_call(s, call, at, ret_call_id)) < 0)
                 return rollback(s, r);

@@ -61,6 +61,12 @@ int store_incident_open(struct store *s, const struct store_incident *inc,
 int store_incident_attach(struct store *s, const char *incident, const char *sensor,
                           uint64_t at, const char *note, const struct store_call *call,
                           int64_t *ret_call_id);
+/* Moves an open incident to state (closing it if close), with a timeline
+ * row and, if call is not NULL, a call; one durable transaction. -ENOENT if
+ * the incident is unknown or already closed. */
+int store_incident_state(struct store *s, const char *incident, const char *state, bool close,
+                         uint64_t at, const char *event, const char *actor, const char *channel,
+                         const char *note, const struct store_call *call, int64_t *ret_call_id);
 /* Appends a timeline row (not batched). */
 int store_timeline_add(struct store *s, const char *incident, uint64_t at, const char *event,
                        const char *actor, const char *channel, const char *note);

@@ -38,6 +38,7 @@ static const char *const incident_type_names[_INCIDENT_TYPE_MAX] = {
         [INCIDENT_NIGHT_EXIT] = "night_exit", [INCIDENT_BATHROOM_DWELL] = "bathroom_dwell",
         [INCIDENT_VITALS] = "vitals", [INCIDENT_WATER_LEAK] = "water_leak",
         [INCIDENT_DEVICE_HEALTH] = "device_health", [INCIDENT_POWER] = "power",
+        [INCIDENT_DOOR_OPEN] = "door_open",
 };
 
 static const char *const severity_names[_SEVERITY_MAX] = {

@@ -75,6 +75,7 @@ enum incident_type {
         INCIDENT_WATER_LEAK,
         INCIDENT_DEVICE_HEALTH,
         INCIDENT_POWER,
+        INCIDENT_DOOR_OPEN,
         _INCIDENT_TYPE_MAX,
         _INCIDENT_TYPE_INVALID = -1,
 };
@@ -90,16 +91,35 @@ enum severity {
 enum decision_kind {
         DECISION_RAISE,         /* open an incident or attach to the open one */
         DECISION_CLEAR,         /* the condition went away (recorded, not closed) */
+        DECISION_PREALARM,      /* open a pre-alarm: prompt the resident, wait for a cancel */
+        DECISION_CANCEL,        /* the resident cancelled the pre-alarm in time */
         _DECISION_KIND_MAX,
 };
+
+/* What a device-health decision is about. */
+enum health_problem {
+        HEALTH_NONE,
+        HEALTH_OFFLINE,         /* silent for offline_after supervision intervals */
+        HEALTH_OFFLINE_BRIDGE,  /* its bridge says it is offline */
+        HEALTH_BATTERY,
+        HEALTH_TAMPER,
+        HEALTH_NOT_WORN,
+};
+
+#define SENSOR_NONE UINT32_MAX
 
 struct decision {
         enum decision_kind kind;
         enum incident_type type;
         enum severity severity;
-        uint32_t sensor;
-        uint64_t mono;
+        uint32_t sensor;        /* index into config.sensors, or SENSOR_NONE */
+        uint64_t mono;          /* when the rule decided */
         uint64_t wall;
+        /* Why, for the words people read ("no movement since 09:12, 4 h 05 min"): */
+        uint64_t since_wall;    /* when the condition began (last activity, ...); 0 = n/a */
+        uint64_t duration;      /* how long it has lasted, usec; 0 = n/a */
+        double value;           /* a reading (heart rate, battery %) */
+        enum health_problem problem;
 };
 
 /* Names as they appear in config, JSON and the database. */
