@@ -652,7 +652,7 @@ static int handler(void *user, const char *section, const char *name, const char
                 perr(p, p->line, NULL, "\"%s\" outside of any section", name);
                 return 1;
         }
-        if (!t)
+        if (!t && p->sec != SEC_RULE)
                 return 1;       /* unknown section, reported at its header */
         for (size_t i = 0; i < p->n_seen; i++)
                 if (strcmp(p->seen[i], name) == 0) {

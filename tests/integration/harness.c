@@ -151,11 +151,55 @@ struct proc *h_sim_start(int port, const char *const *extra) {
 }
 
 struct proc *h_anjud_start(const char *config) {
+        return h_anjud_start_args(config, NULL);
+}
+
+struct proc *h_anjud_start_args(const char *config, const char *const *extra) {
         char log[512];
         const char *slash = strrchr(config, '/');
+        char *argv[32];
+        int n = 0;
 
         snprintf(log, sizeof log, "%.*s/anjud.log", (int) (slash ? slash - config : 1), slash ? config : ".");
-        return spawn((char *const[]) { (char *) env_or("ANJUD", "anjud"), "-c", (char *) config, NULL }, log);
+        argv[n++] = (char *) env_or("ANJUD", "anjud");
+        argv[n++] = "-c";
+        argv[n++] = (char *) config;
+        for (int i = 0; extra && extra[i] && n < 30; i++)
+                argv[n++] = (char *) extra[i];
+        argv[n] = NULL;
+        return spawn(argv, log);
+}
+
+struct proc *h_sub_start(int port, const char *topic) {
+        char portstr[16], log[512];
+        struct proc *p;
+
+        snprintf(portstr, sizeof portstr, "%d", port);
+        snprintf(log, sizeof log, "%s/mosquitto_sub.log", h_tmpdir());
+        /* stdbuf: mosquitto_sub's stdout is a pipe here, line-buffer it. */
+        p = spawn((char *const[]) { "/usr/bin/stdbuf", "-oL",
+                                    (char *) env_or("MOSQUITTO_SUB", "/usr/bin/mosquitto_sub"), "-d", "-v",
+                                    "-q", "1", "-h", "127.0.0.1", "-p", portstr, "-t", (char *) topic, NULL },
+                  log);
+        ck_assert_msg(h_wait_line(p, "SUBACK", 10000), "mosquitto_sub did not subscribe to %s", topic);
+        return p;
+}
+
+char *h_wait_message(struct proc *sub, const char *topic, const char *needle, int timeout_ms) {
+        char want[512];
+
+        snprintf(want, sizeof want, "%s ", topic);
+        for (;;) {
+                char *line = h_next_line(sub, want, timeout_ms);
+                if (!line)
+                        return NULL;
+                if (strncmp(line, want, strlen(want)) == 0 && (!needle || strstr(line, needle))) {
+                        char *payload = strdup(line + strlen(want));
+                        free(line);
+                        return payload;
+                }
+                free(line);
+        }
 }
 
 int h_stop(struct proc *p, int sig) {
@@ -223,6 +267,20 @@ bool h_wait_line(struct proc *p, const char *needle, int timeout_ms) {
                 long long left = deadline - now_ms();
                 if (left <= 0 || !fill(p, (int) left))
                         return false;
+        }
+}
+
+char *h_next_line(struct proc *p, const char *needle, int timeout_ms) {
+        long long deadline = now_ms() + timeout_ms;
+        static char line[65536];
+
+        for (;;) {
+                while (take_line(p, line, sizeof line))
+                        if (strstr(line, needle))
+                                return strdup(line);
+                long long left = deadline - now_ms();
+                if (left <= 0 || !fill(p, (int) left))
+                        return NULL;
         }
 }
 

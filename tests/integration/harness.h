@@ -30,6 +30,16 @@ struct proc *h_broker_start(int port);
 struct proc *h_sim_start(int port, const char *const *extra);
 /* anjud -c config; its stderr is read through out. */
 struct proc *h_anjud_start(const char *config);
+/* anjud -c config with extra arguments (NULL-terminated), e.g. --time-scale. */
+struct proc *h_anjud_start_args(const char *config, const char *const *extra);
+/* mosquitto_sub -v on topic (wildcards allowed); returns once subscribed. */
+struct proc *h_sub_start(int port, const char *topic);
+/* The payload of the next message on topic (exact) containing needle (any
+ * if NULL) printed by a h_sub_start() child; NULL after timeout_ms.
+ * Caller frees. */
+char *h_wait_message(struct proc *sub, const char *topic, const char *needle, int timeout_ms);
+/* The next line containing needle (caller frees), NULL after timeout_ms. */
+char *h_next_line(struct proc *p, const char *needle, int timeout_ms);
 /* SIGTERM (or SIGKILL), then waits; returns the exit status as waitpid gives it. */
 int h_stop(struct proc *p, int sig);
 bool h_alive(const struct proc *p);

@@ -513,6 +513,69 @@ START_TEST(test_config_file_with_a_very_long_line_keeps_later_line_numbers) {
 }
 END_TEST
 
+
+/* --- [rule X] and risk profiles ------------------------------------------ */
+
+START_TEST(test_config_risk_profile_sets_the_rule_defaults) {
+        struct config *c = load_ok("");         /* BASE_CONFIG: risk not set = standard */
+
+        ck_assert_uint_eq(c->rules.day_limit, 4 * USEC_PER_HOUR);
+        ck_assert_uint_eq(c->rules.night_limit, 12 * USEC_PER_HOUR);
+        ck_assert(!c->rules.night_exit);
+        ck_assert_uint_eq(c->rules.fall_window, 30 * USEC_PER_SEC);
+        ck_assert_uint_eq(c->rules.morning_by, 10 * 60);
+        config_free(c);
+        c = load_ok("[resident]\nrisk = high\n");
+        ck_assert_uint_eq(c->rules.day_limit, 2 * USEC_PER_HOUR);
+        ck_assert_uint_eq(c->rules.night_limit, 10 * USEC_PER_HOUR);
+        ck_assert(c->rules.night_exit);
+        ck_assert_uint_eq(c->rules.bathroom_limit, 30 * USEC_PER_MIN);
+        config_free(c);
+        c = load_ok("[resident]\nrisk = elevated\n");
+        ck_assert_uint_eq(c->rules.day_limit, 3 * USEC_PER_HOUR);
+        ck_assert(c->rules.night_exit);
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_config_rule_keys_override_the_profile_wherever_they_are) {
+        /* The override comes before the risk tier in the file: it still wins,
+         * and what it does not set still comes from the tier. */
+        struct config *c = load_ok("[rule inactivity]\nday_limit = 90m\nday_start = 06:30\n"
+                                   "[rule night_exit]\nenabled = false\n"
+                                   "[rule vitals]\nheart_rate_low = 45\nsustain = 2m\n"
+                                   "[resident]\nrisk = high\n");
+
+        ck_assert_uint_eq(c->rules.day_limit, 90 * USEC_PER_MIN);
+        ck_assert_uint_eq(c->rules.day_start, 6 * 60 + 30);
+        ck_assert_uint_eq(c->rules.night_limit, 10 * USEC_PER_HOUR);
+        ck_assert(!c->rules.night_exit);
+        ck_assert_uint_eq(c->rules.hr_low, 45);
+        ck_assert_uint_eq(c->rules.hr_high, 130);
+        ck_assert_uint_eq(c->rules.vitals_sustain, 2 * USEC_PER_MIN);
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_config_rule_errors_name_the_rule_the_key_and_the_range) {
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[rule inactivty]\nday_limit = 3h\n",
+                          "bad.conf:11: unknown rule \"inactivty\": expected one of fall, inactivity, "
+                          "morning_check, presence, night_exit, door_open, bathroom_dwell, vitals, "
+                          "device_health, power");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[rule fire]\ndelay = 1s\n",
+                          "bad.conf:11: [rule fire] has no settings: it always raises at once");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[rule fall]\nwindow = 2s\n",
+                          "bad.conf:12: [rule fall] window: \"2s\" is not a duration from 5s to 5min 00s "
+                          "(with a unit: ms, s, m, h, d)");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[rule fall]\ncountdown = 20s\n",
+                          "bad.conf:12: [rule fall] countdown: unknown key: [rule fall] has window");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[rule inactivity]\nday_start = 7am\n",
+                          "bad.conf:12: [rule inactivity] day_start: \"7am\" is not a time of day HH:MM");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[rule vitals]\n\nheart_rate_low = 90\nheart_rate_high = 85\n",
+                          "bad.conf:14: [rule vitals] heart_rate_high: must be above heart_rate_low (90)");
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("config");
         TCase *t = tcase_create("strings");
@@ -546,6 +609,9 @@ int main(void) {
         tcase_add_test(t, test_config_several_errors_in_one_file_are_all_reported);
         tcase_add_test(t, test_config_without_error_callback_still_fails);
         tcase_add_test(t, test_config_missing_token_file_is_an_error_naming_the_key);
+        tcase_add_test(t, test_config_risk_profile_sets_the_rule_defaults);
+        tcase_add_test(t, test_config_rule_keys_override_the_profile_wherever_they_are);
+        tcase_add_test(t, test_config_rule_errors_name_the_rule_the_key_and_the_range);
         suite_add_tcase(s, t);
 
         tcase_add_unchecked_fixture(f, root_setup, root_teardown);
