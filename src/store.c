@@ -48,6 +48,7 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_LOG_INSERT] = "INSERT INTO sensor_log(at, sensor, attr, value) VALUES(?1, ?2, ?3, ?4)",
         [ST_INCIDENT_STATE] =
                 "UPDATE incidents SET state = ?2, updated_at = ?3,"
+                " reason = CASE WHEN ?2 = 'open' AND ?5 IS NOT NULL THEN ?5 ELSE reason END,"
                 " closed_at = CASE WHEN ?4 THEN ?3 ELSE closed_at END WHERE id = ?1 AND closed_at IS NULL",
 };
 
@@ -317,6 +318,7 @@ int store_incident_state(struct store *s, const char *incident, const char *stat
         bind_text(s, i, 2, state);
         sqlite3_bind_int64(s->st[i], 3, (sqlite3_int64) at);
         sqlite3_bind_int(s->st[i], 4, close);
+        bind_text(s, i, 5, note);
         if ((r = step(s, i)) < 0)
                 return rollback(s, r);
         if (sqlite3_changes(s->db) != 1)

@@ -427,7 +427,9 @@ static void print_call(const struct options *o, const struct verdict *v, json_t 
         const char *who = body_field(body, "home.resident", &t);
         const char *addr = body_field(body, "home.address", &t);
         const char *sid = body_field(body, "sensor.id", &t), *kind = body_field(body, "sensor.kind", &t);
-        const char *room = body_field(body, "sensor.room", &t);
+        /* A wristband is worn, not in a room: a null room is expected there. */
+        const char *room = strcmp(kind, "wristband") == 0 && !json_is_string(json_object_get(json_object_get(body, "sensor"), "room"))
+                           ? "worn" : body_field(body, "sensor.room", &t);
         const char *started = body_field(body, "started_at", &t);
         const char *call = jstr(body, "call"), *reason = jstr(body, "reason");
         char upper[64];
