@@ -268,6 +268,68 @@ START_TEST(test_alarm_reason_cut_to_its_buffer_is_still_valid_utf8) {
 }
 END_TEST
 
+/* What a volunteer reads when a timed rule fires: which rule, since when,
+ * for how long, in the resident's language. */
+static struct decision why(enum decision_kind k, enum incident_type t, uint32_t sensor,
+                           uint64_t since, uint64_t dur) {
+        return (struct decision) { .kind = k, .type = t, .severity = SEVERITY_URGENT, .sensor = sensor,
+                                   .wall = since + dur, .since_wall = since, .duration = dur };
+}
+
+START_TEST(test_alarm_explains_timed_rules_in_english) {
+        struct config *c = load(HOME("en") "[sensor bath_pir]\nkind = motion\nroom = bathroom\n"
+                                "bathroom = true\ntopic = z/bath\n");
+        struct decision d;
+        char buf[300];
+
+        use_zone("Asia/Shanghai");
+        d = why(DECISION_RAISE, INCIDENT_INACTIVITY, 0, STARTED, 4 * USEC_PER_HOUR + 5 * USEC_PER_MIN);
+        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+                         "No movement since 10:15, 4 h 05 min; last seen in the kitchen");
+        d = why(DECISION_PREALARM, INCIDENT_FALL, 1, STARTED, 30 * USEC_PER_SEC);
+        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+                         "Fall detected by band at 10:15; waiting 30 s for the resident to cancel");
+        d = why(DECISION_RAISE, INCIDENT_FALL, 1, STARTED, 30 * USEC_PER_SEC);
+        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+                         "Fall detected by band at 10:15, not cancelled within 30 s");
+        d = why(DECISION_CANCEL, INCIDENT_FALL, 1, STARTED, 12 * USEC_PER_SEC);
+        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+                         "Fall alarm of 10:15 cancelled by the resident after 12 s");
+        d = why(DECISION_RAISE, INCIDENT_BATHROOM_DWELL, 2, STARTED, 45 * USEC_PER_MIN);
+        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+                         "In the bathroom since 10:15, 45 min without coming out");
+        d = why(DECISION_RAISE, INCIDENT_VITALS, 1, STARTED, 60 * USEC_PER_SEC);
+        d.value = 35;
+        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+                         "Heart rate 35 bpm, outside 40-130, for 1 min since 10:15");
+        d = why(DECISION_RAISE, INCIDENT_DEVICE_HEALTH, 0, STARTED, 3 * USEC_PER_HOUR);
+        d.problem = HEALTH_OFFLINE;
+        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+                         "Sensor kitchen_smoke (kitchen) has sent nothing since 10:15 (3 h 00 min): offline");
+        d = why(DECISION_RAISE, INCIDENT_INACTIVITY, SENSOR_NONE, STARTED, 2 * USEC_PER_HOUR);
+        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf), "No movement since 10:15, 2 h 00 min");
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_alarm_explains_timed_rules_in_chinese) {
+        struct config *c = load(HOME("zh-CN"));
+        struct decision d;
+        char buf[300];
+
+        use_zone("Asia/Shanghai");
+        d = why(DECISION_RAISE, INCIDENT_INACTIVITY, 0, STARTED, 4 * USEC_PER_HOUR + 5 * USEC_PER_MIN);
+        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+                         "自 10:15 起无活动，已4小时05分；最后出现在kitchen");
+        d = why(DECISION_RAISE, INCIDENT_MORNING_CHECK, 0, STARTED, 12 * USEC_PER_HOUR);
+        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+                         "今早 09:00 前没有任何活动；最后一次活动在 10:15，已12小时00分");
+        d = why(DECISION_RAISE, INCIDENT_FALL, 1, STARTED, 30 * USEC_PER_SEC);
+        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf), "band 在 10:15 检测到跌倒，30秒内未取消");
+        config_free(c);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("alarm");
         TCase *t = tcase_create("alarm");
@@ -282,6 +344,8 @@ int main(void) {
         tcase_add_test(t, test_alarm_reason_fits_a_small_buffer);
         tcase_add_test(t, test_alarm_body_can_be_built_for_every_config_that_loads);
         tcase_add_test(t, test_alarm_reason_cut_to_its_buffer_is_still_valid_utf8);
+        tcase_add_test(t, test_alarm_explains_timed_rules_in_english);
+        tcase_add_test(t, test_alarm_explains_timed_rules_in_chinese);
         suite_add_tcase(s, t);
         return run_suite(s);
 }
