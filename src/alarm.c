@@ -85,8 +85,8 @@ static void explain_health(const struct config *cfg, const struct decision *d, c
                     "传感器 %1$s（%2$s）被拆动（外壳打开或被取下）", id, room);
                 break;
         case HEALTH_NOT_WORN:
-                say(buf, n, zh, "Wristband %1$s not worn since %3$s (%4$s of active hours): falls and "
-                    "heart rate are not watched", "手环 %1$s 自 %3$s 起未佩戴（白天累计%4$s），跌倒和心率无法监测",
+                say(buf, n, zh, "Wristband %1$s not worn since %3$s (%4$s): falls and "
+                    "heart rate are not watched", "手环 %1$s 自 %3$s 起未佩戴（已%4$s），跌倒和心率无法监测",
                     id, room, since, dur);
                 break;
         default:

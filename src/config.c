@@ -31,7 +31,7 @@ struct key_desc {
 };
 
 enum section_type { SEC_NONE, SEC_HUB, SEC_RESIDENT, SEC_MQTT, SEC_DISPATCH, SEC_SENSOR,
-                    SEC_CONTACT, SEC_RULE, SEC_UNKNOWN };
+                    SEC_CONTACT, SEC_RULE, SEC_ESCALATION, SEC_UNKNOWN };
 
 static const char *const risk_names[] = { "standard", "elevated", "high", NULL };
 static const char *const role_names[] = { "volunteer", "grid", "maintenance", NULL };
@@ -220,6 +220,89 @@ static const struct rule_key {
 };
 
 #define N_RULE_KEYS ELEMENTSOF(rule_keys)
+
+static const char *const target_names[] = { "volunteer", "grid", "maintenance", "dispatch", NULL };
+static const char *const severity_names[] = { "warning", "urgent", "critical", NULL };
+
+/* "volunteer 0s, grid 60s, dispatch 180s": steps in order of time. */
+static const char *parse_ladder(const char *v, struct escalation_conf *e, char *buf, size_t n) {
+        const char *p = v;
+
+        e->n_steps = 0;
+        while (*p) {
+                char step[64], who[32], when[32], extra[2];
+                size_t l = strcspn(p, ",");
+                int t = -1;
+                uint64_t after;
+
+                snprintf(step, sizeof step, "%.*s", (int) (l < 63 ? l : 63), p);
+                p += l + (p[l] == ',');
+                if (sscanf(step, " %31s %31s %1s", who, when, extra) != 2) {
+                        snprintf(buf, n, "step \"%s\": expected ROLE DELAY (e.g. \"grid 60s\")", step);
+                        return buf;
+                }
+                for (int i = 0; target_names[i]; i++)
+                        if (strcmp(who, target_names[i]) == 0)
+                                t = i;
+                if (t < 0) {
+                        snprintf(buf, n, "\"%s\" is not one of volunteer, grid, maintenance, dispatch", who);
+                        return buf;
+                }
+                if (parse_duration(when, &after) < 0 || after > USEC_PER_DAY) {
+                        snprintf(buf, n, "\"%s\" is not a delay from 0s to 1d (with a unit)", when);
+                        return buf;
+                }
+                if (e->n_steps >= LADDER_MAX) {
+                        snprintf(buf, n, "has more than %d steps", LADDER_MAX);
+                        return buf;
+                }
+                if (e->n_steps > 0 && after < e->steps[e->n_steps - 1].after) {
+                        snprintf(buf, n, "steps must be in order of time (\"%s\" comes before an earlier step)", step);
+                        return buf;
+                }
+                e->steps[e->n_steps].target = (enum ladder_target) t;
+                e->steps[e->n_steps++].after = after;
+        }
+        if (e->n_steps == 0)
+                return "must name at least one step";
+        return NULL;
+}
+
+static const char *check_ladder(const char *v, char *buf, size_t n) {
+        struct escalation_conf e;
+
+        return parse_ladder(v, &e, buf, n);
+}
+
+#define ED(f) offsetof(struct escalation_conf, f)
+
+static const struct key_desc escalation_keys[] = {
+        { "ladder", KT_STRING, ED(ladder), 0, 0, NULL, check_ladder },
+        { "repeat", KT_DURATION, ED(repeat), DUR(0, USEC_PER_DAY), NULL, NULL },
+        { "onsite_within", KT_DURATION, ED(onsite_within), DUR(0, USEC_PER_DAY), NULL, NULL },
+        { "per_device", KT_DURATION, ED(per_device), DUR(0, 7 * USEC_PER_DAY), NULL, NULL },
+        { NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+/* SPEC §6: urgent climbs the "1-3-10" ladder, critical reaches everyone at
+ * once, warnings go to maintenance once a day per device. */
+static void escalation_defaults(struct config *c) {
+        static const char *const ladders[_SEVERITY_MAX] = {
+                [SEVERITY_WARNING] = "maintenance 0s",
+                [SEVERITY_URGENT] = "volunteer 0s, grid 60s, dispatch 180s",
+                [SEVERITY_CRITICAL] = "volunteer 0s, grid 0s, dispatch 0s",
+        };
+        char buf[128];
+
+        for (int s = 0; s < _SEVERITY_MAX; s++) {
+                struct escalation_conf *e = &c->escalation[s];
+                e->ladder = strdup(ladders[s]);
+                (void) parse_ladder(ladders[s], e, buf, sizeof buf);
+                e->repeat = s == SEVERITY_WARNING ? 0 : 60 * USEC_PER_SEC;
+                e->onsite_within = s == SEVERITY_WARNING ? 0 : 10 * USEC_PER_MIN;
+                e->per_device = s == SEVERITY_WARNING ? USEC_PER_DAY : 0;
+        }
+}
 
 static const char *const rule_names[] = { "fall", "inactivity", "morning_check", "presence",
                                           "night_exit", "door_open", "bathroom_dwell", "vitals",
@@ -427,6 +510,23 @@ static void begin_section(struct parser *p, const char *name) {
                         p->sec = SEC_UNKNOWN;
                 return;
         }
+        if (sp && strncmp(name, "escalation ", 11) == 0) {
+                const char *sev = sp + 1;
+                char buf[128];
+                while (*sev == ' ')
+                        sev++;
+                for (int i = 0; severity_names[i]; i++)
+                        if (strcmp(sev, severity_names[i]) == 0) {
+                                p->sec = SEC_ESCALATION;
+                                p->sec_base = &p->cfg->escalation[i];
+                                return;
+                        }
+                p->sec = SEC_NONE;
+                perr(p, p->line, NULL, "unknown severity \"%s\": expected [escalation %s]", sev,
+                     names_list(severity_names, buf, sizeof buf));
+                p->sec = SEC_UNKNOWN;
+                return;
+        }
         if (sp && strncmp(name, "rule ", 5) == 0) {
                 const char *rule = sp + 1;
                 char buf[256];
@@ -450,7 +550,7 @@ static void begin_section(struct parser *p, const char *name) {
         }
         p->sec = SEC_NONE;      /* so the message has no [section] prefix twice */
         perr(p, p->line, NULL, "unknown section [%s]: expected [hub], [resident], [mqtt], "
-             "[dispatch], [sensor ID], [contact ID] or [rule NAME]", name);
+             "[dispatch], [sensor ID], [contact ID], [rule NAME] or [escalation SEVERITY]", name);
         p->sec = SEC_UNKNOWN;
 }
 
@@ -639,6 +739,7 @@ static const struct key_desc *table_for(enum section_type t) {
         case SEC_DISPATCH: return dispatch_keys;
         case SEC_SENSOR: return sensor_keys;
         case SEC_CONTACT: return contact_keys;
+        case SEC_ESCALATION: return escalation_keys;
         default: return NULL;
         }
 }
@@ -692,7 +793,10 @@ static void parse_one(struct parser *p) {
         }
 }
 
+static void escalation_defaults(struct config *c);
+
 static void set_defaults(struct config *c) {
+        escalation_defaults(c);
         c->hub.language = LANG_ZH_CN;
         c->hub.database = strdup("/var/lib/anju/anju.db");
         c->resident.risk = RISK_STANDARD;
@@ -800,6 +904,7 @@ static void validate_contact(struct parser *p, struct contact_conf *k) {
                 perr(p, k->line, "role", "missing: expected one of volunteer, grid, maintenance");
         if (!k->topic && !k->webhook)
                 perr(p, k->line, NULL, "has no channel: set topic or webhook");
+        load_secret(p, "key_file", k->key_file, &k->key, &k->key_len);
 }
 
 static size_t rule_key_index(const char *rule, const char *key) {
@@ -860,6 +965,10 @@ static void validate(struct parser *p) {
         p->file = main_file;
         validate_rules(p);
         p->file = main_file;
+        for (int s = 0; s < _SEVERITY_MAX; s++) {
+                char buf[160];
+                (void) parse_ladder(p->cfg->escalation[s].ladder, &p->cfg->escalation[s], buf, sizeof buf);
+        }
 }
 
 static int finish(struct parser *p, struct config **ret) {
@@ -957,8 +1066,13 @@ void config_free(struct config *c) {
                 struct contact_conf *k = &c->contacts[i];
                 free(k->id), free(k->name), free(k->topic), free(k->webhook);
                 free(k->key_file), free(k->phone), free(k->file);
+                if (k->key)
+                        explicit_bzero(k->key, k->key_len);
+                free(k->key);
         }
         free(c->contacts);
+        for (int s = 0; s < _SEVERITY_MAX; s++)
+                free(c->escalation[s].ladder);
         free(c->path);
         free(c->hub.id), free(c->hub.timezone), free(c->hub.database);
         free(c->resident.name), free(c->resident.address), free(c->resident.notes);
@@ -980,6 +1094,17 @@ int config_find_sensor(const struct config *c, const char *id) {
                 if (strcmp(c->sensors[i].id, id) == 0)
                         return (int) i;
         return -1;
+}
+
+int config_find_contact(const struct config *c, const char *id) {
+        for (size_t i = 0; i < c->n_contacts; i++)
+                if (strcmp(c->contacts[i].id, id) == 0)
+                        return (int) i;
+        return -1;
+}
+
+const char *ladder_target_to_string(enum ladder_target t) {
+        return t >= 0 && t < _TARGET_MAX ? target_names[t] : NULL;
 }
 
 const char *risk_tier_to_string(enum risk_tier r) {

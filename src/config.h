@@ -48,8 +48,29 @@ struct contact_conf {
         char *key_file;                 /* HMAC key for signed acks */
         unsigned order;
         char *phone;
+        char *key;                      /* read from key_file at load */
+        size_t key_len;
         char *file;
         unsigned line;
+};
+
+/* Who a ladder step reaches: the contacts of a role, or the dispatch center. */
+enum ladder_target { TARGET_VOLUNTEER = ROLE_VOLUNTEER, TARGET_GRID = ROLE_GRID,
+                     TARGET_MAINTENANCE = ROLE_MAINTENANCE, TARGET_DISPATCH, _TARGET_MAX };
+
+#define LADDER_MAX 8
+
+/* The escalation ladder of one severity (SPEC §6, docs/ESCALATION.md). */
+struct escalation_conf {
+        struct {
+                enum ladder_target target;
+                uint64_t after;         /* usec after the incident opened */
+        } steps[LADDER_MAX];
+        unsigned n_steps;
+        char *ladder;                   /* as written, for messages */
+        uint64_t repeat;                /* re-notify the reached tiers until an ack; 0 = never */
+        uint64_t onsite_within;         /* acked but nobody arrived: next step anyway; 0 = never */
+        uint64_t per_device;            /* warnings: at most one notice per device per this */
 };
 
 /* The thresholds of the rules (SPEC §5), resolved from the resident's risk
@@ -127,6 +148,7 @@ struct config {
         struct contact_conf *contacts;
         size_t n_contacts;
         struct rule_params rules;
+        struct escalation_conf escalation[_SEVERITY_MAX];
 };
 
 /* Called once per error, already formatted as "file:line: [section] key: what". */
@@ -145,6 +167,10 @@ void config_free(struct config *c);
 
 /* Index of the sensor with this id, or -1. */
 int config_find_sensor(const struct config *c, const char *id);
+
+/* Index of the contact with this id, or -1. */
+int config_find_contact(const struct config *c, const char *id);
+const char *ladder_target_to_string(enum ladder_target t);
 
 /* The defaults of a risk profile, before any [rule X] key. */
 void rule_params_profile(enum risk_tier risk, struct rule_params *ret);

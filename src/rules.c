@@ -28,12 +28,13 @@ struct sensor_state {
         bool door_open;
         struct timed door;              /* door left open */
         struct timed power;             /* mains failed */
-        struct timed vitals;            /* heart rate out of range */
+        struct timed vitals;            /* heart rate out of range (since_mono 0: in range) */
         double heart_rate;
         struct timed not_worn;
         double steps;                   /* last step count, -1 unknown */
         uint64_t last_seen, last_seen_wall;
         bool offline_raised, battery_raised, tamper_raised;
+        bool battery_pct_low, battery_flag_low;
         bool armed;                     /* in rules.armed */
 };
 
@@ -201,6 +202,8 @@ static void fire_timed(struct out *o, struct timed *t, enum incident_type type, 
 
 /* --- lifecycle -------------------------------------------------------- */
 
+static void plan_inactivity(struct rules *r);
+
 struct rules *rules_new(const struct config *cfg, uint64_t mono, uint64_t wall) {
         struct rules *r = calloc(1, sizeof *r);
         size_t n = cfg->n_sensors ? cfg->n_sensors : 1;
@@ -232,6 +235,7 @@ struct rules *rules_new(const struct config *cfg, uint64_t mono, uint64_t wall) 
         r->morning_deadline = mono;    /* decides at the first call */
         r->night_exit = r->bath = r->fall = IDLE;
         r->sweep = mono;        /* computes the first offline deadline */
+        plan_inactivity(r);     /* a resident quiet since the start is watched too */
         return r;
 }
 
@@ -304,7 +308,10 @@ static void motion(struct rules *r, struct out *o, uint32_t i, const struct even
                         r->presence = PRESENCE_HOME;
                         r->away_deadline = RULES_NEVER;
                 }
-                if (r->night_exit.deadline != RULES_NEVER || r->night_exit.raised)
+                /* Back in: the door moved again after the night opening, then
+                 * motion inside (a PIR seeing her walk out is not a return). */
+                if ((r->night_exit.deadline != RULES_NEVER || r->night_exit.raised) &&
+                    r->last_door > r->night_exit.since_mono)
                         end_timed(o, &r->night_exit, INCIDENT_NIGHT_EXIT, i, ev->mono, ev->wall);
         }
         if (sc->bathroom) {
@@ -375,19 +382,34 @@ static size_t cancel(struct rules *r, struct out *o, uint32_t sensor, uint64_t m
         return 1;
 }
 
+/* Out of range on every reading for at least `sustain`: one noisy optical
+ * reading, or a reading followed by silence, pages nobody (a silent band
+ * is device health's business). */
 static void heart_rate(struct rules *r, struct out *o, uint32_t i, const struct event *ev) {
         struct sensor_state *s = &r->s[i];
         const struct rule_params *p = r->p;
         bool bad = ev->value < p->hr_low || ev->value > p->hr_high;
 
-        if (ev->value <= 0)
-                return;         /* no reading (band off the wrist, sensor warming up) */
+        if (ev->value <= 0 || ev->retained || s->not_worn.deadline != RULES_NEVER || s->not_worn.raised)
+                return;         /* no reading, an old one, or not on the wrist */
         s->heart_rate = ev->value;
-        if (bad && p->vitals && s->vitals.deadline == RULES_NEVER && !s->vitals.raised) {
-                start_timed(&s->vitals, ev->mono, ev->wall, p->vitals_sustain);
-                arm(r, i);
-        } else if (!bad) {
-                end_timed(o, &s->vitals, INCIDENT_VITALS, i, ev->mono, ev->wall);
+        if (!bad || !p->vitals) {
+                if (s->vitals.since_mono || s->vitals.raised)
+                        end_timed(o, &s->vitals, INCIDENT_VITALS, i, ev->mono, ev->wall);
+                if (!s->vitals.raised)
+                        s->vitals.since_mono = 0;
+                return;
+        }
+        if (s->vitals.since_mono == 0) {
+                s->vitals.since_mono = ev->mono;
+                s->vitals.since_wall = ev->wall;
+                return;
+        }
+        if (!s->vitals.raised && ev->mono - s->vitals.since_mono >= p->vitals_sustain &&
+            emit(o, DECISION_RAISE, INCIDENT_VITALS, i, ev->mono, ev->wall, s->vitals.since_wall,
+                 ev->mono - s->vitals.since_mono)) {
+                last(o)->value = ev->value;
+                s->vitals.raised = true;
         }
 }
 
@@ -396,13 +418,15 @@ static void worn(struct rules *r, struct out *o, uint32_t i, const struct event 
         const struct rule_params *p = r->p;
 
         if (ev->value != 0) {
+                size_t before = o->n;
                 end_timed(o, &s->not_worn, INCIDENT_DEVICE_HEALTH, i, ev->mono, ev->wall);
-                if (o->n > 0 && last(o)->type == INCIDENT_DEVICE_HEALTH)
+                if (o->n > before)
                         last(o)->problem = HEALTH_NOT_WORN;
                 return;
         }
         /* Off the wrist: its heart rate means nothing now. */
-        s->vitals.deadline = RULES_NEVER;
+        if (!s->vitals.raised)
+                s->vitals.since_mono = 0;
         if (s->not_worn.deadline == RULES_NEVER && !s->not_worn.raised) {
                 s->not_worn.since_mono = ev->mono;
                 s->not_worn.since_wall = ev->wall;
@@ -481,8 +505,9 @@ size_t rules_feed(struct rules *r, const struct event *ev, struct decision *out,
                 return 0;
         s = &r->s[i];
         r->stats.events++;
-        /* Any message is a sign of life; "offline" from the bridge is not. */
-        if (!(ev->attr == ATTR_ONLINE && ev->value == 0)) {
+        /* A message is a sign of life; "offline" from the bridge is not, nor
+         * is a retained copy the broker replays for a sensor long dead. */
+        if (!(ev->attr == ATTR_ONLINE && ev->value == 0) && !ev->retained) {
                 s->last_seen = ev->mono;
                 s->last_seen_wall = ev->wall;
                 if (s->offline_raised) {
@@ -537,14 +562,13 @@ size_t rules_feed(struct rules *r, const struct event *ev, struct decision *out,
                 break;
         case ATTR_BATTERY:
                 /* Hysteresis: a battery near the limit does not flap. */
-                if (ev->value < r->p->battery_low || (s->battery_raised && ev->value < r->p->battery_low + 5))
-                        health(&o, &s->battery_raised, true, HEALTH_BATTERY, ev);
-                else
-                        health(&o, &s->battery_raised, false, HEALTH_BATTERY, ev);
+                s->battery_pct_low = ev->value < r->p->battery_low ||
+                                     (s->battery_pct_low && ev->value < r->p->battery_low + 5);
+                health(&o, &s->battery_raised, s->battery_pct_low || s->battery_flag_low, HEALTH_BATTERY, ev);
                 break;
         case ATTR_BATTERY_LOW:
-                if (ev->value != 0)
-                        health(&o, &s->battery_raised, true, HEALTH_BATTERY, ev);
+                s->battery_flag_low = ev->value != 0;
+                health(&o, &s->battery_raised, s->battery_pct_low || s->battery_flag_low, HEALTH_BATTERY, ev);
                 break;
         case ATTR_HEART_RATE:
                 heart_rate(r, &o, i, ev);
@@ -574,10 +598,6 @@ static void tick_sensor(struct rules *r, struct out *o, uint32_t i, uint64_t mon
 
         fire_timed(o, &s->door, INCIDENT_DOOR_OPEN, i, mono, wall);
         fire_timed(o, &s->power, INCIDENT_POWER, i, mono, wall);
-        fire_timed(o, &s->vitals, INCIDENT_VITALS, i, mono, wall);
-        if (o->n > before && last(o)->type == INCIDENT_VITALS)
-                last(o)->value = s->heart_rate;
-        before = o->n;
         fire_timed(o, &s->not_worn, INCIDENT_DEVICE_HEALTH, i, mono, wall);
         if (o->n > before)
                 last(o)->problem = HEALTH_NOT_WORN;
@@ -633,7 +653,7 @@ size_t rules_tick(struct rules *r, uint64_t mono, uint64_t wall, struct decision
 
                 tick_sensor(r, &o, i, mono, wall);
                 if (s->door.deadline == RULES_NEVER && s->power.deadline == RULES_NEVER &&
-                    s->vitals.deadline == RULES_NEVER && s->not_worn.deadline == RULES_NEVER) {
+                    s->not_worn.deadline == RULES_NEVER) {
                         s->armed = false;
                         r->armed[k] = r->armed[--r->n_armed];
                 } else {
@@ -663,7 +683,6 @@ uint64_t rules_next_deadline(const struct rules *r) {
                 const struct sensor_state *s = &r->s[r->armed[k]];
                 t = min_u64(t, s->door.deadline);
                 t = min_u64(t, s->power.deadline);
-                t = min_u64(t, s->vitals.deadline);
                 t = min_u64(t, s->not_worn.deadline);
         }
         return t;

@@ -153,7 +153,7 @@ END_TEST
 START_TEST(test_config_unknown_section_is_an_error_listing_the_sections) {
         ASSERT_ONLY_ERROR(BASE_CONFIG "[sensors]\nx = 1\n",
                           "bad.conf:11: unknown section [sensors]: expected [hub], [resident], [mqtt], "
-                          "[dispatch], [sensor ID], [contact ID] or [rule NAME]");
+                          "[dispatch], [sensor ID], [contact ID], [rule NAME] or [escalation SEVERITY]");
 }
 END_TEST
 
