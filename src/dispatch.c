@@ -41,6 +41,8 @@ struct dispatch {
         CURLM *multi;
         sd_event_source *timer;
         struct call *calls;             /* all undelivered calls */
+        dispatch_delivered_fn on_delivered;
+        void *on_delivered_ud;
         size_t n_calls;
         struct dispatch_stats stats;
 };
@@ -313,8 +315,15 @@ static void call_delivered(struct call *c, long status, const char *case_id) {
                    "(attempt %u, %llu.%03llu ms)", c->incident ? c->incident : "-", c->url, status,
                    case_id, c->attempts, (unsigned long long) (took / 1000),
                    (unsigned long long) (took % 1000));
+        if (d->on_delivered && c->incident)
+                d->on_delivered(c->incident, case_id, d->on_delivered_ud);
         call_unlink(c);
         call_free(c);
+}
+
+void dispatch_set_delivered_cb(struct dispatch *d, dispatch_delivered_fn fn, void *userdata) {
+        d->on_delivered = fn;
+        d->on_delivered_ud = userdata;
 }
 
 static void call_finished(struct call *c, CURLcode rc) {

@@ -36,6 +36,11 @@ int dispatch_submit(struct dispatch *d, int64_t outbox_id, const char *key, cons
  * first (after a restart). Returns how many. */
 int dispatch_replay(struct dispatch *d);
 
+/* Called when a call is delivered (a 2xx with a case id): the center has
+ * taken charge of that incident. */
+typedef void (*dispatch_delivered_fn)(const char *incident, const char *case_id, void *userdata);
+void dispatch_set_delivered_cb(struct dispatch *d, dispatch_delivered_fn fn, void *userdata);
+
 /* Calls not yet delivered. */
 size_t dispatch_pending(const struct dispatch *d);
 const struct dispatch_stats *dispatch_get_stats(const struct dispatch *d);

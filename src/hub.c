@@ -36,6 +36,8 @@ struct hub {
         sd_event_source *flush;
         sd_event_source *rules_timer;   /* the rules' next deadline */
         char *ack_topic;
+        char recent_sigs[256][65];      /* replay guard for signed acks */
+        size_t next_sig;
         signed char *online;            /* per sensor: -1 unknown, 0, 1 */
         struct ratelimit bad_input_rl;
         struct hub_stats stats;
@@ -73,10 +75,13 @@ static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* Sets the rules timer to the rules' next deadline (scaled clock → real). */
+/* Sets the one timer of the rules and the escalation ladders to the
+ * earliest deadline of either (scaled clock → real). */
 static void rearm_rules(struct hub *h) {
-        uint64_t t = rules_next_deadline(h->rules);
+        uint64_t t = rules_next_deadline(h->rules), e = incidents_next_deadline(h->incidents);
 
+        if (e < t)
+                t = e;
         if (t == RULES_NEVER) {
                 (void) sd_event_source_set_enabled(h->rules_timer, SD_EVENT_OFF);
                 return;
@@ -103,6 +108,7 @@ static int on_rules_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 n = rules_tick(h->rules, mono, wall, dec, ELEMENTSOF(dec));
                 apply(h, dec, n, NULL, NULL);
         } while (n == ELEMENTSOF(dec));
+        incidents_tick(h->incidents, mono, wall);
         rearm_rules(h);
         return 0;
 }
@@ -119,38 +125,102 @@ static void handle_event(struct hub *h, const struct event *ev) {
         rearm_rules(h);
 }
 
-/* anju/<hub>/ack: {"incident": ID, "action": "cancel", "by": WHO}. This
- * version applies "cancel" of a fall pre-alarm (the resident's own "I am
- * all right"); acknowledgements by responders come with escalation. */
+/* Acks seen recently, by signature: a replayed message is refused. */
+static bool seen_before(struct hub *h, const char *sig) {
+        for (size_t i = 0; i < ELEMENTSOF(h->recent_sigs); i++)
+                if (strcmp(h->recent_sigs[i], sig) == 0)
+                        return true;
+        snprintf(h->recent_sigs[h->next_sig], sizeof h->recent_sigs[0], "%s", sig);
+        h->next_sig = (h->next_sig + 1) % ELEMENTSOF(h->recent_sigs);
+        return false;
+}
+
+static bool hex_equal(const char *a, const char *b) {
+        unsigned char d = 0;
+
+        if (strlen(a) != strlen(b))
+                return false;
+        for (size_t i = 0; a[i]; i++)
+                d |= (unsigned char) (a[i] ^ b[i]);
+        return d == 0;
+}
+
+static void refuse_ack(struct hub *h, const char *incident, const char *by, const char *why) {
+        h->stats.bad_acks++;
+        log_warning("ack refused (incident %.40s, by %.40s): %s", incident ? incident : "?", by ? by : "?", why);
+}
+
+/* anju/<hub>/ack: {"incident", "action", "by", "note", "ts", "sig"} where
+ * sig = hex HMAC-SHA256 with the contact's key of
+ * "<incident>\n<action>\n<by>\n<ts>\n<note>" and ts = Unix seconds (real
+ * time, within 5 minutes). "cancel" of a fall pre-alarm is the resident's
+ * own "I am all right" and needs no signature. docs/ESCALATION.md. */
 static void handle_ack(struct hub *h, const char *topic, const void *payload, size_t len) {
-        const char *incident = NULL, *action = NULL, *by = "resident";
+        const char *incident = NULL, *action = NULL, *by = NULL, *note = "", *sig = NULL;
+        json_int_t ts = 0;
         struct decision dec[RULES_MAX_DECISIONS];
         json_error_t jerr;
         json_t *j;
         size_t n;
 
-        j = len <= 4096 ? json_loadb(payload, len, 0, &jerr) : NULL;
-        if (!j || json_unpack(j, "{s:s, s:s, s?s}", "incident", &incident, "action", &action, "by", &by) < 0) {
+        j = len <= 4096 ? json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+        if (!j || json_unpack(j, "{s:s, s:s, s?s, s?s, s?I, s?s}", "incident", &incident, "action", &action,
+                              "by", &by, "note", &note, "ts", &ts, "sig", &sig) < 0) {
                 h->stats.bad_acks++;
-                warn_bad_input(h, topic, "ack refused", "expected {\"incident\": ID, \"action\": ..., \"by\": ...}");
+                warn_bad_input(h, topic, "ack refused", "expected {\"incident\", \"action\", \"by\", \"ts\", \"sig\"}");
                 json_decref(j);
                 return;
         }
-        if (strcmp(action, "cancel") != 0) {
-                h->stats.bad_acks++;
-                warn_bad_input(h, topic, "ack refused", "this version applies only \"cancel\" of a fall pre-alarm");
-        } else if (!incidents_in_prealarm(h->incidents, incident)) {
-                h->stats.bad_acks++;
-                log_warning("ack refused: %.40s is not a pre-alarm waiting for a cancel (unknown, "
-                            "already called or closed)", incident);
+        if (strcmp(action, "cancel") == 0 && !sig) {
+                if (!incidents_in_prealarm(h->incidents, incident)) {
+                        refuse_ack(h, incident, by, "cancel is only for a fall pre-alarm still waiting "
+                                   "(unknown, already called or closed); responders send false_alarm");
+                } else {
+                        char actor[64];
+                        snprintf(actor, sizeof actor, "%s", by ? by : "resident");
+                        n = rules_cancel(h->rules, clock_mono(), clock_wall(), dec, ELEMENTSOF(dec));
+                        apply(h, dec, n, actor, "mqtt");
+                }
         } else {
-                char actor[64];
-                snprintf(actor, sizeof actor, "%s", by);
-                n = rules_cancel(h->rules, clock_mono(), clock_wall(), dec, ELEMENTSOF(dec));
-                apply(h, dec, n, actor, "mqtt");
-                rearm_rules(h);
+                int k = by ? config_find_contact(h->cfg, by) : -1;
+                const struct contact_conf *c = k >= 0 ? &h->cfg->contacts[k] : NULL;
+                char *msg = NULL, want[65];
+                long long age = (long long) (now_wall() / USEC_PER_SEC) - (long long) ts;
+
+                if (!c)
+                        refuse_ack(h, incident, by, "unknown responder (no [contact] with this id)");
+                else if (!c->key)
+                        refuse_ack(h, incident, by, "this contact has no key_file: its acks cannot be checked");
+                else if (!sig || ts <= 0)
+                        refuse_ack(h, incident, by, "not signed (ts and sig are required)");
+                else if (age > 300 || age < -300)
+                        refuse_ack(h, incident, by, "ts is more than 5 minutes from this hub's clock");
+                else if (asprintf(&msg, "%s\n%s\n%s\n%lld\n%s", incident, action, by, (long long) ts, note) < 0 ||
+                         hmac_sha256_hex(c->key, c->key_len, msg, strlen(msg), want) < 0 || !hex_equal(want, sig))
+                        refuse_ack(h, incident, by, "bad signature");
+                else if (seen_before(h, sig))
+                        refuse_ack(h, incident, by, "replayed (this signed message was already applied)");
+                else if (strcmp(action, "cancel") == 0)
+                        refuse_ack(h, incident, by, "cancel is the resident's; responders send false_alarm");
+                else {
+                        enum ack_result r = incidents_ack(h->incidents, incident, action, by, "mqtt", note,
+                                                          clock_mono(), clock_wall());
+                        if (r != ACK_APPLIED && r != ACK_RECORDED)
+                                refuse_ack(h, incident, by, ack_result_to_string(r));
+                        else
+                                h->stats.acks++;
+                }
+                free(msg);
         }
+        rearm_rules(h);
         json_decref(j);
+}
+
+static void on_center_answered(const char *incident, const char *case_id, void *userdata) {
+        struct hub *h = userdata;
+
+        incidents_center_answered(h->incidents, incident, case_id, clock_mono(), clock_wall());
+        rearm_rules(h);
 }
 
 static void handle_availability(struct hub *h, uint32_t idx, const char *topic, const void *p,
@@ -310,6 +380,7 @@ int hub_new(struct config *cfg, struct hub **ret) {
             (r = mqtt_subscribe_extra(h->mqtt, h->ack_topic)) < 0)
                 goto err;
         incidents_set_mqtt(h->incidents, h->mqtt);
+        dispatch_set_delivered_cb(h->dispatch, on_center_answered, h);
         *ret = h;
         return 0;
 err:

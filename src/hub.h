@@ -15,6 +15,7 @@ struct hub_stats {
         unsigned long long bad_type;
         unsigned long long bad_availability;
         unsigned long long bad_acks;
+        unsigned long long acks;
         unsigned long long decisions;
 };
 

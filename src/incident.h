@@ -38,6 +38,34 @@ int incidents_apply(struct incidents *m, const struct decision *d);
 /* The same, naming who cancelled and by which channel (ack topic, anjuctl). */
 int incidents_apply_from(struct incidents *m, const struct decision *d, const char *actor,
                          const char *channel);
+/* Runs the escalation ladders due at mono; the next time anything is due
+ * (UINT64_MAX: nothing). The hub keeps one timer on it. */
+void incidents_tick(struct incidents *m, uint64_t mono, uint64_t wall);
+uint64_t incidents_next_deadline(const struct incidents *m);
+
+enum ack_result {
+        ACK_APPLIED,            /* the incident changed state */
+        ACK_RECORDED,           /* on the record, no change (a second responder) */
+        ACK_UNKNOWN_INCIDENT,
+        ACK_CLOSED_INCIDENT,
+        ACK_BAD_ACTION,         /* not an action, or not for this state (a pre-alarm) */
+};
+const char *ack_result_to_string(enum ack_result r);
+
+/* A responder's answer: action ack | arrived | resolved | false_alarm,
+ * by actor (a contact id, "dispatch", a local user) over channel (mqtt,
+ * https, ctl). The caller has checked who it is. */
+enum ack_result incidents_ack(struct incidents *m, const char *id, const char *action, const char *actor,
+                              const char *channel, const char *note, uint64_t mono, uint64_t wall);
+/* The dispatch center answered a call with a case id: it took charge. */
+void incidents_center_answered(struct incidents *m, const char *id, const char *case_id, uint64_t mono,
+                               uint64_t wall);
+
+struct incidents_stats {
+        unsigned long long opened, closed, cancelled, notifications;
+};
+const struct incidents_stats *incidents_get_stats(const struct incidents *m);
+
 /* True if the incident id (any, if NULL) is a pre-alarm waiting for a cancel. */
 bool incidents_in_prealarm(const struct incidents *m, const char *id);
 

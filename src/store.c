@@ -16,7 +16,7 @@ enum stmt {
         ST_INCIDENT_INSERT, ST_SENSOR_JOIN, ST_TIMELINE_INSERT, ST_OUTBOX_INSERT,
         ST_OPEN_INCIDENTS, ST_OUTBOX_LOAD, ST_OUTBOX_FAILED,
         ST_OUTBOX_DELETE, ST_DELIVERY_INSERT, ST_OUTBOX_DEPTH, ST_LOG_INSERT,
-        ST_INCIDENT_STATE,
+        ST_INCIDENT_STATE, ST_INCIDENT_LOOKUP,
         _ST_MAX,
 };
 
@@ -35,8 +35,10 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_OUTBOX_INSERT] =
                 "INSERT INTO outbox(key, kind, incident, body, created_at) VALUES(?1, ?2, ?3, ?4, ?5)",
         [ST_OPEN_INCIDENTS] =
-                "SELECT id, type, severity, state, sensor, room, reason, opened_at FROM incidents"
-                " WHERE closed_at IS NULL ORDER BY opened_at, id",
+                "SELECT id, type, severity, state, sensor, room, reason, opened_at,"
+                " EXISTS(SELECT 1 FROM outbox o WHERE o.incident = incidents.id AND o.kind = 'alarm')"
+                " OR EXISTS(SELECT 1 FROM deliveries d WHERE d.incident = incidents.id AND d.kind = 'alarm')"
+                " FROM incidents WHERE closed_at IS NULL ORDER BY opened_at, id",
         [ST_OUTBOX_LOAD] =
                 "SELECT id, key, kind, incident, body, attempts, created_at FROM outbox ORDER BY id",
         [ST_OUTBOX_FAILED] = "UPDATE outbox SET attempts = ?2, last_error = ?3 WHERE id = ?1",
@@ -50,6 +52,7 @@ static const char *const stmt_sql[_ST_MAX] = {
                 "UPDATE incidents SET state = ?2, updated_at = ?3,"
                 " reason = CASE WHEN ?2 = 'open' AND ?5 IS NOT NULL THEN ?5 ELSE reason END,"
                 " closed_at = CASE WHEN ?4 THEN ?3 ELSE closed_at END WHERE id = ?1 AND closed_at IS NULL",
+        [ST_INCIDENT_LOOKUP] = "SELECT state, closed_at IS NOT NULL FROM incidents WHERE id = ?1",
 };
 
 /* Version 1. Times are wall-clock microseconds (for people and reports);
@@ -126,6 +129,10 @@ static int step(struct store *s, enum stmt i) {
         sqlite3_reset(s->st[i]);
         sqlite3_clear_bindings(s->st[i]);
         return r;
+}
+
+static const char *col_text(sqlite3_stmt *q, int c) {
+        return (const char *) sqlite3_column_text(q, c);
 }
 
 static void bind_text(struct store *s, enum stmt i, int col, const char *v) {
@@ -314,15 +321,17 @@ int store_incident_state(struct store *s, const char *incident, const char *stat
 
         if ((r = begin(s)) < 0)
                 return r;
-        bind_text(s, i, 1, incident);
-        bind_text(s, i, 2, state);
-        sqlite3_bind_int64(s->st[i], 3, (sqlite3_int64) at);
-        sqlite3_bind_int(s->st[i], 4, close);
-        bind_text(s, i, 5, note);
-        if ((r = step(s, i)) < 0)
-                return rollback(s, r);
-        if (sqlite3_changes(s->db) != 1)
-                return rollback(s, -ENOENT);    /* unknown or already closed */
+        if (state) {
+                bind_text(s, i, 1, incident);
+                bind_text(s, i, 2, state);
+                sqlite3_bind_int64(s->st[i], 3, (sqlite3_int64) at);
+                sqlite3_bind_int(s->st[i], 4, close);
+                bind_text(s, i, 5, note);
+                if ((r = step(s, i)) < 0)
+                        return rollback(s, r);
+                if (sqlite3_changes(s->db) != 1)
+                        return rollback(s, -ENOENT);    /* unknown or already closed */
+        }
         if ((r = insert_timeline(s, incident, at, event, actor, channel, note)) < 0)
                 return rollback(s, r);
         if (call && (r = insert_call(s, call, at, ret_call_id)) < 0)
@@ -330,13 +339,27 @@ int store_incident_state(struct store *s, const char *incident, const char *stat
         return commit(s);
 }
 
+int store_incident_lookup(struct store *s, const char *id, char *state, size_t n, bool *closed) {
+        sqlite3_stmt *q = s->st[ST_INCIDENT_LOOKUP];
+        int rc, r = -ENOENT;
+
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW) {
+                snprintf(state, n, "%s", col_text(q, 0) ? col_text(q, 0) : "");
+                *closed = sqlite3_column_int(q, 1) != 0;
+                r = 0;
+        } else if (rc != SQLITE_DONE) {
+                r = fail(s, rc, "looking up an incident");
+        }
+        sqlite3_reset(q);
+        sqlite3_clear_bindings(q);
+        return r;
+}
+
 int store_timeline_add(struct store *s, const char *incident, uint64_t at, const char *event,
                        const char *actor, const char *channel, const char *note) {
         return insert_timeline(s, incident, at, event, actor, channel, note);
-}
-
-static const char *col_text(sqlite3_stmt *q, int c) {
-        return (const char *) sqlite3_column_text(q, c);
 }
 
 int store_load_open_incidents(struct store *s,
@@ -350,6 +373,7 @@ int store_load_open_incidents(struct store *s,
                         .severity = severity_from_string(col_text(q, 2)),
                         .state = col_text(q, 3), .sensor = col_text(q, 4), .room = col_text(q, 5),
                         .reason = col_text(q, 6), .opened_at = (uint64_t) sqlite3_column_int64(q, 7),
+                        .called = sqlite3_column_int(q, 8) != 0,
                 };
                 snprintf(inc.id, sizeof inc.id, "%s", col_text(q, 0) ? col_text(q, 0) : "");
                 if (inc.type >= 0)

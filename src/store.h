@@ -24,6 +24,7 @@ struct store_incident {
         const char *room;
         const char *reason;             /* words for people */
         uint64_t opened_at;             /* wall usec */
+        bool called;                    /* loaded: an emergency call exists for it */
 };
 
 /* A call to put in the outbox. */
@@ -61,7 +62,9 @@ int store_incident_open(struct store *s, const struct store_incident *inc,
 int store_incident_attach(struct store *s, const char *incident, const char *sensor,
                           uint64_t at, const char *note, const struct store_call *call,
                           int64_t *ret_call_id);
-/* Moves an open incident to state (closing it if close), with a timeline
+/* State of any incident (open or closed): 0, or -ENOENT if unknown. */
+int store_incident_lookup(struct store *s, const char *id, char *state, size_t n, bool *closed);
+/* Moves an open incident to state (NULL: no change; closing it if close), with a timeline
  * row and, if call is not NULL, a call; one durable transaction. -ENOENT if
  * the incident is unknown or already closed. */
 int store_incident_state(struct store *s, const char *incident, const char *state, bool close,
