@@ -1,0 +1,273 @@
+/* The escalation ladder and the closed loop end to end: the real anjud,
+ * mosquitto and the dispatch simulator, anjud on a 60x clock (a minute of
+ * the ladder per second). Contacts listen on their own topics (observed
+ * with mosquitto_sub); acks are signed as docs/ESCALATION.md says, with
+ * the contact's key, by this test. */
+#include "harness.h"
+
+#include <check.h>
+#include <openssl/hmac.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define HUB "test-hub"
+#define WANG "anju/volunteers/wang"
+#define LI "anju/grid/li"
+#define LEAK_ON "{\"battery\":88,\"water_leak\":true}"
+#define SMOKE_ON "{\"battery\":97,\"smoke\":true}"
+
+struct rig {
+        char dir[256];
+        int mqtt_port, sim_port;
+        struct proc *broker, *sim, *anjud, *sub;
+        const char *config;
+};
+
+static void write_file(const char *dir, const char *name, const char *text) {
+        char path[512];
+        FILE *f;
+
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+static void rig_up(struct rig *r) {
+        const char *args[] = { "--time-scale", "60", "--clock-start", "2026-11-23 10:00", NULL };
+        char extra[2048];
+
+        snprintf(r->dir, sizeof r->dir, "%s", h_tmpdir());
+        write_file(r->dir, "wang.key", "wang-secret-key\n");
+        write_file(r->dir, "li.key", "li-secret-key\n");
+        snprintf(extra, sizeof extra,
+                 "[sensor bath_leak]\nkind = water\nroom = bathroom\ntopic = zigbee2mqtt/bath_leak\n\n"
+                 "[contact wang]\nrole = volunteer\nname = Wang\ntopic = " WANG "\nkey_file = %s/wang.key\norder = 1\n\n"
+                 "[contact li]\nrole = grid\nname = Li\ntopic = " LI "\nkey_file = %s/li.key\n\n"
+                 "[contact nokey]\nrole = volunteer\nname = No Key\ntopic = anju/volunteers/nokey\norder = 2\n",
+                 r->dir, r->dir);
+        r->mqtt_port = h_free_port();
+        r->sim_port = h_free_port();
+        r->broker = h_broker_start(r->mqtt_port);
+        r->sim = h_sim_start(r->sim_port, NULL);
+        r->sub = h_sub_start(r->mqtt_port, "anju/#");
+        r->config = h_write_config(r->dir, r->mqtt_port, r->sim_port, extra);
+        r->anjud = h_anjud_start_args(r->config, args);
+        ck_assert_msg(h_wait_status(r->mqtt_port, HUB, "online", 10000), "anjud did not come online");
+}
+
+static void rig_down(struct rig *r) {
+        ck_assert_msg(h_alive(r->anjud), "anjud died");
+        h_stop(r->anjud, SIGTERM);
+        h_stop(r->sub, SIGTERM);
+        h_stop(r->sim, SIGTERM);
+        h_stop(r->broker, SIGTERM);
+}
+
+static void pub(struct rig *r, const char *topic, const char *payload) {
+        h_publish(r->mqtt_port, topic, payload, strlen(payload), false);
+}
+
+/* The next notice on a contact's topic (containing needle); returns its
+ * incident id in id (if not NULL) and its kind in kind. */
+static bool notice(struct rig *r, const char *topic, const char *needle, int timeout_ms, char *id, char *kind) {
+        char *msg = h_wait_message(r->sub, topic, needle, timeout_ms);
+        json_t *j;
+
+        if (!msg)
+                return false;
+        j = json_loads(msg, 0, NULL);
+        ck_assert_msg(j != NULL, "notice is not JSON: %s", msg);
+        ck_assert_str_eq(json_string_value(json_object_get(j, "schema")), "anju.notice.v1");
+        if (id)
+                snprintf(id, 64, "%s", json_string_value(json_object_get(j, "incident")));
+        if (kind)
+                snprintf(kind, 32, "%s", json_string_value(json_object_get(j, "kind")));
+        json_decref(j);
+        free(msg);
+        return true;
+}
+
+/* A signed ack, as an app would send it. ts_offset moves its time. */
+static void ack(struct rig *r, const char *incident, const char *action, const char *by, const char *key,
+                long ts_offset, char *sent, size_t n) {
+        char msg[512], payload[1024], hex[65];
+        unsigned char mac[32];
+        unsigned maclen = 0;
+        long long ts = (long long) time(NULL) + ts_offset;
+
+        snprintf(msg, sizeof msg, "%s\n%s\n%s\n%lld\n%s", incident, action, by, ts, "");
+        HMAC(EVP_sha256(), key, (int) strlen(key), (const unsigned char *) msg, strlen(msg), mac, &maclen);
+        for (unsigned i = 0; i < maclen; i++)
+                snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+        snprintf(payload, sizeof payload,
+                 "{\"incident\":\"%s\",\"action\":\"%s\",\"by\":\"%s\",\"note\":\"\",\"ts\":%lld,\"sig\":\"%s\"}",
+                 incident, action, by, ts, hex);
+        if (sent)
+                snprintf(sent, n, "%s", payload);
+        pub(r, "anju/" HUB "/ack", payload);
+}
+
+/* The incident's state and timeline events, comma-separated. */
+static void db_incident(struct rig *r, const char *id, char *state, size_t n, char *events, size_t m) {
+        char path[512];
+        sqlite3 *db;
+        sqlite3_stmt *q;
+
+        snprintf(path, sizeof path, "%s/anju.db", r->dir);
+        ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        sqlite3_busy_timeout(db, 2000);
+        ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT state FROM incidents WHERE id = ?1", -1, &q, NULL), SQLITE_OK);
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+        ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+        snprintf(state, n, "%s", sqlite3_column_text(q, 0));
+        sqlite3_finalize(q);
+        ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT event, ifnull(actor, '-') FROM timeline WHERE incident = ?1 "
+                                            "ORDER BY seq", -1, &q, NULL), SQLITE_OK);
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+        events[0] = '\0';
+        while (sqlite3_step(q) == SQLITE_ROW) {
+                size_t l = strlen(events);
+                snprintf(events + l, m - l, "%s%s:%s", l ? "," : "", sqlite3_column_text(q, 0),
+                         sqlite3_column_text(q, 1));
+        }
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+}
+
+START_TEST(test_urgent_nobody_answers_climbs_to_the_grid_worker_then_the_center) {
+        struct rig r;
+        char id[64], id2[64], kind[32], state[32], events[4096];
+        json_t *call;
+
+        rig_up(&r);
+        pub(&r, "zigbee2mqtt/bath_leak", LEAK_ON);
+        /* 0 s: the volunteers, in order. */
+        ck_assert_msg(notice(&r, WANG, NULL, 5000, id, kind), "volunteer not notified");
+        ck_assert_str_eq(kind, "alert");
+        /* 60 s (1 s real): the grid worker; the volunteer hears it again. */
+        ck_assert_msg(notice(&r, LI, NULL, 5000, id2, kind), "grid worker not notified");
+        ck_assert_str_eq(id2, id);
+        ck_assert_msg(notice(&r, WANG, "\"repeat\"", 5000, NULL, kind), "no repeat to the volunteer");
+        /* 180 s: nobody took charge, the center is called. */
+        call = h_sim_next_call(r.sim, 10000);
+        ck_assert_msg(call != NULL, "the center was never called");
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(call, "body"), "type")), "water_leak");
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(call, "body"), "id")), id);
+        json_decref(call);
+        /* The center's case id counts as taking charge: state acked. */
+        ck_assert_msg(h_wait_line(r.anjud, "ack by dispatch via https", 5000), "center's answer not applied");
+        db_incident(&r, id, state, sizeof state, events, sizeof events);
+        ck_assert_str_eq(state, "acked");
+        ck_assert_msg(strstr(events, "opened:bath_leak,notified:wang,notified:nokey") == events, "%s", events);
+        ck_assert_msg(strstr(events, "notified:li") && strstr(events, "called:ladder") &&
+                      strstr(events, "ack:dispatch"), "%s", events);
+        rig_down(&r);
+}
+END_TEST
+
+START_TEST(test_volunteer_acks_arrives_resolves_and_the_ladder_stops) {
+        struct rig r;
+        char id[64], kind[32], state[32], events[4096];
+
+        rig_up(&r);
+        pub(&r, "zigbee2mqtt/bath_leak", LEAK_ON);
+        ck_assert_msg(notice(&r, WANG, NULL, 5000, id, kind), "volunteer not notified");
+        ack(&r, id, "ack", "wang", "wang-secret-key", 0, NULL, 0);
+        ck_assert_msg(h_wait_line(r.anjud, "ack by wang via mqtt", 5000), "ack not applied");
+        /* No grid worker, no call, no repeats: 4 s real = 240 s of the ladder. */
+        ck_assert_msg(h_sim_next_call(r.sim, 4000) == NULL, "the center was called after an ack");
+        ck_assert_msg(!notice(&r, LI, "\"alert\"", 1, NULL, NULL), "grid worker notified after an ack");
+        ack(&r, id, "arrived", "wang", "wang-secret-key", 0, NULL, 0);
+        ck_assert_msg(h_wait_line(r.anjud, "arrived by wang via mqtt", 5000), "arrival not applied");
+        ack(&r, id, "resolved", "wang", "wang-secret-key", 0, NULL, 0);
+        ck_assert_msg(h_wait_line(r.anjud, "resolved by wang via mqtt", 5000), "resolve not applied");
+        db_incident(&r, id, state, sizeof state, events, sizeof events);
+        ck_assert_str_eq(state, "resolved");
+        ck_assert_msg(strstr(events, "ack:wang") && strstr(events, "arrived:wang") &&
+                      strstr(events, "resolved:wang"), "%s", events);
+        ck_assert_msg(!strstr(events, "notified:li") && !strstr(events, "called"), "%s", events);
+        /* Closed: a later ack is refused. */
+        ack(&r, id, "ack", "wang", "wang-secret-key", 0, NULL, 0);
+        ck_assert_msg(h_wait_line(r.anjud, "incident already closed", 5000), "ack on a closed incident not refused");
+        rig_down(&r);
+}
+END_TEST
+
+START_TEST(test_bad_acks_are_refused_and_never_applied) {
+        struct rig r;
+        char id[64], kind[32], state[32], events[4096], sent[1024];
+
+        rig_up(&r);
+        pub(&r, "zigbee2mqtt/bath_leak", LEAK_ON);
+        ck_assert_msg(notice(&r, WANG, NULL, 5000, id, kind), "volunteer not notified");
+        ack(&r, id, "ack", "wang", "not-wangs-key", 0, NULL, 0);
+        ck_assert_msg(h_wait_line(r.anjud, "bad signature", 5000), "bad signature accepted");
+        ack(&r, id, "ack", "stranger", "whatever", 0, NULL, 0);
+        ck_assert_msg(h_wait_line(r.anjud, "unknown responder", 5000), "unknown responder accepted");
+        ack(&r, id, "ack", "nokey", "x", 0, NULL, 0);
+        ck_assert_msg(h_wait_line(r.anjud, "has no key_file", 5000), "contact without key accepted");
+        ack(&r, id, "ack", "wang", "wang-secret-key", -3600, NULL, 0);
+        ck_assert_msg(h_wait_line(r.anjud, "more than 5 minutes", 5000), "old ack accepted");
+        ack(&r, "20200101-abcdef", "ack", "wang", "wang-secret-key", 0, NULL, 0);
+        ck_assert_msg(h_wait_line(r.anjud, "unknown incident", 5000), "ack for an unknown incident accepted");
+        pub(&r, "anju/" HUB "/ack", "{\"incident\":\"x\"");
+        ck_assert_msg(h_wait_line(r.anjud, "ack refused", 5000), "garbage ack not refused");
+        db_incident(&r, id, state, sizeof state, events, sizeof events);
+        ck_assert_str_eq(state, "open");
+        /* A good one, then the very same message again: replayed. */
+        ack(&r, id, "ack", "li", "li-secret-key", 0, sent, sizeof sent);
+        ck_assert_msg(h_wait_line(r.anjud, "ack by li via mqtt", 5000), "good ack not applied");
+        pub(&r, "anju/" HUB "/ack", sent);
+        ck_assert_msg(h_wait_line(r.anjud, "replayed", 5000), "replayed ack not refused");
+        db_incident(&r, id, state, sizeof state, events, sizeof events);
+        ck_assert_str_eq(state, "acked");
+        ck_assert_msg(!strstr(events, "ack:wang") && !strstr(events, "ack:stranger"), "%s", events);
+        rig_down(&r);
+}
+END_TEST
+
+START_TEST(test_critical_reaches_everyone_and_the_center_at_once) {
+        struct rig r;
+        char id[64], id2[64], kind[32], state[32], events[4096];
+        json_t *call;
+
+        rig_up(&r);
+        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        call = h_sim_next_call(r.sim, 5000);
+        ck_assert_msg(call != NULL, "no call");
+        json_decref(call);
+        ck_assert_msg(notice(&r, WANG, "\"alert\"", 5000, id, kind), "volunteer not notified");
+        ck_assert_msg(notice(&r, LI, "\"alert\"", 5000, id2, kind), "grid worker not notified");
+        ck_assert_str_eq(id, id2);
+        ck_assert_msg(h_wait_line(r.anjud, "ack by dispatch via https", 5000), "center's answer not applied");
+        db_incident(&r, id, state, sizeof state, events, sizeof events);
+        ck_assert_str_eq(state, "acked");
+        ck_assert_msg(strstr(events, "opened:kitchen_smoke") == events, "%s", events);
+        rig_down(&r);
+}
+END_TEST
+
+int main(void) {
+        Suite *s = suite_create("escalation-live");
+        TCase *t = tcase_create("ladder");
+        SRunner *sr;
+        int failed;
+
+        tcase_set_timeout(t, 120);
+        tcase_add_test(t, test_urgent_nobody_answers_climbs_to_the_grid_worker_then_the_center);
+        tcase_add_test(t, test_volunteer_acks_arrives_resolves_and_the_ladder_stops);
+        tcase_add_test(t, test_bad_acks_are_refused_and_never_applied);
+        tcase_add_test(t, test_critical_reaches_everyone_and_the_center_at_once);
+        suite_add_tcase(s, t);
+        sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
