@@ -29,13 +29,15 @@ struct ladder {
         uint64_t opened;                /* mono */
         unsigned next_step;
         bool acked, onsite, done;
-        uint64_t next_repeat, onsite_deadline;
-        unsigned repeats;
+        uint64_t onsite_deadline;
+        uint64_t next_repeat[_TARGET_MAX];      /* per tier: `repeat` after its last notice */
+        unsigned repeats[_TARGET_MAX];
         unsigned reached;               /* bit per enum ladder_target */
 };
 
 void ladder_start(struct ladder *l, uint64_t now);
-/* Everything due at now. At most LADDER_MAX_ACTIONS actions. */
+/* Everything due at now. At most LADDER_MAX_ACTIONS actions; with less
+ * room, the rest comes on the next call (ladder_next() is then <= now). */
 size_t ladder_tick(struct ladder *l, const struct escalation_conf *c, uint64_t now,
                    struct ladder_action *out, size_t max);
 /* Someone took charge: no more steps by time, no more repeats; the onsite
