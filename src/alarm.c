@@ -89,6 +89,11 @@ static void explain_health(const struct config *cfg, const struct decision *d, c
                     "heart rate are not watched", "手环 %1$s 自 %3$s 起未佩戴（已%4$s），跌倒和心率无法监测",
                     id, room, since, dur);
                 break;
+        case HEALTH_LINK:
+                say(buf, n, zh, "The link to the dispatch center is down since %3$s (%4$s without an answer); "
+                    "emergency calls wait in the outbox and are retried",
+                    "与调度中心的连接自 %3$s 起中断（已%4$s无应答）；紧急呼叫暂存并持续重试", id, room, since, dur);
+                break;
         default:
                 say(buf, n, zh, "Sensor %1$s (%2$s) needs attention", "传感器 %1$s（%2$s）需要检修", id, room);
         }

@@ -32,6 +32,7 @@ struct call {
         uint64_t started;               /* monotonic usec of this attempt */
         uint64_t submitted;             /* monotonic usec of the first attempt here */
         sd_event_source *retry;
+        bool heartbeat;                 /* link supervision: not stored, not retried */
 };
 
 struct dispatch {
@@ -43,6 +44,14 @@ struct dispatch {
         struct call *calls;             /* all undelivered calls */
         dispatch_delivered_fn on_delivered;
         void *on_delivered_ud;
+        /* link supervision */
+        sd_event_source *hb_timer;
+        struct call *hb;                /* the heartbeat in flight */
+        dispatch_health_fn health;
+        dispatch_link_fn on_link;
+        void *hb_ud;
+        unsigned hb_failures;
+        bool link_down;
         size_t n_calls;
         struct dispatch_stats stats;
 };
@@ -326,6 +335,34 @@ void dispatch_set_delivered_cb(struct dispatch *d, dispatch_delivered_fn fn, voi
         d->on_delivered_ud = userdata;
 }
 
+/* A heartbeat answered (any 2xx) or not; three failures in a row mark the
+ * link down, the next success up again; both are reported to the hub. */
+static void heartbeat_finished(struct call *c, bool ok, const char *why) {
+        struct dispatch *d = c->d;
+
+        d->hb = NULL;
+        if (ok) {
+                d->stats.heartbeats++;
+                if (d->link_down) {
+                        d->link_down = false;
+                        log_notice("dispatch: the link to the center is back (%s)", c->url);
+                        if (d->on_link)
+                                d->on_link(true, d->hb_failures, d->hb_ud);
+                }
+                d->hb_failures = 0;
+        } else {
+                d->stats.heartbeats_failed++;
+                d->hb_failures++;
+                log_warning("dispatch: heartbeat to %s failed (%u in a row): %s", c->url, d->hb_failures, why);
+                if (d->hb_failures >= 3 && !d->link_down) {
+                        d->link_down = true;
+                        if (d->on_link)
+                                d->on_link(false, d->hb_failures, d->hb_ud);
+                }
+        }
+        call_free(c);
+}
+
 static void call_finished(struct call *c, CURLcode rc) {
         struct dispatch *d = c->d;
         long status = 0;
@@ -342,8 +379,14 @@ static void call_finished(struct call *c, CURLcode rc) {
                 snprintf(why, sizeof why, "%s", curl_easy_strerror(rc));
         else if (status < 200 || status > 299)
                 snprintf(why, sizeof why, "HTTP %ld", status);
+        else if (c->heartbeat)
+                why[0] = '\0';
         else if (!(case_id = parse_case_id(c->resp, c->resp_len)))
                 snprintf(why, sizeof why, "HTTP %ld without a case id", status);
+        if (c->heartbeat) {
+                heartbeat_finished(c, rc == CURLE_OK && status >= 200 && status <= 299, why);
+                return;
+        }
         if (case_id) {
                 call_delivered(c, status, case_id);
                 free(case_id);
@@ -375,6 +418,51 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         if (call_start(c) < 0)
                 call_failed(c, "cannot start a transfer");
         return 0;
+}
+
+static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct dispatch *d = userdata;
+        struct call *c;
+        char key[37];
+
+        (void) sd_event_source_set_time_relative(s, clock_real_duration(d->cfg->dispatch.heartbeat_interval));
+        if (d->hb || !d->health)
+                return 0;       /* the last one is still out: it times out by itself */
+        c = calloc(1, sizeof *c);
+        if (!c || uuid_random(key) < 0 || !(c->key = strdup(key)) || !(c->body = d->health(d->hb_ud))) {
+                if (c)
+                        free(c->key), free(c->body);
+                free(c);
+                return 0;
+        }
+        c->d = d;
+        c->heartbeat = true;
+        c->attempts = d->hb_failures;   /* alternates to fallback_url as calls do */
+        d->hb = c;
+        if (call_start(c) < 0)
+                heartbeat_finished(c, false, "cannot start a transfer");
+        return 0;
+}
+
+int dispatch_start_heartbeat(struct dispatch *d, dispatch_health_fn health, dispatch_link_fn on_link,
+                             void *userdata) {
+        int r;
+
+        d->health = health;
+        d->on_link = on_link;
+        d->hb_ud = userdata;
+        if (d->cfg->dispatch.heartbeat_interval == 0)
+                return 0;
+        r = sd_event_add_time_relative(d->event, &d->hb_timer, CLOCK_MONOTONIC,
+                                       clock_real_duration(d->cfg->dispatch.heartbeat_interval),
+                                       clock_real_duration(USEC_PER_SEC), on_heartbeat, d);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(d->hb_timer, SD_EVENT_ON);
+}
+
+bool dispatch_link_up(const struct dispatch *d) {
+        return !d->link_down;
 }
 
 /* --- public --- */
@@ -472,6 +560,9 @@ void dispatch_free(struct dispatch *d) {
                 call_unlink(c);
                 call_free(c);
         }
+        if (d->hb)
+                call_free(d->hb);
+        sd_event_source_disable_unref(d->hb_timer);
         if (d->multi)
                 curl_multi_cleanup(d->multi);
         sd_event_source_disable_unref(d->timer);

@@ -5,6 +5,7 @@
  * jitter, alternating to fallback_url after fallback_after failures. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
@@ -18,6 +19,8 @@ struct dispatch_stats {
         uint64_t delivered;
         uint64_t attempts_failed;
         uint64_t in_flight;
+        uint64_t heartbeats;
+        uint64_t heartbeats_failed;
 };
 
 /* Creates the dispatcher on loop e; cfg and store are borrowed (store may
@@ -40,6 +43,16 @@ int dispatch_replay(struct dispatch *d);
  * taken charge of that incident. */
 typedef void (*dispatch_delivered_fn)(const char *incident, const char *case_id, void *userdata);
 void dispatch_set_delivered_cb(struct dispatch *d, dispatch_delivered_fn fn, void *userdata);
+
+/* Link supervision (SPEC §7): every [dispatch] heartbeat_interval, a POST
+ * of health() (a malloc'd anju.heartbeat.v1 body) to the center, signed
+ * like a call; three failures in a row → on_link(false), the next success
+ * → on_link(true). */
+typedef char *(*dispatch_health_fn)(void *userdata);
+typedef void (*dispatch_link_fn)(bool up, unsigned failures, void *userdata);
+int dispatch_start_heartbeat(struct dispatch *d, dispatch_health_fn health, dispatch_link_fn on_link,
+                             void *userdata);
+bool dispatch_link_up(const struct dispatch *d);
 
 /* Calls not yet delivered. */
 size_t dispatch_pending(const struct dispatch *d);

@@ -216,6 +216,43 @@ static void handle_ack(struct hub *h, const char *topic, const void *payload, si
         json_decref(j);
 }
 
+/* The hub's health for the center's heartbeat (anju.heartbeat.v1). */
+static char *health_body(void *userdata) {
+        struct hub *h = userdata;
+        char at[40];
+        json_t *j;
+        char *txt;
+        int depth = h->store ? store_outbox_depth(h->store) : -1;
+
+        format_rfc3339(at, sizeof at, clock_wall());
+        j = json_pack("{s:s, s:s, s:s, s:{s:I, s:I}, s:I, s:o, s:b}",
+                      "schema", "anju.heartbeat.v1", "hub", h->cfg->hub.id, "at", at,
+                      "sensors", "total", (json_int_t) h->cfg->n_sensors,
+                      "online", (json_int_t) (h->cfg->n_sensors - rules_offline_count(h->rules)),
+                      "open_incidents", (json_int_t) incidents_open_count(h->incidents),
+                      "outbox_depth", depth >= 0 ? json_integer(depth) : json_null(),
+                      "mqtt_connected", h->mqtt && mqtt_is_connected(h->mqtt));
+        txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        return txt;
+}
+
+/* The link to the center went down or came back: a warning for the
+ * maintenance contact (the calls themselves keep retrying). */
+static void on_link(bool up, unsigned failures, void *userdata) {
+        struct hub *h = userdata;
+        uint64_t wall = clock_wall(), mono = clock_mono();
+        uint64_t lost = failures * h->cfg->dispatch.heartbeat_interval;
+        struct decision d = {
+                .kind = up ? DECISION_CLEAR : DECISION_RAISE, .type = INCIDENT_DEVICE_HEALTH,
+                .severity = SEVERITY_WARNING, .sensor = SENSOR_NONE, .mono = mono, .wall = wall,
+                .since_wall = wall > lost ? wall - lost : wall, .duration = lost, .problem = HEALTH_LINK,
+        };
+
+        apply(h, &d, 1, NULL, NULL);
+        rearm_rules(h);
+}
+
 static void on_center_answered(const char *incident, const char *case_id, void *userdata) {
         struct hub *h = userdata;
 
@@ -381,6 +418,8 @@ int hub_new(struct config *cfg, struct hub **ret) {
                 goto err;
         incidents_set_mqtt(h->incidents, h->mqtt);
         dispatch_set_delivered_cb(h->dispatch, on_center_answered, h);
+        if ((r = dispatch_start_heartbeat(h->dispatch, health_body, on_link, h)) < 0)
+                goto err;
         *ret = h;
         return 0;
 err:

@@ -701,6 +701,14 @@ const char *presence_to_string(enum presence p) {
         return "?";
 }
 
+size_t rules_offline_count(const struct rules *r) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < r->n_sensors; i++)
+                n += r->s[i].offline_raised;
+        return n;
+}
+
 uint64_t rules_last_activity(const struct rules *r) {
         return r->act_wall;
 }

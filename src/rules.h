@@ -51,6 +51,8 @@ uint64_t rules_next_deadline(const struct rules *r);
 
 enum presence rules_presence(const struct rules *r);
 const char *presence_to_string(enum presence p);
+/* Sensors currently considered offline (silent or reported offline). */
+size_t rules_offline_count(const struct rules *r);
 /* Wall time of the last activity seen (motion, door, steps, a button). */
 uint64_t rules_last_activity(const struct rules *r);
 

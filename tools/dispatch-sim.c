@@ -63,7 +63,7 @@ struct options {
         int port;
         int status;                     /* forced answer code; 0 = normal */
         long fail_first, delay_ms;
-        bool json, color;
+        bool json, color, heartbeats;
         char *hmac_key, *token;         /* NULL = not checked */
         size_t hmac_key_len, token_len;
 };
@@ -196,6 +196,8 @@ static void usage(FILE *f) {
                 "  --fail-first N          answer the first N POSTs 503 (simulated outage)\n"
                 "  --status CODE           answer every POST with CODE (200-599)\n"
                 "  --delay-ms MS           hold each POST's answer back MS milliseconds\n"
+                "  --heartbeats            show hub heartbeats (anju.heartbeat.v1) in the\n"
+                "                          readable output (they are always in --json)\n"
                 "  --verify-hmac-key FILE  check X-Anju-Signature (HMAC-SHA256 of the body)\n"
                 "  --expect-token FILE     check Authorization: Bearer <token>\n"
                 "  --help, --version\n\n"
@@ -232,6 +234,7 @@ static int apply_option(struct options *o, int c, const char *arg) {
         case 'd': r = parse_long(arg, 0, 3600000L, &o->delay_ms); break;
         case 'P': o->port_file = arg; return 0;
         case 'j': o->json = true; return 0;
+        case 'H': o->heartbeats = true; return 0;
         case 'k': return secret_option(arg, &o->hmac_key, &o->hmac_key_len);
         case 't': return secret_option(arg, &o->token, &o->token_len);
         default: usage(stderr); return -EINVAL;
@@ -247,7 +250,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 { "listen", required_argument, NULL, 'l' }, { "port", required_argument, NULL, 'p' },
                 { "port-file", required_argument, NULL, 'P' }, { "json", no_argument, NULL, 'j' },
                 { "fail-first", required_argument, NULL, 'F' }, { "status", required_argument, NULL, 's' },
-                { "delay-ms", required_argument, NULL, 'd' },
+                { "delay-ms", required_argument, NULL, 'd' }, { "heartbeats", no_argument, NULL, 'H' },
                 { "verify-hmac-key", required_argument, NULL, 'k' },
                 { "expect-token", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
@@ -496,10 +499,24 @@ static void print_human(const struct options *o, const struct verdict *v, json_t
                         json_t *body, size_t len) {
         char when[16];
         struct tm tm;
+        const char *schema = jstr(body, "schema");
+        bool hb = schema && strcmp(schema, "anju.heartbeat.v1") == 0;
 
+        if (hb && !o->heartbeats)
+                return;         /* the link is fine: nothing for people to read */
         localtime_r(&v->wall.tv_sec, &tm);
         strftime(when, sizeof when, "%H:%M:%S", &tm);
         printf("[dispatch] %s.%03ld  ", when, v->wall.tv_nsec / 1000000);
+        if (hb) {
+                json_t *sn = json_object_get(body, "sensors");
+                printf("heartbeat from %s: %lld/%lld sensors online, %lld open incident(s), outbox %lld\n",
+                       jstr(body, "hub") ? jstr(body, "hub") : "?",
+                       (long long) json_integer_value(json_object_get(sn, "online")),
+                       (long long) json_integer_value(json_object_get(sn, "total")),
+                       (long long) json_integer_value(json_object_get(body, "open_incidents")),
+                       (long long) json_integer_value(json_object_get(body, "outbox_depth")));
+                return;
+        }
         if (json_is_object(body))
                 print_call(o, v, body);
         else

@@ -306,7 +306,9 @@ json_t *h_sim_next_call(struct proc *sim, int timeout_ms) {
         for (;;) {
                 while (take_line(sim, line, sizeof line)) {
                         json_t *j = line[0] == '{' ? json_loads(line, 0, NULL) : NULL;
-                        if (j && json_object_get(j, "method"))
+                        const char *schema = json_string_value(json_object_get(json_object_get(j, "body"), "schema"));
+                        /* Heartbeats are link supervision, not calls: skipped here. */
+                        if (j && json_object_get(j, "method") && !(schema && strcmp(schema, "anju.heartbeat.v1") == 0))
                                 return j;
                         json_decref(j);
                 }

@@ -38,9 +38,9 @@ static void write_file(const char *dir, const char *name, const char *text) {
         fclose(f);
 }
 
-static void rig_up(struct rig *r) {
+static void rig_up_with(struct rig *r, const char *const *sim_args, const char *more) {
         const char *args[] = { "--time-scale", "60", "--clock-start", "2026-11-23 10:00", NULL };
-        char extra[2048];
+        char extra[4096];
 
         snprintf(r->dir, sizeof r->dir, "%s", h_tmpdir());
         write_file(r->dir, "wang.key", "wang-secret-key\n");
@@ -49,16 +49,21 @@ static void rig_up(struct rig *r) {
                  "[sensor bath_leak]\nkind = water\nroom = bathroom\ntopic = zigbee2mqtt/bath_leak\n\n"
                  "[contact wang]\nrole = volunteer\nname = Wang\ntopic = " WANG "\nkey_file = %s/wang.key\norder = 1\n\n"
                  "[contact li]\nrole = grid\nname = Li\ntopic = " LI "\nkey_file = %s/li.key\n\n"
-                 "[contact nokey]\nrole = volunteer\nname = No Key\ntopic = anju/volunteers/nokey\norder = 2\n",
-                 r->dir, r->dir);
+                 "[contact nokey]\nrole = volunteer\nname = No Key\ntopic = anju/volunteers/nokey\norder = 2\n\n"
+                 "[contact fix]\nrole = maintenance\nname = Fixer\ntopic = anju/maintenance/fix\n\n%s",
+                 r->dir, r->dir, more);
         r->mqtt_port = h_free_port();
         r->sim_port = h_free_port();
         r->broker = h_broker_start(r->mqtt_port);
-        r->sim = h_sim_start(r->sim_port, NULL);
+        r->sim = h_sim_start(r->sim_port, sim_args);
         r->sub = h_sub_start(r->mqtt_port, "anju/#");
         r->config = h_write_config(r->dir, r->mqtt_port, r->sim_port, extra);
         r->anjud = h_anjud_start_args(r->config, args);
         ck_assert_msg(h_wait_status(r->mqtt_port, HUB, "online", 10000), "anjud did not come online");
+}
+
+static void rig_up(struct rig *r) {
+        rig_up_with(r, NULL, "");
 }
 
 static void rig_down(struct rig *r) {
@@ -253,6 +258,44 @@ START_TEST(test_critical_reaches_everyone_and_the_center_at_once) {
 }
 END_TEST
 
+/* The next heartbeat the simulator answered 2xx (its JSON record), or NULL. */
+static json_t *next_heartbeat(struct rig *r, int timeout_ms) {
+        for (;;) {
+                char *line = h_next_line(r->sim, "anju.heartbeat.v1", timeout_ms);
+                json_t *j = line ? json_loads(line, 0, NULL) : NULL;
+
+                free(line);
+                if (!j || json_integer_value(json_object_get(j, "status")) / 100 == 2)
+                        return j;
+                json_decref(j);
+        }
+}
+
+START_TEST(test_heartbeats_report_health_and_a_dead_link_warns_maintenance) {
+        const char *fail3[] = { "--fail-first", "3", NULL };
+        struct rig r;
+        json_t *hb, *body;
+
+        /* 10 s between heartbeats on a 60x clock; the center is down for
+         * the first three (503), then answers. */
+        rig_up_with(&r, fail3, "[dispatch]\nheartbeat_interval = 10s\n");
+        ck_assert_msg(h_wait_line(r.anjud, "heartbeat to", 10000), "no failed heartbeat");
+        ck_assert_msg(notice(&r, "anju/maintenance/fix", "\"alert\"", 10000, NULL, NULL),
+                      "maintenance not told that the link is down");
+        ck_assert_msg(h_wait_line(r.anjud, "link to the center is back", 10000), "link never came back");
+        hb = next_heartbeat(&r, 10000);
+        ck_assert_msg(hb != NULL, "no heartbeat after the link came back");
+        body = json_object_get(hb, "body");
+        ck_assert_str_eq(json_string_value(json_object_get(body, "hub")), HUB);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(body, "sensors"), "total")), 7);
+        ck_assert_int_eq(json_integer_value(json_object_get(body, "open_incidents")), 1);
+        json_decref(hb);
+        /* No emergency call was made for the link itself. */
+        ck_assert_msg(h_sim_next_call(r.sim, 500) == NULL, "a warning reached the dispatch center");
+        rig_down(&r);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("escalation-live");
         TCase *t = tcase_create("ladder");
@@ -264,6 +307,7 @@ int main(void) {
         tcase_add_test(t, test_volunteer_acks_arrives_resolves_and_the_ladder_stops);
         tcase_add_test(t, test_bad_acks_are_refused_and_never_applied);
         tcase_add_test(t, test_critical_reaches_everyone_and_the_center_at_once);
+        tcase_add_test(t, test_heartbeats_report_health_and_a_dead_link_warns_maintenance);
         suite_add_tcase(s, t);
         sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);
