@@ -104,6 +104,7 @@ enum health_problem {
         HEALTH_BATTERY,
         HEALTH_TAMPER,
         HEALTH_NOT_WORN,
+        HEALTH_LINK,            /* the dispatch center does not answer heartbeats */
 };
 
 #define SENSOR_NONE UINT32_MAX
