@@ -33,6 +33,7 @@ struct call {
         uint64_t submitted;             /* monotonic usec of the first attempt here */
         sd_event_source *retry;
         bool heartbeat;                 /* link supervision: not stored, not retried */
+        char *webhook;                  /* a contact's webhook URL; NULL = the center */
 };
 
 struct dispatch {
@@ -65,7 +66,7 @@ static void call_free(struct call *c) {
         }
         curl_slist_free_all(c->headers);
         sd_event_source_disable_unref(c->retry);
-        free(c->key), free(c->incident), free(c->body), free(c->resp);
+        free(c->key), free(c->incident), free(c->body), free(c->resp), free(c->webhook);
         free(c);
 }
 
@@ -174,9 +175,11 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
         return n;
 }
 
-static const char *pick_url(const struct dispatch *d, unsigned attempts) {
+static const char *pick_url(const struct dispatch *d, const struct call *c, unsigned attempts) {
         const struct config *cfg = d->cfg;
 
+        if (c->webhook)
+                return c->webhook;
         if (!cfg->dispatch.fallback_url)
                 return cfg->dispatch.url;
         return (attempts / cfg->dispatch.fallback_after) % 2 == 0 ? cfg->dispatch.url
@@ -193,6 +196,8 @@ static struct curl_slist *build_headers(const struct dispatch *d, const struct c
         snprintf(line, sizeof line, "Idempotency-Key: %s", c->key);
         h = h ? curl_slist_append(h, line) : NULL;
         h = h ? curl_slist_append(h, "User-Agent: anjud/" ANJU_VERSION) : NULL;
+        if (c->webhook)
+                return h;       /* the center's secrets never go to a chat bot */
         if (h && cfg->dispatch.hmac_key) {
                 if (hmac_sha256_hex(cfg->dispatch.hmac_key, cfg->dispatch.hmac_key_len, c->body,
                                     strlen(c->body), sig) < 0)
@@ -220,7 +225,7 @@ static int call_start(struct call *c) {
         const struct config *cfg = d->cfg;
         CURL *e;
 
-        c->url = pick_url(d, c->attempts);
+        c->url = pick_url(d, c, c->attempts);
         c->resp_len = 0;
         curl_slist_free_all(c->headers);
         c->headers = build_headers(d, c);
@@ -320,11 +325,15 @@ static void call_delivered(struct call *c, long status, const char *case_id) {
                 log_error("dispatch: delivered call %s could not be marked in the database; "
                           "it may be sent again after a restart (same Idempotency-Key)", c->key);
         d->stats.delivered++;
-        log_notice("dispatch: emergency call for incident %s delivered to %s: HTTP %ld, case %s "
-                   "(attempt %u, %llu.%03llu ms)", c->incident ? c->incident : "-", c->url, status,
-                   case_id, c->attempts, (unsigned long long) (took / 1000),
-                   (unsigned long long) (took % 1000));
-        if (d->on_delivered && c->incident)
+        if (c->webhook)
+                log_notice("dispatch: notice for incident %s delivered to webhook %.60s: HTTP %ld (attempt %u)",
+                           c->incident ? c->incident : "-", c->url, status, c->attempts);
+        else
+                log_notice("dispatch: emergency call for incident %s delivered to %s: HTTP %ld, case %s "
+                           "(attempt %u, %llu.%03llu ms)", c->incident ? c->incident : "-", c->url, status,
+                           case_id, c->attempts, (unsigned long long) (took / 1000),
+                           (unsigned long long) (took % 1000));
+        if (d->on_delivered && c->incident && !c->webhook)
                 d->on_delivered(c->incident, case_id, d->on_delivered_ud);
         call_unlink(c);
         call_free(c);
@@ -385,6 +394,23 @@ static void call_finished(struct call *c, CURLcode rc) {
                 snprintf(why, sizeof why, "HTTP %ld without a case id", status);
         if (c->heartbeat) {
                 heartbeat_finished(c, rc == CURLE_OK && status >= 200 && status <= 299, why);
+                return;
+        }
+        if (c->webhook && rc == CURLE_OK && status >= 200 && status <= 299) {
+                /* WeCom and DingTalk bots answer 200 with {"errcode": N}. */
+                json_t *j = json_loadb(c->resp ? c->resp : "", c->resp_len, 0, NULL);
+                json_t *e = json_object_get(j, "errcode");
+                if (json_is_integer(e) && json_integer_value(e) != 0) {
+                        snprintf(why, sizeof why, "HTTP %ld, errcode %lld", status,
+                                 (long long) json_integer_value(e));
+                        json_decref(j);
+                        free(case_id);
+                        call_failed(c, why);
+                        return;
+                }
+                json_decref(j);
+                free(case_id);
+                call_delivered(c, status, NULL);
                 return;
         }
         if (case_id) {
@@ -468,7 +494,7 @@ bool dispatch_link_up(const struct dispatch *d) {
 /* --- public --- */
 
 int dispatch_submit(struct dispatch *d, int64_t outbox_id, const char *key, const char *incident,
-                    const char *body, unsigned attempts_so_far) {
+                    const char *body, unsigned attempts_so_far, const char *webhook) {
         struct call *c = calloc(1, sizeof *c);
         int r;
 
@@ -480,7 +506,8 @@ int dispatch_submit(struct dispatch *d, int64_t outbox_id, const char *key, cons
         c->key = strdup(key);
         c->incident = incident ? strdup(incident) : NULL;
         c->body = strdup(body);
-        if (!c->key || !c->body || (incident && !c->incident)) {
+        c->webhook = webhook ? strdup(webhook) : NULL;
+        if (!c->key || !c->body || (incident && !c->incident) || (webhook && !c->webhook)) {
                 call_free(c);
                 return -ENOMEM;
         }
@@ -502,7 +529,7 @@ static int replay_one(const struct store_outbox_row *row, void *ud) {
 
         log_notice("dispatch: replaying undelivered call for incident %s from the outbox "
                    "(%u earlier attempts)", row->incident ? row->incident : "-", row->attempts);
-        return dispatch_submit(d, row->id, row->key, row->incident, row->body, row->attempts);
+        return dispatch_submit(d, row->id, row->key, row->incident, row->body, row->attempts, row->url);
 }
 
 int dispatch_replay(struct dispatch *d) {

@@ -30,11 +30,13 @@ int dispatch_new(sd_event *e, const struct config *cfg, struct store *store,
 /* Stops every transfer (undelivered calls stay in the outbox). NULL is fine. */
 void dispatch_free(struct dispatch *d);
 
-/* Starts a call now. outbox_id is its row in the outbox, or 0 if it could
+/* Starts a call now (to the center, or to a contact's webhook if webhook
+ * is not NULL: then without the center's token and signature, delivered
+ * on any 2xx whose JSON errcode, if any, is 0). outbox_id is its row in the outbox, or 0 if it could
  * not be stored (then it lives in memory until delivered). Strings are
  * copied. */
 int dispatch_submit(struct dispatch *d, int64_t outbox_id, const char *key, const char *incident,
-                    const char *body, unsigned attempts_so_far);
+                    const char *body, unsigned attempts_so_far, const char *webhook);
 /* Loads every undelivered call from the outbox and starts them, oldest
  * first (after a restart). Returns how many. */
 int dispatch_replay(struct dispatch *d);

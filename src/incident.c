@@ -261,28 +261,68 @@ static void timeline(struct incidents *m, const struct open_incident *o, uint64_
                 (void) store_timeline_add(m->store, o->id, at, event, actor, channel, note);
 }
 
-/* Sends one notice to one contact on its own topic (QoS 1). */
+/* The notice as a contact's webhook wants it: WeCom and DingTalk group
+ * bots take {"msgtype": "text", "text": {"content": ...}}; "json" is the
+ * notice object itself. */
+static char *webhook_body(const struct contact_conf *k, json_t *notice, const char *text) {
+        json_t *j = k->template == TEMPLATE_JSON ? json_incref(notice)
+                  : json_pack("{s:s, s:{s:s}}", "msgtype", "text", "text", "content", text);
+        char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+        json_decref(j);
+        return body;
+}
+
+/* Queues a webhook notice in the outbox (with its timeline row, one
+ * transaction) and hands it to dispatch: same retries as a call. */
+static void notify_webhook(struct incidents *m, struct open_incident *o, const struct contact_conf *k,
+                           json_t *notice, const char *text, uint64_t wall, const char *note) {
+        struct store_call call = { .kind = "webhook", .incident = o->id, .url = k->webhook };
+        char key[37];
+        int64_t id = 0;
+        char *body = webhook_body(k, notice, text);
+
+        if (!body || uuid_random(key) < 0) {
+                log_error("incident %s: cannot build the webhook notice for %s", o->id, k->id);
+                free(body);
+                return;
+        }
+        call.key = key;
+        call.body = body;
+        if (m->store && store_incident_state(m->store, o->id, NULL, false, wall, "notified", k->id, "webhook",
+                                             note, &call, &id) < 0)
+                log_error("incident %s: webhook notice for %s not stored: sending from memory", o->id, k->id);
+        (void) dispatch_submit(m->dispatch, id, key, o->id, body, 0, k->webhook);
+        free(body);
+}
+
+/* Sends one notice to one contact: its own topic (QoS 1) and/or webhook. */
 static void notify_contact(struct incidents *m, struct open_incident *o, const struct contact_conf *k,
                            const char *kind, unsigned repeat, uint64_t wall, const char *text) {
-        char note[96];
+        char note[96], ack_topic[200];
+        json_t *notice;
 
         m->stats.notifications++;
-        if (k->topic)
-                publish_json(m, k->topic,
-                             json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}",
-                                       "schema", "anju.notice.v1", "incident", o->id, "kind", kind,
-                                       "type", incident_type_to_string(o->first.type),
-                                       "severity", severity_to_string(o->severity),
-                                       "state", state_names[o->state], "repeat", (int) repeat, "text", text,
-                                       "resident", m->cfg->resident.name ? m->cfg->resident.name : "",
-                                       "address", m->cfg->resident.address ? m->cfg->resident.address : "",
-                                       "ack_topic", "anju/<hub>/ack"));
-        if (k->webhook && !k->topic)
-                log_warning("contact %s: webhooks are not sent by this version; add a topic", k->id);
-        snprintf(note, sizeof note, "%s%s%u", kind, repeat ? ", repeat " : "", repeat);
-        if (!repeat)
+        snprintf(ack_topic, sizeof ack_topic, "anju/%s/ack", m->cfg->hub.id);
+        notice = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}",
+                           "schema", "anju.notice.v1", "incident", o->id, "kind", kind,
+                           "type", incident_type_to_string(o->first.type),
+                           "severity", severity_to_string(o->severity),
+                           "state", state_names[o->state], "repeat", (int) repeat, "text", text,
+                           "resident", m->cfg->resident.name ? m->cfg->resident.name : "",
+                           "address", m->cfg->resident.address ? m->cfg->resident.address : "",
+                           "ack_topic", ack_topic);
+        if (repeat)
+                snprintf(note, sizeof note, "%s %u", kind, repeat);
+        else
                 snprintf(note, sizeof note, "%s", kind);
-        timeline(m, o, wall, "notified", k->id, k->topic ? "mqtt" : "webhook", note);
+        if (k->topic) {
+                publish_json(m, k->topic, json_incref(notice));
+                timeline(m, o, wall, "notified", k->id, "mqtt", note);
+        }
+        if (k->webhook && notice)
+                notify_webhook(m, o, k, notice, text, wall, note);
+        json_decref(notice);
 }
 
 /* A ladder step or repeat: every contact of the role, in `order`. */
@@ -363,7 +403,7 @@ static int call_now(struct incidents *m, struct open_incident *o, const struct d
         }
         o->calls++;
         o->called = true;
-        r = dispatch_submit(m->dispatch, call_id, key, o->id, body, 0);
+        r = dispatch_submit(m->dispatch, call_id, key, o->id, body, 0, NULL);
         free(body);
         return r;
 }
@@ -406,7 +446,7 @@ static int store_new(struct incidents *m, struct open_incident *o, const struct 
                 return 0;
         o->calls++;
         o->called = true;
-        r = dispatch_submit(m->dispatch, call_id, key, o->id, body, 0);
+        r = dispatch_submit(m->dispatch, call_id, key, o->id, body, 0, NULL);
         free(body);
         return r;
 }

@@ -33,14 +33,14 @@ static const char *const stmt_sql[_ST_MAX] = {
                 "INSERT INTO timeline(incident, at, event, actor, channel, note)"
                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
         [ST_OUTBOX_INSERT] =
-                "INSERT INTO outbox(key, kind, incident, body, created_at) VALUES(?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO outbox(key, kind, incident, body, created_at, url) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
         [ST_OPEN_INCIDENTS] =
                 "SELECT id, type, severity, state, sensor, room, reason, opened_at,"
                 " EXISTS(SELECT 1 FROM outbox o WHERE o.incident = incidents.id AND o.kind = 'alarm')"
                 " OR EXISTS(SELECT 1 FROM deliveries d WHERE d.incident = incidents.id AND d.kind = 'alarm')"
                 " FROM incidents WHERE closed_at IS NULL ORDER BY opened_at, id",
         [ST_OUTBOX_LOAD] =
-                "SELECT id, key, kind, incident, body, attempts, created_at FROM outbox ORDER BY id",
+                "SELECT id, key, kind, incident, body, attempts, created_at, url FROM outbox ORDER BY id",
         [ST_OUTBOX_FAILED] = "UPDATE outbox SET attempts = ?2, last_error = ?3 WHERE id = ?1",
         [ST_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ?1",
         [ST_DELIVERY_INSERT] =
@@ -142,6 +142,9 @@ static void bind_text(struct store *s, enum stmt i, int col, const char *v) {
                 sqlite3_bind_null(s->st[i], col);
 }
 
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
 static int migrate(struct store *s) {
         sqlite3_stmt *q;
         int version = 0, r;
@@ -162,7 +165,10 @@ static int migrate(struct store *s) {
                 return r;
         if (version < 1 && (r = exec(s, schema_v1)) < 0)
                 goto rollback;
-        if ((r = exec(s, "PRAGMA user_version = 1")) < 0)
+        /* v2: webhook notices share the outbox; url NULL = the dispatch center. */
+        if (version < 2 && (r = exec(s, "ALTER TABLE outbox ADD COLUMN url TEXT;")) < 0)
+                goto rollback;
+        if ((r = exec(s, "PRAGMA user_version = " STRINGIFY(STORE_SCHEMA_VERSION))) < 0)
                 goto rollback;
         if ((r = exec(s, "COMMIT")) < 0)
                 goto rollback;
@@ -256,6 +262,7 @@ static int insert_call(struct store *s, const struct store_call *c, uint64_t at,
         bind_text(s, ST_OUTBOX_INSERT, 3, c->incident);
         bind_text(s, ST_OUTBOX_INSERT, 4, c->body);
         sqlite3_bind_int64(s->st[ST_OUTBOX_INSERT], 5, (sqlite3_int64) at);
+        bind_text(s, ST_OUTBOX_INSERT, 6, c->url);
         r = step(s, ST_OUTBOX_INSERT);
         if (r == 0 && ret_id)
                 *ret_id = sqlite3_last_insert_rowid(s->db);
@@ -396,6 +403,7 @@ int store_outbox_load(struct store *s,
                         .incident = col_text(q, 3), .body = col_text(q, 4),
                         .attempts = (unsigned) sqlite3_column_int(q, 5),
                         .created_at = (uint64_t) sqlite3_column_int64(q, 6),
+                        .url = col_text(q, 7),
                 };
                 if (row.key && row.body)
                         r = cb(&row, ud);
@@ -430,9 +438,12 @@ int store_outbox_delivered(struct store *s, int64_t id, const char *incident, co
         sqlite3_bind_int64(s->st[ST_OUTBOX_DELETE], 1, id);
         if ((r = step(s, ST_OUTBOX_DELETE)) < 0)
                 return rollback(s, r);
-        snprintf(note, sizeof note, "case %s, attempt %u", case_id, attempts);
-        if (incident && (r = insert_timeline(s, incident, at, "dispatch_delivered", "dispatch",
-                                             "https", note)) < 0)
+        if (case_id)
+                snprintf(note, sizeof note, "case %s, attempt %u", case_id, attempts);
+        else
+                snprintf(note, sizeof note, "attempt %u", attempts);
+        if (incident && (r = insert_timeline(s, incident, at, case_id ? "dispatch_delivered" : "webhook_delivered",
+                                             case_id ? "dispatch" : "webhook", "https", note)) < 0)
                 return rollback(s, r);
         return commit(s);
 }

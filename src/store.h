@@ -12,7 +12,7 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define INCIDENT_ID_MAX 32
 
 struct store_incident {
@@ -30,9 +30,10 @@ struct store_incident {
 /* A call to put in the outbox. */
 struct store_call {
         const char *key;                /* idempotency key, unique */
-        const char *kind;               /* "alarm" */
+        const char *kind;               /* "alarm", "webhook" */
         const char *incident;
         const char *body;
+        const char *url;                /* NULL: the dispatch center; else a webhook */
 };
 
 /* A call read back from the outbox. Strings owned by the caller of the
@@ -45,6 +46,7 @@ struct store_outbox_row {
         const char *body;
         unsigned attempts;
         uint64_t created_at;
+        const char *url;                /* NULL: the dispatch center */
 };
 
 /* Opens (creating and migrating) the database; caller frees with

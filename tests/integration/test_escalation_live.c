@@ -53,7 +53,8 @@ static void rig_up_with(struct rig *r, const char *const *sim_args, const char *
                  "[contact fix]\nrole = maintenance\nname = Fixer\ntopic = anju/maintenance/fix\n\n%s",
                  r->dir, r->dir, more);
         r->mqtt_port = h_free_port();
-        r->sim_port = h_free_port();
+        if (r->sim_port <= 0)
+                r->sim_port = h_free_port();
         r->broker = h_broker_start(r->mqtt_port);
         r->sim = h_sim_start(r->sim_port, sim_args);
         r->sub = h_sub_start(r->mqtt_port, "anju/#");
@@ -63,6 +64,7 @@ static void rig_up_with(struct rig *r, const char *const *sim_args, const char *
 }
 
 static void rig_up(struct rig *r) {
+        r->sim_port = 0;
         rig_up_with(r, NULL, "");
 }
 
@@ -146,7 +148,7 @@ static void db_incident(struct rig *r, const char *id, char *state, size_t n, ch
 }
 
 START_TEST(test_urgent_nobody_answers_climbs_to_the_grid_worker_then_the_center) {
-        struct rig r;
+        struct rig r = { 0 };
         char id[64], id2[64], kind[32], state[32], events[4096];
         json_t *call;
 
@@ -177,7 +179,7 @@ START_TEST(test_urgent_nobody_answers_climbs_to_the_grid_worker_then_the_center)
 END_TEST
 
 START_TEST(test_volunteer_acks_arrives_resolves_and_the_ladder_stops) {
-        struct rig r;
+        struct rig r = { 0 };
         char id[64], kind[32], state[32], events[4096];
 
         rig_up(&r);
@@ -205,7 +207,7 @@ START_TEST(test_volunteer_acks_arrives_resolves_and_the_ladder_stops) {
 END_TEST
 
 START_TEST(test_bad_acks_are_refused_and_never_applied) {
-        struct rig r;
+        struct rig r = { 0 };
         char id[64], kind[32], state[32], events[4096], sent[1024];
 
         rig_up(&r);
@@ -238,7 +240,7 @@ START_TEST(test_bad_acks_are_refused_and_never_applied) {
 END_TEST
 
 START_TEST(test_critical_reaches_everyone_and_the_center_at_once) {
-        struct rig r;
+        struct rig r = { 0 };
         char id[64], id2[64], kind[32], state[32], events[4096];
         json_t *call;
 
@@ -273,7 +275,7 @@ static json_t *next_heartbeat(struct rig *r, int timeout_ms) {
 
 START_TEST(test_heartbeats_report_health_and_a_dead_link_warns_maintenance) {
         const char *fail3[] = { "--fail-first", "3", NULL };
-        struct rig r;
+        struct rig r = { 0 };
         json_t *hb, *body;
 
         /* 10 s between heartbeats on a 60x clock; the center is down for
@@ -296,6 +298,46 @@ START_TEST(test_heartbeats_report_health_and_a_dead_link_warns_maintenance) {
 }
 END_TEST
 
+START_TEST(test_a_wecom_webhook_gets_the_notice_through_the_outbox_with_retries) {
+        const char *fail1[] = { "--fail-first", "1", NULL };
+        struct rig r = { 0 };
+        char more[512], id[64], state[32], events[4096];
+        json_t *post, *body, *headers;
+        const char *content;
+
+        r.sim_port = 0;
+        /* The webhook points at the simulator (a real HTTP server) too; its
+         * first answer is a 503, so the notice must be retried. */
+        snprintf(more, sizeof more, "[contact bot]\nrole = volunteer\nname = Group bot\n"
+                 "webhook = http://127.0.0.1:%%d/wecom/send?key=abc\ntemplate = wecom\norder = 0\n");
+        {
+                char tmp[512];
+                int port = h_free_port();
+                snprintf(tmp, sizeof tmp, more, port);
+                r.sim_port = port;
+                rig_up_with(&r, fail1, tmp);
+        }
+        pub(&r, "zigbee2mqtt/bath_leak", LEAK_ON);
+        ck_assert_msg(notice(&r, WANG, NULL, 5000, id, NULL), "volunteer not notified");
+        ck_assert_msg(h_wait_line(r.anjud, "delivered to webhook", 10000), "webhook notice never delivered");
+        post = h_sim_next_call(r.sim, 5000);
+        ck_assert_msg(post != NULL, "the simulator saw no webhook POST");
+        ck_assert_str_eq(json_string_value(json_object_get(post, "path")), "/wecom/send?key=abc");
+        body = json_object_get(post, "body");
+        ck_assert_str_eq(json_string_value(json_object_get(body, "msgtype")), "text");
+        content = json_string_value(json_object_get(json_object_get(body, "text"), "content"));
+        ck_assert_msg(content && strstr(content, "Ye Ayi") && strstr(content, "Doutan 3-2-301") &&
+                      strstr(content, "Water leak") && strstr(content, id), "content: %s", content);
+        headers = json_object_get(post, "headers");
+        ck_assert_msg(!json_object_get(headers, "authorization") && !json_object_get(headers, "Authorization"),
+                      "the center's token went to a webhook");
+        json_decref(post);
+        db_incident(&r, id, state, sizeof state, events, sizeof events);
+        ck_assert_msg(strstr(events, "notified:bot") && strstr(events, "webhook_delivered:webhook"), "%s", events);
+        rig_down(&r);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("escalation-live");
         TCase *t = tcase_create("ladder");
@@ -308,6 +350,7 @@ int main(void) {
         tcase_add_test(t, test_bad_acks_are_refused_and_never_applied);
         tcase_add_test(t, test_critical_reaches_everyone_and_the_center_at_once);
         tcase_add_test(t, test_heartbeats_report_health_and_a_dead_link_warns_maintenance);
+        tcase_add_test(t, test_a_wecom_webhook_gets_the_notice_through_the_outbox_with_retries);
         suite_add_tcase(s, t);
         sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);

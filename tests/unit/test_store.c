@@ -104,17 +104,55 @@ static int open_incident(const char *id, const char *key, uint64_t at, int64_t *
         return store_incident_open(st, &inc, &call, call_id);
 }
 
-START_TEST(test_store_open_creates_schema_version_1_in_wal_mode) {
+START_TEST(test_store_open_creates_schema_version_2_in_wal_mode) {
         char buf[32];
 
         open_store();
-        ck_assert_int_eq(scalar("PRAGMA user_version"), 1);
+        ck_assert_int_eq(scalar("PRAGMA user_version"), 2);
         ck_assert_str_eq(text_of("PRAGMA journal_mode", buf, sizeof buf), "wal");
         ck_assert_int_eq(scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                                 "('incidents','incident_sensors','timeline','outbox','deliveries','sensor_log')"), 6);
         ck_assert_int_eq(store_outbox_depth(st), 0);
         reopen_store();                 /* opening again migrates nothing and loses nothing */
-        ck_assert_int_eq(scalar("PRAGMA user_version"), 1);
+        ck_assert_int_eq(scalar("PRAGMA user_version"), 2);
+}
+END_TEST
+
+static int count_rows(const struct store_outbox_row *row, void *ud) {
+        int *n = ud;
+        ck_assert_str_eq(row->key, "k-v1");
+        ck_assert_ptr_null(row->url);           /* a version-1 call is for the center */
+        (*n)++;
+        return 0;
+}
+
+/* A database written by a version-1 anjud (before webhooks shared the
+ * outbox): opening it migrates to version 2 and its undelivered call is
+ * still replayed. */
+START_TEST(test_store_migrates_a_version_1_database_keeping_its_outbox) {
+        int n = 0;
+
+        exec_sql("CREATE TABLE outbox(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,"
+                 " incident TEXT, body TEXT NOT NULL, created_at INTEGER NOT NULL,"
+                 " attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
+                 "INSERT INTO outbox(key, kind, incident, body, created_at) VALUES('k-v1', 'alarm', 'i1', '{}', 1);"
+                 "PRAGMA user_version = 1;");
+        /* The rest of version 1, so only the v1 → v2 step runs. */
+        exec_sql("CREATE TABLE incidents(id TEXT PRIMARY KEY, type TEXT NOT NULL, severity TEXT NOT NULL,"
+                 " state TEXT NOT NULL, sensor TEXT, room TEXT, reason TEXT, opened_at INTEGER NOT NULL,"
+                 " updated_at INTEGER NOT NULL, closed_at INTEGER);"
+                 "CREATE TABLE incident_sensors(incident TEXT NOT NULL, sensor TEXT NOT NULL, at INTEGER NOT NULL,"
+                 " PRIMARY KEY(incident, sensor));"
+                 "CREATE TABLE timeline(seq INTEGER PRIMARY KEY, incident TEXT NOT NULL, at INTEGER NOT NULL,"
+                 " event TEXT NOT NULL, actor TEXT, channel TEXT, note TEXT);"
+                 "CREATE TABLE deliveries(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,"
+                 " incident TEXT, url TEXT, case_id TEXT, attempts INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+                 " delivered_at INTEGER NOT NULL);"
+                 "CREATE TABLE sensor_log(at INTEGER NOT NULL, sensor TEXT NOT NULL, attr TEXT NOT NULL, value REAL);");
+        open_store();
+        ck_assert_int_eq(scalar("PRAGMA user_version"), 2);
+        ck_assert_int_eq(store_outbox_load(st, count_rows, &n), 0);
+        ck_assert_int_eq(n, 1);
 }
 END_TEST
 
@@ -379,7 +417,8 @@ int main(void) {
 
         tcase_add_unchecked_fixture(t, root_setup, root_teardown);
         tcase_add_checked_fixture(t, setup, teardown);
-        tcase_add_test(t, test_store_open_creates_schema_version_1_in_wal_mode);
+        tcase_add_test(t, test_store_open_creates_schema_version_2_in_wal_mode);
+        tcase_add_test(t, test_store_migrates_a_version_1_database_keeping_its_outbox);
         tcase_add_test(t, test_store_incident_open_writes_incident_timeline_and_call_together);
         tcase_add_test(t, test_store_incident_id_collision_is_eexist_and_adds_no_call);
         tcase_add_test(t, test_store_call_key_collision_rolls_back_the_whole_incident);
