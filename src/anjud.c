@@ -5,6 +5,8 @@
 #include "config.h"
 #include "hub.h"
 #include "log.h"
+#include "store.h"
+#include "util.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -23,6 +25,8 @@ static void usage(FILE *f) {
                 "  -c, --config FILE     configuration file (default %s/anju.conf);\n"
                 "                        *.conf files in conf.d/ beside it are read too\n"
                 "      --check-config    validate the configuration and exit (0 if valid)\n"
+                "      --stats [--days N] print the response statistics (time to acknowledge,\n"
+                "                        arrive, resolve; median and p90) and exit\n"
                 "      --time-scale N    run the daemon's clock N times faster (1..100000),\n"
                 "                        for demonstrations and tests only\n"
                 "      --clock-start T   with --time-scale: start the clock at local time\n"
@@ -33,13 +37,48 @@ static void usage(FILE *f) {
                 ANJU_SYSCONFDIR);
 }
 
+static void figure(const char *what, const struct response_figure *f, size_t total) {
+        char med[32], p90[32];
+
+        if (f->n == 0) {
+                printf("  %-22s -\n", what);
+                return;
+        }
+        printf("  %-22s median %-10s p90 %-10s (%zu of %zu)\n", what,
+               format_duration(med, sizeof med, f->median), format_duration(p90, sizeof p90, f->p90),
+               f->n, total);
+}
+
+/* --stats: the response figures the grid centers report, from the database. */
+static int print_stats(const struct config *cfg, unsigned days) {
+        struct response_stats rs;
+        struct store *st;
+        uint64_t now = now_wall(), span = (uint64_t) days * USEC_PER_DAY;
+
+        if (store_open(cfg->hub.database, &st) < 0)
+                return 1;
+        if (store_response_stats(st, now > span ? now - span : 0, &rs) < 0) {
+                store_close(st);
+                return 1;
+        }
+        printf("Response statistics, hub %s, incidents opened in the last %u days: %zu\n", cfg->hub.id, days,
+               rs.incidents);
+        figure("time to acknowledge", &rs.ack, rs.incidents);
+        figure("time to arrive", &rs.onsite, rs.incidents);
+        figure("time to resolve", &rs.resolve, rs.incidents);
+        printf("  %-22s %zu of %zu (%.0f %%)\n", "resolved within 10 min", rs.resolved_within_10min,
+               rs.incidents, rs.incidents ? 100.0 * (double) rs.resolved_within_10min / (double) rs.incidents : 0.0);
+        store_close(st);
+        return 0;
+}
+
 static void print_config_error(const char *msg, void *userdata) {
         (void) userdata;
         fprintf(stderr, "%s\n", msg);
 }
 
 int main(int argc, char **argv) {
-        enum { OPT_CHECK = 0x100, OPT_VERSION, OPT_SCALE, OPT_START };
+        enum { OPT_CHECK = 0x100, OPT_VERSION, OPT_SCALE, OPT_START, OPT_STATS, OPT_DAYS };
         static const struct option opts[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "check-config", no_argument, NULL, OPT_CHECK },
@@ -48,10 +87,13 @@ int main(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 { "time-scale", required_argument, NULL, OPT_SCALE },
                 { "clock-start", required_argument, NULL, OPT_START },
+                { "stats", no_argument, NULL, OPT_STATS },
+                { "days", required_argument, NULL, OPT_DAYS },
                 { NULL, 0, NULL, 0 },
         };
         const char *path = ANJU_SYSCONFDIR "/anju.conf";
-        bool check = false;
+        bool check = false, stats = false;
+        long long days = 30;
         double scale = 1.0;
         const char *start = NULL;
         uint64_t start_wall = 0;
@@ -77,6 +119,13 @@ int main(int argc, char **argv) {
                         }
                         break;
                 case OPT_START: start = optarg; break;
+                case OPT_STATS: stats = true; break;
+                case OPT_DAYS:
+                        if (parse_int_range(optarg, 1, 3650, &days) < 0) {
+                                fprintf(stderr, "anjud: --days \"%s\": expected a whole number from 1 to 3650\n", optarg);
+                                return 2;
+                        }
+                        break;
                 default: usage(stderr); return 2;
                 }
         if (optind < argc) {
@@ -103,6 +152,14 @@ int main(int argc, char **argv) {
                         return 2;
                 }
                 start_wall = (uint64_t) t * 1000000;
+        }
+        if (stats) {
+                if (cfg->hub.timezone)
+                        setenv("TZ", cfg->hub.timezone, 1);
+                tzset();
+                r = print_stats(cfg, (unsigned) days);
+                config_free(cfg);
+                return r;
         }
         if (check) {
                 printf("%s: valid (%zu sensors, %zu contacts)\n", path, cfg->n_sensors, cfg->n_contacts);

@@ -448,6 +448,75 @@ int store_outbox_delivered(struct store *s, int64_t id, const char *incident, co
         return commit(s);
 }
 
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of n sorted values. */
+static uint64_t percentile(const uint64_t *v, size_t n, unsigned p) {
+        size_t rank = (n * p + 99) / 100;
+        return n ? v[rank ? rank - 1 : 0] : 0;
+}
+
+static void summarize(uint64_t *v, size_t n, struct response_figure *f) {
+        qsort(v, n, sizeof *v, cmp_u64);
+        f->n = n;
+        f->median = percentile(v, n, 50);
+        f->p90 = percentile(v, n, 90);
+}
+
+int store_response_stats(struct store *s, uint64_t since, struct response_stats *ret) {
+        static const char sql[] =
+                "SELECT (SELECT min(at) FROM timeline t WHERE t.incident = o.incident AND t.event = 'ack') - o.at,"
+                "       (SELECT min(at) FROM timeline t WHERE t.incident = o.incident AND t.event = 'arrived') - o.at,"
+                "       (SELECT min(at) FROM timeline t WHERE t.incident = o.incident"
+                "          AND t.event IN ('resolved', 'false_alarm')) - o.at"
+                "  FROM (SELECT incident, min(at) AS at FROM timeline WHERE event = 'opened' GROUP BY incident) o"
+                " WHERE o.at >= ?1";
+        uint64_t *v[3] = { NULL, NULL, NULL };
+        size_t n[3] = { 0, 0, 0 }, cap = 0, total = 0, within = 0;
+        sqlite3_stmt *q;
+        int rc, r = 0;
+
+        *ret = (struct response_stats) { 0 };
+        if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+                return fail(s, sqlite3_errcode(s->db), "response statistics");
+        sqlite3_bind_int64(q, 1, (sqlite3_int64) since);
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+                if (total == cap) {
+                        cap = cap ? cap * 2 : 64;
+                        for (int k = 0; k < 3; k++) {
+                                uint64_t *nv = realloc(v[k], cap * sizeof *nv);
+                                if (!nv) {
+                                        r = -ENOMEM;
+                                        goto out;
+                                }
+                                v[k] = nv;
+                        }
+                }
+                total++;
+                for (int k = 0; k < 3; k++)
+                        if (sqlite3_column_type(q, k) != SQLITE_NULL)
+                                v[k][n[k]++] = (uint64_t) sqlite3_column_int64(q, k);
+                if (sqlite3_column_type(q, 2) != SQLITE_NULL &&
+                    (uint64_t) sqlite3_column_int64(q, 2) <= 10 * USEC_PER_MIN)
+                        within++;
+        }
+        if (rc != SQLITE_DONE)
+                r = fail(s, rc, "response statistics");
+        ret->incidents = total;
+        summarize(v[0], n[0], &ret->ack);
+        summarize(v[1], n[1], &ret->onsite);
+        summarize(v[2], n[2], &ret->resolve);
+        ret->resolved_within_10min = within;
+out:
+        sqlite3_finalize(q);
+        for (int k = 0; k < 3; k++)
+                free(v[k]);
+        return r;
+}
+
 int store_outbox_depth(struct store *s) {
         sqlite3_stmt *q = s->st[ST_OUTBOX_DEPTH];
         int n = -EIO;

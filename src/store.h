@@ -88,6 +88,19 @@ int store_outbox_failed(struct store *s, int64_t id, unsigned attempts, const ch
  * adds a timeline row to its incident; one transaction. */
 int store_outbox_delivered(struct store *s, int64_t id, const char *incident, const char *url,
                            const char *case_id, unsigned attempts, uint64_t at);
+/* Response figures (SPEC §6's "1-3-10"): from each incident's "opened"
+ * row to its first ack, its first arrival, its resolution. Usec. */
+struct response_figure {
+        size_t n;                       /* incidents that reached this point */
+        uint64_t median, p90;
+};
+struct response_stats {
+        size_t incidents;               /* opened since the given time */
+        struct response_figure ack, onsite, resolve;
+        size_t resolved_within_10min;
+};
+int store_response_stats(struct store *s, uint64_t since_wall, struct response_stats *ret);
+
 /* Number of calls waiting in the outbox. */
 int store_outbox_depth(struct store *s);
 

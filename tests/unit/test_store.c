@@ -411,6 +411,44 @@ START_TEST(test_store_refuses_a_file_of_garbage_without_crashing) {
 }
 END_TEST
 
+/* The grid center's figures: time to ack, to arrive, to resolve, and the
+ * share handled within 10 minutes ("1-3-10"). */
+START_TEST(test_store_response_stats_from_the_timelines) {
+        const uint64_t T = UINT64_C(1795363200) * USEC_PER_SEC, S = USEC_PER_SEC;
+        struct response_stats rs;
+
+        open_store();
+        ck_assert_int_eq(open_incident("i1", "k1", T, NULL), 0);
+        ck_assert_int_eq(store_incident_state(st, "i1", "acked", false, T + 30 * S, "ack", "wang", "mqtt", NULL, NULL, NULL), 0);
+        ck_assert_int_eq(store_incident_state(st, "i1", "onsite", false, T + 180 * S, "arrived", "wang", "mqtt", NULL, NULL, NULL), 0);
+        ck_assert_int_eq(store_incident_state(st, "i1", "resolved", true, T + 480 * S, "resolved", "wang", "mqtt", NULL, NULL, NULL), 0);
+        ck_assert_int_eq(open_incident("i2", "k2", T + 1000 * S, NULL), 0);
+        ck_assert_int_eq(store_incident_state(st, "i2", "acked", false, T + 1090 * S, "ack", "li", "mqtt", NULL, NULL, NULL), 0);
+        /* a second responder's ack later does not change the time to ack */
+        ck_assert_int_eq(store_incident_state(st, "i2", NULL, false, T + 1200 * S, "ack", "wang", "mqtt", NULL, NULL, NULL), 0);
+        ck_assert_int_eq(store_incident_state(st, "i2", "cancelled", true, T + 2200 * S, "false_alarm", "li", "mqtt", NULL, NULL, NULL), 0);
+        ck_assert_int_eq(open_incident("i3", "k3", T + 3000 * S, NULL), 0);
+        /* closed already: a further state change is refused */
+        ck_assert_int_eq(store_incident_state(st, "i1", "acked", false, T + 500 * S, "ack", "x", "mqtt", NULL, NULL, NULL), -ENOENT);
+
+        ck_assert_int_eq(store_response_stats(st, T, &rs), 0);
+        ck_assert_uint_eq(rs.incidents, 3);
+        ck_assert_uint_eq(rs.ack.n, 2);
+        ck_assert_uint_eq(rs.ack.median, 30 * S);
+        ck_assert_uint_eq(rs.ack.p90, 90 * S);
+        ck_assert_uint_eq(rs.onsite.n, 1);
+        ck_assert_uint_eq(rs.onsite.median, 180 * S);
+        ck_assert_uint_eq(rs.resolve.n, 2);
+        ck_assert_uint_eq(rs.resolve.median, 480 * S);
+        ck_assert_uint_eq(rs.resolve.p90, 1200 * S);
+        ck_assert_uint_eq(rs.resolved_within_10min, 1);
+        /* only incidents opened since the given time */
+        ck_assert_int_eq(store_response_stats(st, T + 2000 * S, &rs), 0);
+        ck_assert_uint_eq(rs.incidents, 1);
+        ck_assert_uint_eq(rs.ack.n, 0);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("store");
         TCase *t = tcase_create("store");
@@ -419,6 +457,7 @@ int main(void) {
         tcase_add_checked_fixture(t, setup, teardown);
         tcase_add_test(t, test_store_open_creates_schema_version_2_in_wal_mode);
         tcase_add_test(t, test_store_migrates_a_version_1_database_keeping_its_outbox);
+        tcase_add_test(t, test_store_response_stats_from_the_timelines);
         tcase_add_test(t, test_store_incident_open_writes_incident_timeline_and_call_together);
         tcase_add_test(t, test_store_incident_id_collision_is_eexist_and_adds_no_call);
         tcase_add_test(t, test_store_call_key_collision_rolls_back_the_whole_incident);
