@@ -240,19 +240,31 @@ static void publish_prompt(struct incidents *m, const struct open_incident *o, b
 
 /* --- contacts --------------------------------------------------------- */
 
-/* The notice a volunteer reads: who, where, what, and how to answer. */
+/* The notice a volunteer reads: who, where, what, and (for an alert) how
+ * to answer. */
 static void notice_text(const struct incidents *m, const struct open_incident *o, const char *what,
-                        char *buf, size_t n) {
+                        bool how_to_answer, char *buf, size_t n) {
         const struct config *cfg = m->cfg;
+        bool zh = cfg->hub.language == LANG_ZH_CN;
+        int l;
 
-        if (cfg->hub.language == LANG_ZH_CN)
-                snprintf(buf, n, "【安居】%s（%s）：%s。请回复：确认前往 ack、已到场 arrived、已处理 resolved"
-                                 "（事件 %s，发往 anju/%s/ack）", cfg->resident.name, cfg->resident.address,
-                         what, o->id, cfg->hub.id);
-        else
-                snprintf(buf, n, "[anju] %s, %s: %s. Answer ack (on my way), arrived, resolved "
-                                 "(incident %s, on anju/%s/ack)", cfg->resident.name, cfg->resident.address,
-                         what, o->id, cfg->hub.id);
+        l = snprintf(buf, n, zh ? "【安居】%s（%s）：%s。" : "[anju] %s, %s: %s.", cfg->resident.name,
+                     cfg->resident.address, what);
+        if (how_to_answer && l > 0 && (size_t) l < n)
+                snprintf(buf + l, n - (size_t) l,
+                         zh ? "请回复 ack（我去）、arrived（已到场）或 resolved（已处理），事件 %s。"
+                            : " Answer ack (on my way), arrived or resolved, incident %s.", o->id);
+}
+
+/* Who someone is, for people: a contact's name, the center, or the id. */
+static const char *display_name(const struct incidents *m, const char *actor) {
+        int k = config_find_contact(m->cfg, actor);
+
+        if (k >= 0 && m->cfg->contacts[k].name)
+                return m->cfg->contacts[k].name;
+        if (strcmp(actor, "dispatch") == 0)
+                return m->cfg->hub.language == LANG_ZH_CN ? "调度中心" : "the dispatch center";
+        return actor;
 }
 
 static void timeline(struct incidents *m, const struct open_incident *o, uint64_t at, const char *event,
@@ -332,7 +344,7 @@ static void notify_role(struct incidents *m, struct open_incident *o, const stru
         char text[512];
         unsigned n = 0;
 
-        notice_text(m, o, o->reason, text, sizeof text);
+        notice_text(m, o, o->reason, true, text, sizeof text);
         for (size_t i = 0; i < m->cfg->n_contacts; i++) {
                 const struct contact_conf *k = &m->cfg->contacts[m->by_order[i]];
                 if ((int) k->role != (int) a->target)
@@ -355,7 +367,7 @@ static void notify_role(struct incidents *m, struct open_incident *o, const stru
 static void inform_reached(struct incidents *m, struct open_incident *o, const char *what, uint64_t wall) {
         char text[512];
 
-        notice_text(m, o, what, text, sizeof text);
+        notice_text(m, o, what, false, text, sizeof text);
         for (size_t i = 0; i < m->cfg->n_contacts; i++) {
                 const struct contact_conf *k = &m->cfg->contacts[i];
                 if (o->ladder.reached & (1u << k->role))
@@ -727,7 +739,7 @@ enum ack_result incidents_ack(struct incidents *m, const char *id, const char *a
         enum inc_state to;
         bool close = false;
         const char *state, *event = action;
-        char what[300], word[64];
+        char what[300];
 
         if (!o) {
                 char st[32];
@@ -766,15 +778,26 @@ enum ack_result incidents_ack(struct incidents *m, const char *id, const char *a
                                             NULL, NULL);
         log_notice("incident %s: %s by %s via %s — now %s", o->id, action, actor, channel, state);
         publish_alert(m, o, &o->first, state, o->reason);
-        snprintf(word, sizeof word, "%s", action);
-        if (m->cfg->hub.language == LANG_ZH_CN)
-                snprintf(what, sizeof what, "%s 已%s", actor,
-                         strcmp(action, "ack") == 0 ? "确认前往" : strcmp(action, "arrived") == 0 ? "到场" :
-                         strcmp(action, "resolved") == 0 ? "处理完毕" : "确认为误报");
-        else
-                snprintf(what, sizeof what, "%s: %s",  actor,
-                         strcmp(action, "ack") == 0 ? "on the way" : strcmp(action, "arrived") == 0 ? "arrived" :
-                         strcmp(action, "resolved") == 0 ? "resolved" : "false alarm");
+        {
+                const char *who = display_name(m, actor);
+                bool center = strcmp(actor, "dispatch") == 0;
+                if (m->cfg->hub.language == LANG_ZH_CN)
+                        snprintf(what, sizeof what, "%s%s", who,
+                                 center ? "已接警（" : strcmp(action, "ack") == 0 ? "正在赶去" :
+                                 strcmp(action, "arrived") == 0 ? "已到场" :
+                                 strcmp(action, "resolved") == 0 ? "已处理完毕，事件关闭" : "确认为误报，事件关闭");
+                else
+                        snprintf(what, sizeof what, "%s %s", who,
+                                 center ? "has taken the call (" : strcmp(action, "ack") == 0 ? "is on the way" :
+                                 strcmp(action, "arrived") == 0 ? "has arrived" :
+                                 strcmp(action, "resolved") == 0 ? "has resolved it; incident closed"
+                                                                 : "says it was a false alarm; incident closed");
+                if (center) {
+                        size_t l = strlen(what);
+                        snprintf(what + l, sizeof what - l, "%s%s", note ? note : "",
+                                 m->cfg->hub.language == LANG_ZH_CN ? "）" : ")");
+                }
+        }
         inform_reached(m, o, what, wall);
         if (close) {
                 m->stats.closed++;

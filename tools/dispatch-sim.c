@@ -517,10 +517,16 @@ static void print_human(const struct options *o, const struct verdict *v, json_t
                        (long long) json_integer_value(json_object_get(body, "outbox_depth")));
                 return;
         }
-        if (json_is_object(body))
-                print_call(o, v, body);
-        else
-                print_raw(o, v, body, len);
+        {
+                /* Numbered among the calls people read, heartbeats aside. */
+                static unsigned long shown;
+                struct verdict numbered = *v;
+                numbered.n = ++shown;
+                if (json_is_object(body))
+                        print_call(o, &numbered, body);
+                else
+                        print_raw(o, &numbered, body, len);
+        }
         print_answer(o, v, head);
 }
 
