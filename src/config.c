@@ -966,8 +966,20 @@ static void validate(struct parser *p) {
         validate_rules(p);
         p->file = main_file;
         for (int s = 0; s < _SEVERITY_MAX; s++) {
+                struct escalation_conf *e = &p->cfg->escalation[s];
                 char buf[160];
-                (void) parse_ladder(p->cfg->escalation[s].ladder, &p->cfg->escalation[s], buf, sizeof buf);
+                (void) parse_ladder(e->ladder, e, buf, sizeof buf);
+                p->sec = SEC_ESCALATION;
+                snprintf(p->sec_name, sizeof p->sec_name, "escalation %s", severity_names[s]);
+                if (e->repeat > 0 && e->repeat < 10 * USEC_PER_SEC)
+                        perr(p, 0, "repeat", "must be 0 (no repeats) or at least 10s: every repeat reaches "
+                             "every contact of the ladder");
+                for (unsigned i = 0; s == SEVERITY_WARNING && i < e->n_steps; i++)
+                        if (e->steps[i].target == TARGET_DISPATCH) {
+                                perr(p, 0, "ladder", "warnings never go to the dispatch center (SPEC §6); "
+                                     "use maintenance, volunteer or grid");
+                                break;
+                        }
         }
 }
 

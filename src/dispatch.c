@@ -291,17 +291,29 @@ static uint64_t backoff(const struct config *cfg, unsigned attempts) {
         return delay / 2 + (delay > 1 ? jitter % (delay / 2 + 1) : 0);
 }
 
+/* A URL fit for the journal: a webhook's query (the bot's key) cut off. */
+static const char *loggable_url(const struct call *c, char *buf, size_t n) {
+        size_t l;
+
+        if (!c->webhook || !c->url)
+                return c->url ? c->url : "-";
+        l = strcspn(c->url, "?#");
+        snprintf(buf, n, "%.*s%s", (int) (l < 200 ? l : 200), c->url, c->url[l] ? "?…" : "");
+        return buf;
+}
+
 static void call_failed(struct call *c, const char *why) {
         struct dispatch *d = c->d;
         uint64_t delay = backoff(d->cfg, c->attempts);
-        char when[32];
+        char when[32], url[256];
         int r;
 
         d->stats.attempts_failed++;
         if (c->id > 0 && d->store)
                 (void) store_outbox_failed(d->store, c->id, c->attempts, why);
-        log_warning("dispatch: call for incident %s to %s failed (attempt %u): %s; retrying in %s",
-                    c->incident ? c->incident : "-", c->url, c->attempts, why,
+        log_warning("dispatch: %s for incident %s to %s failed (attempt %u): %s; retrying in %s",
+                    c->webhook ? "webhook notice" : "call", c->incident ? c->incident : "-",
+                    loggable_url(c, url, sizeof url), c->attempts, why,
                     format_duration(when, sizeof when, delay));
         /* Backoff runs on the daemon's clock (a scaled test spans a day of outage). */
         r = sd_event_add_time_relative(d->event, &c->retry, CLOCK_MONOTONIC, clock_real_duration(delay),
@@ -318,16 +330,17 @@ static void call_failed(struct call *c, const char *why) {
 static void call_delivered(struct call *c, long status, const char *case_id) {
         struct dispatch *d = c->d;
         uint64_t took = now_mono() - c->started;
+        char url[256];
 
         if (c->id > 0 && d->store &&
-            store_outbox_delivered(d->store, c->id, c->incident, c->url, case_id, c->attempts,
+            store_outbox_delivered(d->store, c->id, c->incident, loggable_url(c, url, sizeof url), case_id, c->attempts,
                                    clock_wall()) < 0)
                 log_error("dispatch: delivered call %s could not be marked in the database; "
                           "it may be sent again after a restart (same Idempotency-Key)", c->key);
         d->stats.delivered++;
         if (c->webhook)
-                log_notice("dispatch: notice for incident %s delivered to webhook %.60s: HTTP %ld (attempt %u)",
-                           c->incident ? c->incident : "-", c->url, status, c->attempts);
+                log_notice("dispatch: notice for incident %s delivered to webhook %s: HTTP %ld (attempt %u)",
+                           c->incident ? c->incident : "-", url, status, c->attempts);
         else
                 log_notice("dispatch: emergency call for incident %s delivered to %s: HTTP %ld, case %s "
                            "(attempt %u, %llu.%03llu ms)", c->incident ? c->incident : "-", c->url, status,
@@ -485,6 +498,26 @@ int dispatch_start_heartbeat(struct dispatch *d, dispatch_health_fn health, disp
         if (r < 0)
                 return r;
         return sd_event_source_set_enabled(d->hb_timer, SD_EVENT_ON);
+}
+
+int dispatch_drop_webhooks(struct dispatch *d, const char *incident) {
+        int n = 0;
+
+        for (struct call *c = d->calls, *next; c; c = next) {
+                next = c->next;
+                if (!c->webhook || !c->incident || strcmp(c->incident, incident) != 0)
+                        continue;
+                if (c->id > 0 && d->store)
+                        (void) store_outbox_drop(d->store, c->id);
+                if (c->easy)
+                        d->stats.in_flight--;
+                call_unlink(c);
+                call_free(c);
+                n++;
+        }
+        if (n > 0)
+                log_info("dispatch: %d undelivered webhook notice(s) for closed incident %s dropped", n, incident);
+        return n;
 }
 
 bool dispatch_link_up(const struct dispatch *d) {

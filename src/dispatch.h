@@ -55,6 +55,8 @@ typedef void (*dispatch_link_fn)(bool up, unsigned failures, void *userdata);
 int dispatch_start_heartbeat(struct dispatch *d, dispatch_health_fn health, dispatch_link_fn on_link,
                              void *userdata);
 bool dispatch_link_up(const struct dispatch *d);
+/* Drops the undelivered webhook notices of a closed incident. */
+int dispatch_drop_webhooks(struct dispatch *d, const char *incident);
 
 /* Calls not yet delivered. */
 size_t dispatch_pending(const struct dispatch *d);

@@ -38,6 +38,7 @@ struct open_incident {
         struct ladder ladder;
         struct decision first;          /* the decision that opened it (for calls made later) */
         char reason[256];               /* the sentence of that decision */
+        const char *shown_state;        /* a closing state, while its notices go out */
 };
 
 struct incidents {
@@ -99,11 +100,11 @@ static int load_one(const struct store_incident *inc, void *ud) {
         o->open = true;
         o->state = state_from_string(inc->state);
         o->prealarm = o->state == STATE_PREALARM;
-        o->called = inc->called;
+        o->called = inc->calls > 0;
         snprintf(o->id, sizeof o->id, "%s", inc->id);
         o->severity = inc->severity;
         o->opened_at = inc->opened_at;
-        o->calls = inc->called ? 1 : 0;
+        o->calls = inc->calls;
         snprintf(o->reason, sizeof o->reason, "%s", inc->reason ? inc->reason : "");
         s = inc->sensor ? config_find_sensor(m->cfg, inc->sensor) : -1;
         (void) add_sensor(o, s >= 0 ? (uint32_t) s : SENSOR_NONE);
@@ -320,7 +321,8 @@ static void notify_contact(struct incidents *m, struct open_incident *o, const s
                            "schema", "anju.notice.v1", "incident", o->id, "kind", kind,
                            "type", incident_type_to_string(o->first.type),
                            "severity", severity_to_string(o->severity),
-                           "state", state_names[o->state], "repeat", (int) repeat, "text", text,
+                           "state", o->shown_state ? o->shown_state : state_names[o->state],
+                           "repeat", (int) repeat, "text", text,
                            "resident", m->cfg->resident.name ? m->cfg->resident.name : "",
                            "address", m->cfg->resident.address ? m->cfg->resident.address : "",
                            "ack_topic", ack_topic);
@@ -369,7 +371,7 @@ static void inform_reached(struct incidents *m, struct open_incident *o, const c
 
         notice_text(m, o, what, false, text, sizeof text);
         for (size_t i = 0; i < m->cfg->n_contacts; i++) {
-                const struct contact_conf *k = &m->cfg->contacts[i];
+                const struct contact_conf *k = &m->cfg->contacts[m->by_order[i]];
                 if (o->ladder.reached & (1u << k->role))
                         notify_contact(m, o, k, "update", 0, wall, text);
         }
@@ -463,6 +465,12 @@ static int store_new(struct incidents *m, struct open_incident *o, const struct 
         return r;
 }
 
+/* Where a warning's "told maintenance" time is kept: per device, and one
+ * slot for warnings about no device (the dispatch link). */
+static size_t warn_slot(const struct incidents *m, const struct open_incident *o) {
+        return o->first.sensor == SENSOR_NONE ? m->cfg->n_sensors : o->first.sensor;
+}
+
 /* Runs what the ladder says is due. */
 static void escalate(struct incidents *m, struct open_incident *o, uint64_t mono, uint64_t wall,
                      const struct ladder_action *a, size_t n) {
@@ -477,14 +485,14 @@ static void escalate(struct incidents *m, struct open_incident *o, uint64_t mono
                         log_notice("incident %s: %s — calling the dispatch center", o->id,
                                    a[i].onsite_overdue ? "nobody on site in time" : "nobody has taken charge");
                         (void) call_now(m, o, &d, false, o->reason, "called", "ladder");
-                } else if (o->severity == SEVERITY_WARNING && o->first.sensor != SENSOR_NONE &&
-                           m->warned[o->first.sensor] && esc_of(m, o)->per_device &&
-                           mono - m->warned[o->first.sensor] < esc_of(m, o)->per_device) {
+                } else if (o->severity == SEVERITY_WARNING && m->warned[warn_slot(m, o)] &&
+                           esc_of(m, o)->per_device &&
+                           mono - m->warned[warn_slot(m, o)] < esc_of(m, o)->per_device) {
                         timeline(m, o, wall, "notice_suppressed", "ladder", "ladder",
                                  "this device was reported within per_device");
                 } else {
                         if (o->severity == SEVERITY_WARNING)
-                                m->warned[o->first.sensor == SENSOR_NONE ? m->cfg->n_sensors : o->first.sensor] = mono ? mono : 1;
+                                m->warned[warn_slot(m, o)] = mono ? mono : 1;
                         notify_role(m, o, &a[i], wall);
                 }
         }
@@ -705,6 +713,12 @@ int incidents_resume(struct incidents *m, uint64_t mono, uint64_t wall) {
                         continue;
                 }
                 ladder_start(&o->ladder, mono > age ? mono - age : 0);
+                /* Taken charge of before the restart: the steps already due
+                 * count as reached (no notices again), the onsite clock
+                 * restarts now. Still open: the ladder runs again from its
+                 * start, and notices the reached tiers again. */
+                if (o->state == STATE_ACKED || o->state == STATE_ONSITE)
+                        ladder_skip_due(&o->ladder, esc_of(m, o), mono);
                 if (o->state == STATE_ACKED)
                         ladder_acked(&o->ladder, esc_of(m, o), mono);
                 else if (o->state == STATE_ONSITE)
@@ -798,17 +812,22 @@ enum ack_result incidents_ack(struct incidents *m, const char *id, const char *a
                                  m->cfg->hub.language == LANG_ZH_CN ? "）" : ")");
                 }
         }
-        inform_reached(m, o, what, wall);
         if (close) {
+                o->shown_state = state;
+                inform_reached(m, o, what, wall);
+                o->shown_state = NULL;
                 m->stats.closed++;
                 close_slot(o);
+                if (m->dispatch)
+                        (void) dispatch_drop_webhooks(m->dispatch, o->id);
                 return ACK_APPLIED;
         }
+        o->state = to;
+        inform_reached(m, o, what, wall);
         if (to == STATE_ONSITE)
                 ladder_onsite(&o->ladder);
         else
                 ladder_acked(&o->ladder, esc_of(m, o), mono);
-        o->state = to;
         return ACK_APPLIED;
 }
 

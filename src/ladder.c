@@ -100,3 +100,8 @@ uint64_t ladder_next(const struct ladder *l, const struct escalation_conf *c) {
                 t = l->onsite_deadline;
         return t;
 }
+
+void ladder_skip_due(struct ladder *l, const struct escalation_conf *c, uint64_t now) {
+        while (l->next_step < c->n_steps && l->opened + c->steps[l->next_step].after <= now)
+                l->reached |= 1u << c->steps[l->next_step++].target;
+}

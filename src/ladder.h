@@ -45,4 +45,7 @@ size_t ladder_tick(struct ladder *l, const struct escalation_conf *c, uint64_t n
 void ladder_acked(struct ladder *l, const struct escalation_conf *c, uint64_t now);
 /* Someone is there: the ladder stops. */
 void ladder_onsite(struct ladder *l);
+/* Marks the steps due by now as reached without acting (an incident that
+ * was taken charge of before a restart). */
+void ladder_skip_due(struct ladder *l, const struct escalation_conf *c, uint64_t now);
 uint64_t ladder_next(const struct ladder *l, const struct escalation_conf *c);

@@ -36,8 +36,8 @@ static const char *const stmt_sql[_ST_MAX] = {
                 "INSERT INTO outbox(key, kind, incident, body, created_at, url) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
         [ST_OPEN_INCIDENTS] =
                 "SELECT id, type, severity, state, sensor, room, reason, opened_at,"
-                " EXISTS(SELECT 1 FROM outbox o WHERE o.incident = incidents.id AND o.kind = 'alarm')"
-                " OR EXISTS(SELECT 1 FROM deliveries d WHERE d.incident = incidents.id AND d.kind = 'alarm')"
+                " (SELECT count(*) FROM outbox o WHERE o.incident = incidents.id AND o.kind = 'alarm')"
+                " + (SELECT count(*) FROM deliveries d WHERE d.incident = incidents.id AND d.kind = 'alarm')"
                 " FROM incidents WHERE closed_at IS NULL ORDER BY opened_at, id",
         [ST_OUTBOX_LOAD] =
                 "SELECT id, key, kind, incident, body, attempts, created_at, url FROM outbox ORDER BY id",
@@ -380,7 +380,7 @@ int store_load_open_incidents(struct store *s,
                         .severity = severity_from_string(col_text(q, 2)),
                         .state = col_text(q, 3), .sensor = col_text(q, 4), .room = col_text(q, 5),
                         .reason = col_text(q, 6), .opened_at = (uint64_t) sqlite3_column_int64(q, 7),
-                        .called = sqlite3_column_int(q, 8) != 0,
+                        .calls = (unsigned) sqlite3_column_int(q, 8),
                 };
                 snprintf(inc.id, sizeof inc.id, "%s", col_text(q, 0) ? col_text(q, 0) : "");
                 if (inc.type >= 0)
@@ -515,6 +515,11 @@ out:
         for (int k = 0; k < 3; k++)
                 free(v[k]);
         return r;
+}
+
+int store_outbox_drop(struct store *s, int64_t id) {
+        sqlite3_bind_int64(s->st[ST_OUTBOX_DELETE], 1, id);
+        return step(s, ST_OUTBOX_DELETE);
 }
 
 int store_outbox_depth(struct store *s) {

@@ -24,7 +24,7 @@ struct store_incident {
         const char *room;
         const char *reason;             /* words for people */
         uint64_t opened_at;             /* wall usec */
-        bool called;                    /* loaded: an emergency call exists for it */
+        unsigned calls;                 /* loaded: emergency calls made for it */
 };
 
 /* A call to put in the outbox. */
@@ -101,6 +101,9 @@ struct response_stats {
 };
 int store_response_stats(struct store *s, uint64_t since_wall, struct response_stats *ret);
 
+/* Removes an undelivered row without delivering it (a webhook notice for
+ * an incident that has closed). */
+int store_outbox_drop(struct store *s, int64_t id);
 /* Number of calls waiting in the outbox. */
 int store_outbox_depth(struct store *s);
 

@@ -270,6 +270,13 @@ bool h_wait_line(struct proc *p, const char *needle, int timeout_ms) {
         }
 }
 
+bool h_saw_message(struct proc *sub, const char *topic, const char *needle, int timeout_ms) {
+        char *m = h_wait_message(sub, topic, needle, timeout_ms);
+
+        free(m);
+        return m != NULL;
+}
+
 char *h_next_line(struct proc *p, const char *needle, int timeout_ms) {
         long long deadline = now_ms() + timeout_ms;
         static char line[65536];

@@ -38,6 +38,8 @@ struct proc *h_sub_start(int port, const char *topic);
  * if NULL) printed by a h_sub_start() child; NULL after timeout_ms.
  * Caller frees. */
 char *h_wait_message(struct proc *sub, const char *topic, const char *needle, int timeout_ms);
+/* The same, only whether it came. */
+bool h_saw_message(struct proc *sub, const char *topic, const char *needle, int timeout_ms);
 /* The next line containing needle (caller frees), NULL after timeout_ms. */
 char *h_next_line(struct proc *p, const char *needle, int timeout_ms);
 /* SIGTERM (or SIGKILL), then waits; returns the exit status as waitpid gives it. */
