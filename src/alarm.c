@@ -231,7 +231,7 @@ char *alarm_build_body(const struct config *cfg, const struct alarm_info *a) {
                          "home", home_object(cfg),
                          "sensor", sensor,
                          "timeline", timeline,
-                         "test", 0);
+                         "test", a->test);
         if (!root)
                 return NULL;
         if (a->why) {

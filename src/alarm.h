@@ -22,6 +22,7 @@ struct alarm_info {
         const struct sensor_conf *sensor;
         const char *reason;
         const struct decision *why;     /* the rule's decision, NULL if none */
+        bool test;                      /* a test call (anjuctl test dispatch) */
 };
 
 /* Writes the sentence for people about a rule's decision, in the hub's

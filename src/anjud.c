@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -177,8 +178,21 @@ int main(int argc, char **argv) {
                             start ? ", starting at " : "", start ? start : "");
         r = hub_new(cfg, &hub);
         if (r >= 0) {
+                bool reload;
+                hub_set_argv(hub, argv);
                 r = hub_run(hub);
+                reload = r >= 0 && hub_reload_requested(hub);
                 hub_free(hub);
+                if (reload) {
+                        /* A validated reload: the same program and arguments, from
+                         * the database and retained state (systemd sees the same
+                         * PID, RELOADING=1 then READY=1). */
+                        mosquitto_lib_cleanup();
+                        curl_global_cleanup();
+                        execv("/proc/self/exe", argv);
+                        log_error("reload: cannot re-execute: %m; exiting for systemd to restart");
+                        return 1;
+                }
         }
         mosquitto_lib_cleanup();
         curl_global_cleanup();

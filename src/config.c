@@ -91,8 +91,21 @@ static const char *check_timezone(const char *v, char *buf, size_t n) {
         return buf;
 }
 
+/* A secret named without a leading '/' is a systemd credential
+ * (LoadCredential=NAME:/etc/anju/...): read from $CREDENTIALS_DIRECTORY. */
+static const char *secret_path(const char *v, char *buf, size_t n) {
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+
+        if (v[0] == '/' || !dir || !*dir || strchr(v, '/'))
+                return v;
+        snprintf(buf, n, "%s/%s", dir, v);
+        return buf;
+}
+
 static const char *check_readable(const char *v, char *buf, size_t n) {
-        if (access(v, R_OK) == 0)
+        char path[4096];
+
+        if (access(secret_path(v, path, sizeof path), R_OK) == 0)
                 return NULL;
         snprintf(buf, n, "cannot read it: %s", strerror(errno));
         return buf;
@@ -112,6 +125,8 @@ static const struct key_desc hub_keys[] = {
         { "language", KT_ENUM, S(hub.language), 0, 0, language_names, NULL },
         { "timezone", KT_STRING, S(hub.timezone), 0, 0, NULL, check_timezone },
         { "database", KT_STRING, S(hub.database), 0, 0, NULL, NULL },
+        { "ctl_socket", KT_STRING, S(hub.ctl_socket), 0, 0, NULL, NULL },
+        { "operator_key_file", KT_STRING, S(hub.operator_key_file), 0, 0, NULL, check_readable },
         { NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
@@ -799,6 +814,7 @@ static void set_defaults(struct config *c) {
         escalation_defaults(c);
         c->hub.language = LANG_ZH_CN;
         c->hub.database = strdup("/var/lib/anju/anju.db");
+        c->hub.ctl_socket = strdup("/run/anju/ctl.sock");
         c->resident.risk = RISK_STANDARD;
         c->mqtt.host = strdup("127.0.0.1");
         c->mqtt.port = 1883;
@@ -819,7 +835,9 @@ static void load_secret(struct parser *p, const char *key, const char *path, cha
 
         if (!path)
                 return;
-        r = read_secret_file(path, ret, &len);
+        char cred[4096];
+
+        r = read_secret_file(secret_path(path, cred, sizeof cred), ret, &len);
         if (r < 0)
                 perr(p, 0, key, "cannot read \"%s\": %s", path,
                      r == -ENODATA ? "file is empty" : strerror(-r));
@@ -827,9 +845,25 @@ static void load_secret(struct parser *p, const char *key, const char *path, cha
                 *ret_len = len;
 }
 
+/* Credentials by name become full paths for the modules that open them. */
+static void resolve_path(char **field) {
+        char buf[4096];
+        const char *r;
+
+        if (!*field || (r = secret_path(*field, buf, sizeof buf)) == *field)
+                return;
+        free(*field);
+        *field = strdup(r);
+}
+
 static void validate_top(struct parser *p) {
         struct config *c = p->cfg;
 
+        resolve_path(&c->mqtt.password_file);
+        resolve_path(&c->mqtt.tls_ca_file);
+        resolve_path(&c->mqtt.tls_cert_file);
+        resolve_path(&c->mqtt.tls_key_file);
+        resolve_path(&c->dispatch.ca_file);
         p->sec = SEC_HUB;
         snprintf(p->sec_name, sizeof p->sec_name, "hub");
         if (!c->hub.id)
@@ -854,6 +888,12 @@ static void validate_top(struct parser *p) {
                 perr(p, p->header_line[p->sec], "url", "missing: where emergency calls go");
         if (c->dispatch.retry_min > c->dispatch.retry_max)
                 perr(p, p->header_line[p->sec], "retry_min", "must not be longer than retry_max");
+        p->sec = SEC_HUB;
+        snprintf(p->sec_name, sizeof p->sec_name, "hub");
+        load_secret(p, "operator_key_file", c->hub.operator_key_file, &c->hub.operator_key,
+                    &c->hub.operator_key_len);
+        p->sec = SEC_DISPATCH;
+        snprintf(p->sec_name, sizeof p->sec_name, "dispatch");
         load_secret(p, "token_file", c->dispatch.token_file, &c->dispatch.token, NULL);
         load_secret(p, "hmac_key_file", c->dispatch.hmac_key_file, &c->dispatch.hmac_key,
                     &c->dispatch.hmac_key_len);
@@ -1087,6 +1127,10 @@ void config_free(struct config *c) {
                 free(c->escalation[s].ladder);
         free(c->path);
         free(c->hub.id), free(c->hub.timezone), free(c->hub.database);
+        free(c->hub.ctl_socket), free(c->hub.operator_key_file);
+        if (c->hub.operator_key)
+                explicit_bzero(c->hub.operator_key, c->hub.operator_key_len);
+        free(c->hub.operator_key);
         free(c->resident.name), free(c->resident.address), free(c->resident.notes);
         free(c->mqtt.host), free(c->mqtt.username), free(c->mqtt.password_file);
         free(c->mqtt.tls_ca_file), free(c->mqtt.tls_cert_file), free(c->mqtt.tls_key_file);
@@ -1125,4 +1169,112 @@ const char *risk_tier_to_string(enum risk_tier r) {
 
 const char *contact_role_to_string(enum contact_role r) {
         return r >= 0 && r < _ROLE_MAX ? role_names[r] : NULL;
+}
+
+/* --- thresholds at run time (anjuctl set, anju/<hub>/config/set) ------ */
+
+static const char *rule_cross_check(const struct rule_params *r, char *buf, size_t n) {
+        if (r->day_start == r->day_end)
+                return "inactivity.day_end must differ from day_start";
+        if (r->morning_from >= r->morning_by)
+                return "morning_check.by must be later than from";
+        if (r->night_start == r->night_end)
+                return "night_exit.end must differ from start";
+        if (r->hr_low >= r->hr_high) {
+                snprintf(buf, n, "vitals.heart_rate_high must be above heart_rate_low (%u)", r->hr_low);
+                return buf;
+        }
+        return NULL;
+}
+
+static const struct rule_key *find_rule_key(const char *name) {
+        const char *dot = strchr(name, '.');
+
+        if (!dot)
+                return NULL;
+        for (size_t i = 0; i < N_RULE_KEYS; i++)
+                if (strlen(rule_keys[i].rule) == (size_t) (dot - name) &&
+                    strncmp(rule_keys[i].rule, name, (size_t) (dot - name)) == 0 &&
+                    strcmp(rule_keys[i].k.name, dot + 1) == 0)
+                        return &rule_keys[i];
+        return NULL;
+}
+
+static void format_value(const struct key_desc *k, const void *base, char *buf, size_t n) {
+        const char *f = (const char *) base + k->offset;
+
+        switch (k->type) {
+        case KT_DURATION: {
+                uint64_t u = *(const uint64_t *) f;
+                if (u % USEC_PER_HOUR == 0 && u)
+                        snprintf(buf, n, "%lluh", (unsigned long long) (u / USEC_PER_HOUR));
+                else if (u % USEC_PER_MIN == 0 && u)
+                        snprintf(buf, n, "%llum", (unsigned long long) (u / USEC_PER_MIN));
+                else if (u % USEC_PER_SEC == 0)
+                        snprintf(buf, n, "%llus", (unsigned long long) (u / USEC_PER_SEC));
+                else
+                        snprintf(buf, n, "%llums", (unsigned long long) (u / USEC_PER_MSEC));
+                break;
+        }
+        case KT_TIME: {
+                unsigned m = *(const unsigned *) f;
+                snprintf(buf, n, "%02u:%02u", m / 60, m % 60);
+                break;
+        }
+        case KT_BOOL:
+                snprintf(buf, n, "%s", *(const bool *) f ? "true" : "false");
+                break;
+        default:
+                snprintf(buf, n, "%u", *(const unsigned *) f);
+        }
+}
+
+const char *config_setting_name(size_t i, char *buf, size_t n) {
+        if (i >= N_RULE_KEYS)
+                return NULL;
+        snprintf(buf, n, "%s.%s", rule_keys[i].rule, rule_keys[i].k.name);
+        return buf;
+}
+
+int config_setting_get(const struct config *c, const char *name, char *buf, size_t n) {
+        const struct rule_key *rk = find_rule_key(name);
+
+        if (!rk)
+                return -ENOENT;
+        format_value(&rk->k, &c->rules, buf, n);
+        return 0;
+}
+
+static void collect_first(const char *msg, void *ud) {
+        char *buf = ud;
+
+        if (!buf[0])
+                snprintf(buf, 512, "%s", msg);
+}
+
+int config_setting_set(struct config *c, const char *name, const char *value, const char *source,
+                       char *old, size_t oldn, char *err, size_t errn) {
+        const struct rule_key *rk = find_rule_key(name);
+        char first[512] = "", buf[160];
+        struct parser p = { .cfg = c, .file = source, .on_error = collect_first, .userdata = first };
+        struct rule_params tmp = c->rules;
+        const char *why;
+
+        if (!rk) {
+                snprintf(err, errn, "unknown setting \"%s\" (anjuctl get lists them)", name);
+                return -ENOENT;
+        }
+        format_value(&rk->k, &c->rules, old, oldn);
+        p.sec = SEC_RULE;
+        snprintf(p.sec_name, sizeof p.sec_name, "rule %s", rk->rule);
+        if (set_value(&p, &rk->k, &tmp, value) < 0 || p.n_errors > 0) {
+                snprintf(err, errn, "%s", first);
+                return -EINVAL;
+        }
+        if ((why = rule_cross_check(&tmp, buf, sizeof buf))) {
+                snprintf(err, errn, "%s: [rule %s] %s: %s", source, rk->rule, rk->k.name, why);
+                return -EINVAL;
+        }
+        c->rules = tmp;
+        return 0;
 }

@@ -107,6 +107,10 @@ struct config {
                 enum language language;
                 char *timezone;
                 char *database;
+                char *ctl_socket;               /* anjuctl's Unix socket */
+                char *operator_key_file;        /* signs anju/<hub>/config/set */
+                char *operator_key;
+                size_t operator_key_len;
         } hub;
         struct {
                 char *name;
@@ -167,6 +171,15 @@ void config_free(struct config *c);
 
 /* Index of the sensor with this id, or -1. */
 int config_find_sensor(const struct config *c, const char *id);
+
+/* Thresholds at run time, named "rule.key" ("inactivity.day_limit"):
+ * checked with the same table, ranges and cross-checks as the file. */
+const char *config_setting_name(size_t i, char *buf, size_t n);   /* NULL past the last */
+int config_setting_get(const struct config *c, const char *name, char *buf, size_t n);
+/* Sets it from text; the old value (as text) in old. -ENOENT unknown,
+ * -EINVAL refused with why in err ("source: [rule x] key: ..."). */
+int config_setting_set(struct config *c, const char *name, const char *value, const char *source,
+                       char *old, size_t oldn, char *err, size_t errn);
 
 /* Index of the contact with this id, or -1. */
 int config_find_contact(const struct config *c, const char *id);

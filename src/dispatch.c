@@ -34,6 +34,9 @@ struct call {
         sd_event_source *retry;
         bool heartbeat;                 /* link supervision: not stored, not retried */
         char *webhook;                  /* a contact's webhook URL; NULL = the center */
+        bool is_test;                   /* a test call: one attempt, its result reported */
+        dispatch_test_fn test_cb;       /* NULL once the asker went away */
+        void *test_ud;
 };
 
 struct dispatch {
@@ -409,6 +412,14 @@ static void call_finished(struct call *c, CURLcode rc) {
                 heartbeat_finished(c, rc == CURLE_OK && status >= 200 && status <= 299, why);
                 return;
         }
+        if (c->is_test) {
+                if (c->test_cb)
+                        c->test_cb(case_id != NULL, status, case_id, case_id ? "" : why, c->test_ud);
+                free(case_id);
+                call_unlink(c);
+                call_free(c);
+                return;
+        }
         if (c->webhook && rc == CURLE_OK && status >= 200 && status <= 299) {
                 /* WeCom and DingTalk bots answer 200 with {"errcode": N}. */
                 json_t *j = json_loadb(c->resp ? c->resp : "", c->resp_len, 0, NULL);
@@ -518,6 +529,39 @@ int dispatch_drop_webhooks(struct dispatch *d, const char *incident) {
         if (n > 0)
                 log_info("dispatch: %d undelivered webhook notice(s) for closed incident %s dropped", n, incident);
         return n;
+}
+
+int dispatch_test_call(struct dispatch *d, const char *body, dispatch_test_fn cb, void *userdata) {
+        struct call *c = calloc(1, sizeof *c);
+        char key[37];
+
+        if (!c || uuid_random(key) < 0 || !(c->key = strdup(key)) || !(c->body = strdup(body))) {
+                if (c)
+                        free(c->key), free(c->body);
+                free(c);
+                return -ENOMEM;
+        }
+        c->d = d;
+        c->is_test = true;
+        c->test_cb = cb;
+        c->test_ud = userdata;
+        c->next = d->calls;
+        if (d->calls)
+                d->calls->prev = c;
+        d->calls = c;
+        d->n_calls++;
+        if (call_start(c) < 0) {
+                call_unlink(c);
+                call_free(c);
+                return -EIO;
+        }
+        return 0;
+}
+
+void dispatch_forget_test(struct dispatch *d, void *userdata) {
+        for (struct call *c = d->calls; c; c = c->next)
+                if (c->is_test && c->test_ud == userdata)
+                        c->test_cb = NULL, c->test_ud = NULL;
 }
 
 bool dispatch_link_up(const struct dispatch *d) {

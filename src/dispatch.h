@@ -55,6 +55,13 @@ typedef void (*dispatch_link_fn)(bool up, unsigned failures, void *userdata);
 int dispatch_start_heartbeat(struct dispatch *d, dispatch_health_fn health, dispatch_link_fn on_link,
                              void *userdata);
 bool dispatch_link_up(const struct dispatch *d);
+/* A test call (anjuctl test dispatch): body as given (marked "test"), one
+ * attempt to the primary url, not stored; cb gets the outcome. */
+typedef void (*dispatch_test_fn)(bool delivered, long status, const char *case_id, const char *why,
+                                 void *userdata);
+int dispatch_test_call(struct dispatch *d, const char *body, dispatch_test_fn cb, void *userdata);
+/* The asker went away: the test call ends without telling anyone. */
+void dispatch_forget_test(struct dispatch *d, void *userdata);
 /* Drops the undelivered webhook notices of a closed incident. */
 int dispatch_drop_webhooks(struct dispatch *d, const char *incident);
 

@@ -1,5 +1,5 @@
 /* The hub glue. */
-#include "hub.h"
+#include "hub-internal.h"
 #include "clock.h"
 #include "config.h"
 #include "decode.h"
@@ -12,6 +12,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -24,26 +25,7 @@
 #define LOG_FLUSH_DELAY (500 * USEC_PER_MSEC)
 #define LOG_FLUSH_BATCH 4096
 
-struct hub {
-        sd_event *event;
-        struct config *cfg;
-        struct store *store;
-        struct dispatch *dispatch;
-        struct rules *rules;
-        struct incidents *incidents;
-        struct mqtt *mqtt;
-        struct strmap *topics;          /* topic → sensor index * 2 (+1: availability) */
-        sd_event_source *flush;
-        sd_event_source *rules_timer;   /* the rules' next deadline */
-        char *ack_topic;
-        char recent_sigs[256][65];      /* replay guard for signed acks */
-        size_t next_sig;
-        signed char *online;            /* per sensor: -1 unknown, 0, 1 */
-        struct ratelimit bad_input_rl;
-        struct hub_stats stats;
-};
-
-static void warn_bad_input(struct hub *h, const char *topic, const char *what, const char *detail) {
+void hub_warn_bad_input(struct hub *h, const char *topic, const char *what, const char *detail) {
         unsigned suppressed;
 
         if (!ratelimit_below(&h->bad_input_rl, now_mono(), &suppressed))
@@ -77,7 +59,7 @@ static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* Sets the one timer of the rules and the escalation ladders to the
  * earliest deadline of either (scaled clock → real). */
-static void rearm_rules(struct hub *h) {
+void hub_rearm(struct hub *h) {
         uint64_t t = rules_next_deadline(h->rules), e = incidents_next_deadline(h->incidents);
 
         if (e < t)
@@ -90,8 +72,8 @@ static void rearm_rules(struct hub *h) {
         (void) sd_event_source_set_enabled(h->rules_timer, SD_EVENT_ONESHOT);
 }
 
-static void apply(struct hub *h, const struct decision *dec, size_t n, const char *actor,
-                  const char *channel) {
+void hub_apply(struct hub *h, const struct decision *dec, size_t n, const char *actor,
+               const char *channel) {
         for (size_t i = 0; i < n; i++) {
                 h->stats.decisions++;
                 (void) incidents_apply_from(h->incidents, &dec[i], actor, channel);
@@ -106,11 +88,24 @@ static int on_rules_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
         do {
                 n = rules_tick(h->rules, mono, wall, dec, ELEMENTSOF(dec));
-                apply(h, dec, n, NULL, NULL);
+                hub_apply(h, dec, n, NULL, NULL);
         } while (n == ELEMENTSOF(dec));
         incidents_tick(h->incidents, mono, wall);
-        rearm_rules(h);
+        hub_rearm(h);
         return 0;
+}
+
+/* What the sensor said last, for anjuctl sensors. */
+static void note_live(struct hub *h, const struct event *ev) {
+        struct sensor_live *l = &h->live[ev->sensor];
+        int main_attr = decode_main_attr(h->cfg->sensors[ev->sensor].kind);
+
+        if (!ev->retained || !l->last_seen)
+                l->last_seen = ev->wall;
+        if (ev->attr == ATTR_BATTERY)
+                l->battery = (float) ev->value;
+        else if ((int) ev->attr == main_attr || (main_attr < 0 && ev->attr == ATTR_HEART_RATE))
+                l->value = (float) ev->value;
 }
 
 static void handle_event(struct hub *h, const struct event *ev) {
@@ -118,15 +113,18 @@ static void handle_event(struct hub *h, const struct event *ev) {
         size_t n;
 
         h->stats.events++;
+        note_live(h, ev);
+        if (h->walks)
+                hubctl_event(h, ev);
         if (h->store && store_log_event(h->store, h->cfg->sensors[ev->sensor].id, ev) == 0)
                 arm_flush(h);
         n = rules_feed(h->rules, ev, dec, ELEMENTSOF(dec));
-        apply(h, dec, n, NULL, NULL);
-        rearm_rules(h);
+        hub_apply(h, dec, n, NULL, NULL);
+        hub_rearm(h);
 }
 
 /* Acks seen recently, by signature: a replayed message is refused. */
-static bool seen_before(struct hub *h, const char *sig) {
+bool hub_seen_before(struct hub *h, const char *sig) {
         for (size_t i = 0; i < ELEMENTSOF(h->recent_sigs); i++)
                 if (strcmp(h->recent_sigs[i], sig) == 0)
                         return true;
@@ -143,6 +141,20 @@ static bool hex_equal(const char *a, const char *b) {
         for (size_t i = 0; a[i]; i++)
                 d |= (unsigned char) (a[i] ^ b[i]);
         return d == 0;
+}
+
+const char *hub_check_signature(struct hub *h, const char *key, size_t key_len, const char *msg,
+                                long long ts, const char *sig) {
+        long long age = (long long) (now_wall() / USEC_PER_SEC) - ts;
+        char want[65];
+
+        if (age > 300 || age < -300)
+                return "ts is more than 5 minutes from this hub's clock";
+        if (hmac_sha256_hex(key, key_len, msg, strlen(msg), want) < 0 || !hex_equal(want, sig))
+                return "bad signature";
+        if (hub_seen_before(h, sig))
+                return "replayed (this signed message was already applied)";
+        return NULL;
 }
 
 static void refuse_ack(struct hub *h, const char *incident, const char *by, const char *why) {
@@ -167,7 +179,7 @@ static void handle_ack(struct hub *h, const char *topic, const void *payload, si
         if (!j || json_unpack(j, "{s:s, s:s, s?s, s?s, s?I, s?s}", "incident", &incident, "action", &action,
                               "by", &by, "note", &note, "ts", &ts, "sig", &sig) < 0) {
                 h->stats.bad_acks++;
-                warn_bad_input(h, topic, "ack refused", "expected {\"incident\", \"action\", \"by\", \"ts\", \"sig\"}");
+                hub_warn_bad_input(h, topic, "ack refused", "expected {\"incident\", \"action\", \"by\", \"ts\", \"sig\"}");
                 json_decref(j);
                 return;
         }
@@ -179,27 +191,27 @@ static void handle_ack(struct hub *h, const char *topic, const void *payload, si
                         char actor[64];
                         snprintf(actor, sizeof actor, "%s", by ? by : "resident");
                         n = rules_cancel(h->rules, clock_mono(), clock_wall(), dec, ELEMENTSOF(dec));
-                        apply(h, dec, n, actor, "mqtt");
+                        hub_apply(h, dec, n, actor, "mqtt");
                 }
         } else {
                 int k = by ? config_find_contact(h->cfg, by) : -1;
                 const struct contact_conf *c = k >= 0 ? &h->cfg->contacts[k] : NULL;
-                char *msg = NULL, want[65];
-                long long age = (long long) (now_wall() / USEC_PER_SEC) - (long long) ts;
+                char *msg = NULL;
+                const char *why;
 
+                if (c && c->key && sig && ts > 0 &&
+                    asprintf(&msg, "%s\n%s\n%s\n%lld\n%s", incident, action, by, (long long) ts, note) < 0)
+                        msg = NULL;
                 if (!c)
                         refuse_ack(h, incident, by, "unknown responder (no [contact] with this id)");
                 else if (!c->key)
                         refuse_ack(h, incident, by, "this contact has no key_file: its acks cannot be checked");
                 else if (!sig || ts <= 0)
                         refuse_ack(h, incident, by, "not signed (ts and sig are required)");
-                else if (age > 300 || age < -300)
-                        refuse_ack(h, incident, by, "ts is more than 5 minutes from this hub's clock");
-                else if (asprintf(&msg, "%s\n%s\n%s\n%lld\n%s", incident, action, by, (long long) ts, note) < 0 ||
-                         hmac_sha256_hex(c->key, c->key_len, msg, strlen(msg), want) < 0 || !hex_equal(want, sig))
-                        refuse_ack(h, incident, by, "bad signature");
-                else if (seen_before(h, sig))
-                        refuse_ack(h, incident, by, "replayed (this signed message was already applied)");
+                else if (!msg)
+                        refuse_ack(h, incident, by, "out of memory");
+                else if ((why = hub_check_signature(h, c->key, c->key_len, msg, (long long) ts, sig)))
+                        refuse_ack(h, incident, by, why);
                 else if (strcmp(action, "cancel") == 0)
                         refuse_ack(h, incident, by, "cancel is the resident's; responders send false_alarm");
                 else {
@@ -212,7 +224,7 @@ static void handle_ack(struct hub *h, const char *topic, const void *payload, si
                 }
                 free(msg);
         }
-        rearm_rules(h);
+        hub_rearm(h);
         json_decref(j);
 }
 
@@ -249,15 +261,15 @@ static void on_link(bool up, unsigned failures, void *userdata) {
                 .since_wall = wall > lost ? wall - lost : wall, .duration = lost, .problem = HEALTH_LINK,
         };
 
-        apply(h, &d, 1, NULL, NULL);
-        rearm_rules(h);
+        hub_apply(h, &d, 1, NULL, NULL);
+        hub_rearm(h);
 }
 
 static void on_center_answered(const char *incident, const char *case_id, void *userdata) {
         struct hub *h = userdata;
 
         incidents_center_answered(h->incidents, incident, case_id, clock_mono(), clock_wall());
-        rearm_rules(h);
+        hub_rearm(h);
 }
 
 static void handle_availability(struct hub *h, uint32_t idx, const char *topic, const void *p,
@@ -267,7 +279,7 @@ static void handle_availability(struct hub *h, uint32_t idx, const char *topic, 
 
         if (on < 0) {
                 h->stats.bad_availability++;
-                warn_bad_input(h, topic, "availability is not online/offline", "");
+                hub_warn_bad_input(h, topic, "availability is not online/offline", "");
                 return;
         }
         if (h->online[idx] != on)
@@ -285,7 +297,7 @@ static void count_decode_error(struct hub *h, const char *topic, const struct de
         case DECODE_BAD_TYPE: h->stats.bad_type++; break;
         default: return;        /* no known key: a device's chatter, not an error */
         }
-        warn_bad_input(h, topic, decode_error_to_string(res->error), res->detail);
+        hub_warn_bad_input(h, topic, decode_error_to_string(res->error), res->detail);
 }
 
 static void on_message(const char *topic, const void *payload, size_t len, bool retained,
@@ -302,9 +314,13 @@ static void on_message(const char *topic, const void *payload, size_t len, bool 
                 handle_ack(h, topic, payload, len);
                 return;
         }
+        if (strcmp(topic, h->config_set_topic) == 0) {
+                hubctl_remote_set(h, topic, payload, len);
+                return;
+        }
         if (!strmap_get(h->topics, topic, strlen(topic), &v)) {
                 h->stats.unknown_topic++;
-                warn_bad_input(h, topic, "no sensor has this topic", "");
+                hub_warn_bad_input(h, topic, "no sensor has this topic", "");
                 return;
         }
         if (v & 1) {
@@ -319,13 +335,36 @@ static void on_message(const char *topic, const void *payload, size_t len, bool 
                 handle_event(h, &ev[i]);
 }
 
+static void log_config_error(const char *msg, void *userdata) {
+        log_error("%s", msg);
+}
+
+static void on_mqtt_connected(void *userdata) {
+        hubctl_publish_config(userdata);
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         struct hub *h = userdata;
 
         if (si->ssi_signo == SIGHUP) {
-                log_warning("SIGHUP: reloading the configuration is not supported yet; "
-                            "restart anjud to apply changes");
-                return 0;
+                struct config *fresh = NULL;
+
+                /* All or nothing: a file that does not validate changes nothing. */
+                if (config_load(h->cfg->path, log_config_error, NULL, &fresh) < 0) {
+                        log_error("SIGHUP: %s is not valid; the running configuration stays in force",
+                                  h->cfg->path);
+                        return 0;
+                }
+                config_free(fresh);
+                if (!h->argv) {
+                        log_error("SIGHUP: cannot reload (no command line kept)");
+                        return 0;
+                }
+                log_notice("SIGHUP: %s is valid; reloading (incidents, calls and settings are kept in the "
+                           "database, rule timers start again)", h->cfg->path);
+                (void) sd_notify(false, "RELOADING=1\nSTATUS=reloading the configuration");
+                h->reload = true;
+                return sd_event_exit(h->event, 0);
         }
         log_notice("%s received, stopping", strsignal((int) si->ssi_signo));
         return sd_event_exit(h->event, 0);
@@ -397,12 +436,24 @@ int hub_new(struct config *cfg, struct hub **ret) {
                 goto err;
         if ((r = store_open(cfg->hub.database, &h->store)) < 0)
                 goto err;
+        h->started = clock_wall();
+        /* Thresholds set at run time win over the file's until set again. */
+        hubctl_load_settings(h);
+        h->live = calloc(cfg->n_sensors + 1, sizeof *h->live);
+        if (!h->live) {
+                r = -ENOMEM;
+                goto err;
+        }
+        for (size_t i = 0; i < cfg->n_sensors; i++)
+                h->live[i] = (struct sensor_live) { .battery = -1, .value = NAN };
         if ((r = dispatch_new(h->event, cfg, h->store, &h->dispatch)) < 0 ||
             (r = incidents_new(cfg, h->store, h->dispatch, &h->incidents)) < 0)
                 goto err;
         h->rules = rules_new(cfg, clock_mono(), clock_wall());
-        if (!h->rules || asprintf(&h->ack_topic, "anju/%s/ack", cfg->hub.id) < 0) {
-                h->ack_topic = NULL;
+        if (!h->rules || asprintf(&h->ack_topic, "anju/%s/ack", cfg->hub.id) < 0 ||
+            asprintf(&h->config_set_topic, "anju/%s/config/set", cfg->hub.id) < 0 ||
+            asprintf(&h->config_topic, "anju/%s/config", cfg->hub.id) < 0 ||
+            asprintf(&h->config_result_topic, "anju/%s/config/result", cfg->hub.id) < 0) {
                 r = -ENOMEM;
                 goto err;
         }
@@ -414,9 +465,16 @@ int hub_new(struct config *cfg, struct hub **ret) {
                 goto err;
         (void) sd_event_source_set_enabled(h->rules_timer, SD_EVENT_OFF);
         if ((r = mqtt_new(h->event, cfg, on_message, h, &h->mqtt)) < 0 ||
-            (r = mqtt_subscribe_extra(h->mqtt, h->ack_topic)) < 0)
+            (r = mqtt_subscribe_extra(h->mqtt, h->ack_topic)) < 0 ||
+            (r = mqtt_subscribe_extra(h->mqtt, h->config_set_topic)) < 0)
                 goto err;
+        mqtt_set_connected_cb(h->mqtt, on_mqtt_connected);
         incidents_set_mqtt(h->incidents, h->mqtt);
+        /* The control socket is for operators: without it the home is still
+         * watched, so a failure here is logged, not fatal. */
+        if (cfg->hub.ctl_socket && *cfg->hub.ctl_socket &&
+            ctl_new(h->event, cfg->hub.ctl_socket, hubctl_request, hubctl_closed, h, &h->ctl) < 0)
+                log_warning("anjuctl will not reach this daemon: no control socket at %s", cfg->hub.ctl_socket);
         dispatch_set_delivered_cb(h->dispatch, on_center_answered, h);
         if ((r = dispatch_start_heartbeat(h->dispatch, health_body, on_link, h)) < 0)
                 goto err;
@@ -435,7 +493,7 @@ int hub_run(struct hub *h) {
         if (n > 0)
                 log_notice("outbox: %d undelivered call(s) replayed", n);
         (void) incidents_resume(h->incidents, clock_mono(), clock_wall());
-        rearm_rules(h);
+        hub_rearm(h);
         r = mqtt_start(h->mqtt);
         if (r < 0)
                 return r;
@@ -444,13 +502,24 @@ int hub_run(struct hub *h) {
                    h->cfg->dispatch.url);
         (void) sd_notifyf(false, "READY=1\nSTATUS=watching %zu sensors", h->cfg->n_sensors);
         r = sd_event_loop(h->event);
-        (void) sd_notify(false, "STOPPING=1");
+        if (!h->reload)
+                (void) sd_notify(false, "STOPPING=1");
         return r;
+}
+
+bool hub_reload_requested(const struct hub *h) {
+        return h->reload;
+}
+
+void hub_set_argv(struct hub *h, char *const *argv) {
+        h->argv = argv;
 }
 
 void hub_free(struct hub *h) {
         if (!h)
                 return;
+        hubctl_free_walks(h);
+        ctl_free(h->ctl);
         mqtt_free(h->mqtt);
         rules_free(h->rules);
         incidents_free(h->incidents);
@@ -459,6 +528,8 @@ void hub_free(struct hub *h) {
         sd_event_source_disable_unref(h->flush);
         sd_event_source_disable_unref(h->rules_timer);
         free(h->ack_topic);
+        free(h->config_set_topic), free(h->config_topic), free(h->config_result_topic);
+        free(h->live);
         strmap_free(h->topics);
         free(h->online);
         sd_event_unref(h->event);

@@ -3,6 +3,8 @@
  * underneath. Only this glue and main log what sensors send. */
 #pragma once
 
+#include <stdbool.h>
+
 struct config;
 struct hub;
 
@@ -25,4 +27,8 @@ int hub_new(struct config *cfg, struct hub **ret);
 /* Runs until SIGTERM/SIGINT; returns 0 or -errno. */
 int hub_run(struct hub *h);
 void hub_free(struct hub *h);
+/* SIGHUP with a valid file: the loop ended so that main re-executes. */
+bool hub_reload_requested(const struct hub *h);
+/* The command line to re-execute on reload. */
+void hub_set_argv(struct hub *h, char *const *argv);
 const struct hub_stats *hub_get_stats(const struct hub *h);

@@ -21,6 +21,7 @@ struct mqtt {
         const struct config *cfg;
         struct mosquitto *mosq;
         mqtt_message_fn on_message;
+        void (*on_connected)(void *userdata);
         void *userdata;
         sd_event_source *io;
         int io_fd;
@@ -194,6 +195,12 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc) {
         (void) mosquitto_publish(mosq, NULL, m->status_topic, 6, "online", 1, true);
         log_notice("mqtt: connected to %s:%u, %d topics subscribed", m->cfg->mqtt.host,
                    m->cfg->mqtt.port, m->n_subs);
+        if (m->on_connected)
+                m->on_connected(m->userdata);
+}
+
+void mqtt_set_connected_cb(struct mqtt *m, void (*fn)(void *userdata)) {
+        m->on_connected = fn;
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc) {

@@ -701,6 +701,16 @@ const char *presence_to_string(enum presence p) {
         return "?";
 }
 
+bool rules_sensor_offline(const struct rules *r, uint32_t i) {
+        return i < r->n_sensors && r->s[i].offline_raised;
+}
+
+void rules_params_changed(struct rules *r) {
+        plan_inactivity(r);
+        r->morning_deadline = 0;        /* decided again at the next call */
+        r->sweep = 0;
+}
+
 size_t rules_offline_count(const struct rules *r) {
         size_t n = 0;
 

@@ -7,6 +7,7 @@
  * time of day (active hours, night hours, the morning check). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,12 @@ enum presence rules_presence(const struct rules *r);
 const char *presence_to_string(enum presence p);
 /* Sensors currently considered offline (silent or reported offline). */
 size_t rules_offline_count(const struct rules *r);
+bool rules_sensor_offline(const struct rules *r, uint32_t sensor);
+/* A threshold changed at run time: the inactivity deadline is planned
+ * again from the last activity, the morning check and the offline sweep
+ * are decided again at the next tick. Other running timers keep the limit
+ * they started with. */
+void rules_params_changed(struct rules *r);
 /* Wall time of the last activity seen (motion, door, steps, a button). */
 uint64_t rules_last_activity(const struct rules *r);
 

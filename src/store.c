@@ -168,6 +168,14 @@ static int migrate(struct store *s) {
         /* v2: webhook notices share the outbox; url NULL = the dispatch center. */
         if (version < 2 && (r = exec(s, "ALTER TABLE outbox ADD COLUMN url TEXT;")) < 0)
                 goto rollback;
+        /* v3: thresholds set at run time, and who changed what when. */
+        if (version < 3 && (r = exec(s,
+                        "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL, at INTEGER NOT NULL,"
+                        "  actor TEXT, channel TEXT);"
+                        "CREATE TABLE audit(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, key TEXT NOT NULL,"
+                        "  old TEXT, new TEXT, actor TEXT, channel TEXT, result TEXT NOT NULL);"
+                        "CREATE INDEX audit_key ON audit(key, seq);")) < 0)
+                goto rollback;
         if ((r = exec(s, "PRAGMA user_version = " STRINGIFY(STORE_SCHEMA_VERSION))) < 0)
                 goto rollback;
         if ((r = exec(s, "COMMIT")) < 0)
@@ -515,6 +523,114 @@ out:
         for (int k = 0; k < 3; k++)
                 free(v[k]);
         return r;
+}
+
+/* Runs sql with text parameters (NULL-terminated list), calling cb per row
+ * with the columns as text. A small helper for the operator's queries,
+ * which are not on any alarm path. */
+static int query(struct store *s, const char *sql, const char *const *params, int64_t num,
+                 int (*cb)(int n, const char *const *cols, void *ud), void *ud) {
+        sqlite3_stmt *q;
+        int rc, r = 0, i = 0;
+
+        if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+                return fail(s, sqlite3_errcode(s->db), sql);
+        for (; params && params[i]; i++)
+                sqlite3_bind_text(q, i + 1, params[i], -1, SQLITE_STATIC);
+        if (num >= 0)
+                sqlite3_bind_int64(q, i + 1, num);
+        while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+                const char *cols[16];
+                int n = sqlite3_column_count(q);
+                if (n > 16)
+                        n = 16;
+                for (int k = 0; k < n; k++)
+                        cols[k] = col_text(q, k);
+                r = cb(n, cols, ud);
+        }
+        if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+                r = fail(s, rc, sql);
+        sqlite3_finalize(q);
+        return r;
+}
+
+int store_setting_put(struct store *s, const char *key, const char *old, const char *value, uint64_t at,
+                      const char *actor, const char *channel) {
+        sqlite3_stmt *q = NULL;
+        int r;
+
+        if ((r = begin(s)) < 0)
+                return r;
+        if (sqlite3_prepare_v2(s->db, "INSERT INTO settings(key, value, at, actor, channel) VALUES(?1, ?2, ?3, ?4, ?5)"
+                               " ON CONFLICT(key) DO UPDATE SET value = ?2, at = ?3, actor = ?4, channel = ?5",
+                               -1, &q, NULL) != SQLITE_OK)
+                return rollback(s, fail(s, sqlite3_errcode(s->db), "settings"));
+        sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, value, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 3, (sqlite3_int64) at);
+        sqlite3_bind_text(q, 4, actor, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 5, channel, -1, SQLITE_STATIC);
+        r = sqlite3_step(q) == SQLITE_DONE ? 0 : fail(s, sqlite3_errcode(s->db), "settings");
+        sqlite3_finalize(q);
+        if (r < 0)
+                return rollback(s, r);
+        if ((r = store_audit_add(s, key, old, value, at, actor, channel, "applied")) < 0)
+                return rollback(s, r);
+        return commit(s);
+}
+
+int store_audit_add(struct store *s, const char *key, const char *old, const char *value, uint64_t at,
+                    const char *actor, const char *channel, const char *result) {
+        sqlite3_stmt *q = NULL;
+        int r;
+
+        if (sqlite3_prepare_v2(s->db, "INSERT INTO audit(at, key, old, new, actor, channel, result)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &q, NULL) != SQLITE_OK)
+                return fail(s, sqlite3_errcode(s->db), "audit");
+        sqlite3_bind_int64(q, 1, (sqlite3_int64) at);
+        sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 3, old, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 4, value, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 5, actor, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 6, channel, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 7, result, -1, SQLITE_STATIC);
+        r = sqlite3_step(q) == SQLITE_DONE ? 0 : fail(s, sqlite3_errcode(s->db), "audit");
+        sqlite3_finalize(q);
+        return r;
+}
+
+int store_settings_load(struct store *s, int (*cb)(int n, const char *const *cols, void *ud), void *ud) {
+        return query(s, "SELECT key, value, actor, channel FROM settings ORDER BY key", NULL, -1, cb, ud);
+}
+
+int store_audit_load(struct store *s, const char *key, int (*cb)(int n, const char *const *cols, void *ud),
+                     void *ud) {
+        const char *params[] = { key, NULL };
+        return query(s, key ? "SELECT at, key, old, new, actor, channel, result FROM audit WHERE key = ?1 ORDER BY seq"
+                            : "SELECT at, key, old, new, actor, channel, result FROM audit ORDER BY seq",
+                     key ? params : NULL, -1, cb, ud);
+}
+
+int store_incidents_load(struct store *s, bool open_only, int64_t limit,
+                         int (*cb)(int n, const char *const *cols, void *ud), void *ud) {
+        return query(s, open_only
+                     ? "SELECT id, type, severity, state, sensor, reason, opened_at, closed_at FROM incidents"
+                       " WHERE closed_at IS NULL ORDER BY opened_at DESC LIMIT ?1"
+                     : "SELECT id, type, severity, state, sensor, reason, opened_at, closed_at FROM incidents"
+                       " ORDER BY opened_at DESC LIMIT ?1", NULL, limit, cb, ud);
+}
+
+int store_timeline_load(struct store *s, const char *incident,
+                        int (*cb)(int n, const char *const *cols, void *ud), void *ud) {
+        const char *params[] = { incident, NULL };
+        return query(s, "SELECT at, event, actor, channel, note FROM timeline WHERE incident = ?1 ORDER BY seq",
+                     params, -1, cb, ud);
+}
+
+int store_activity_load(struct store *s, uint64_t since,
+                        int (*cb)(int n, const char *const *cols, void *ud), void *ud) {
+        return query(s, "SELECT at, sensor FROM sensor_log WHERE at >= ?1 AND value > 0"
+                        " AND attr IN ('motion', 'door_open')", NULL, (int64_t) since, cb, ud);
 }
 
 int store_outbox_drop(struct store *s, int64_t id) {

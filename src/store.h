@@ -12,7 +12,7 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define INCIDENT_ID_MAX 32
 
 struct store_incident {
@@ -100,6 +100,25 @@ struct response_stats {
         size_t resolved_within_10min;
 };
 int store_response_stats(struct store *s, uint64_t since_wall, struct response_stats *ret);
+
+/* Thresholds set at run time: stored (one per key) with an audit row, in
+ * one transaction; and refused attempts, audited too. */
+int store_setting_put(struct store *s, const char *key, const char *old, const char *value, uint64_t at,
+                      const char *actor, const char *channel);
+int store_audit_add(struct store *s, const char *key, const char *old, const char *value, uint64_t at,
+                    const char *actor, const char *channel, const char *result);
+/* Row callbacks get the columns as text (NULL for NULL). */
+typedef int (*store_row_fn)(int n, const char *const *cols, void *ud);
+/* key, value, actor, channel */
+int store_settings_load(struct store *s, store_row_fn cb, void *ud);
+/* at, key, old, new, actor, channel, result; key NULL = every key */
+int store_audit_load(struct store *s, const char *key, store_row_fn cb, void *ud);
+/* id, type, severity, state, sensor, reason, opened_at, closed_at; newest first */
+int store_incidents_load(struct store *s, bool open_only, int64_t limit, store_row_fn cb, void *ud);
+/* at, event, actor, channel, note; in order */
+int store_timeline_load(struct store *s, const char *incident, store_row_fn cb, void *ud);
+/* at, sensor: motion, door and step events since */
+int store_activity_load(struct store *s, uint64_t since, store_row_fn cb, void *ud);
 
 /* Removes an undelivered row without delivering it (a webhook notice for
  * an incident that has closed). */

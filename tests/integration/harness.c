@@ -344,7 +344,8 @@ const char *h_write_config(const char *dir, int mqtt_port, int dispatch_port, co
         f = fopen(path, "w");
         ck_assert_ptr_nonnull(f);
         fprintf(f,
-                "[hub]\nid = test-hub\nlanguage = en\ntimezone = Asia/Shanghai\ndatabase = %s/anju.db\n\n"
+                "[hub]\nid = test-hub\nlanguage = en\ntimezone = Asia/Shanghai\ndatabase = %s/anju.db\n"
+                "ctl_socket = %s/ctl.sock\n\n"
                 "[resident]\nname = Ye Ayi\naddress = Doutan 3-2-301\nrisk = high\nnotes = lives alone\n\n"
                 "[mqtt]\nhost = 127.0.0.1\nport = %d\nkeepalive = 10s\nreconnect_min = 50ms\n"
                 "reconnect_max = 400ms\n\n"
@@ -356,7 +357,7 @@ const char *h_write_config(const char *dir, int mqtt_port, int dispatch_port, co
                 "[sensor front_door]\nkind = door\nroom = hall\ntopic = zigbee2mqtt/front_door\n\n"
                 "[sensor sos_button]\nkind = button\nroom = bedroom\ntopic = zigbee2mqtt/sos_button\n\n"
                 "[sensor band]\nkind = wristband\ntopic = band/ye\n\n%s",
-                dir, mqtt_port, dispatch_port, dir, dir, extra ? extra : "");
+                dir, dir, mqtt_port, dispatch_port, dir, dir, extra ? extra : "");
         fclose(f);
         return path;
 }

@@ -108,13 +108,13 @@ START_TEST(test_store_open_creates_schema_version_2_in_wal_mode) {
         char buf[32];
 
         open_store();
-        ck_assert_int_eq(scalar("PRAGMA user_version"), 2);
+        ck_assert_int_eq(scalar("PRAGMA user_version"), STORE_SCHEMA_VERSION);
         ck_assert_str_eq(text_of("PRAGMA journal_mode", buf, sizeof buf), "wal");
         ck_assert_int_eq(scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                                 "('incidents','incident_sensors','timeline','outbox','deliveries','sensor_log')"), 6);
         ck_assert_int_eq(store_outbox_depth(st), 0);
         reopen_store();                 /* opening again migrates nothing and loses nothing */
-        ck_assert_int_eq(scalar("PRAGMA user_version"), 2);
+        ck_assert_int_eq(scalar("PRAGMA user_version"), STORE_SCHEMA_VERSION);
 }
 END_TEST
 
@@ -150,7 +150,7 @@ START_TEST(test_store_migrates_a_version_1_database_keeping_its_outbox) {
                  " delivered_at INTEGER NOT NULL);"
                  "CREATE TABLE sensor_log(at INTEGER NOT NULL, sensor TEXT NOT NULL, attr TEXT NOT NULL, value REAL);");
         open_store();
-        ck_assert_int_eq(scalar("PRAGMA user_version"), 2);
+        ck_assert_int_eq(scalar("PRAGMA user_version"), STORE_SCHEMA_VERSION);
         ck_assert_int_eq(store_outbox_load(st, count_rows, &n), 0);
         ck_assert_int_eq(n, 1);
 }

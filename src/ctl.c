@@ -1,0 +1,291 @@
+/* The control socket (see ctl.h). Non-blocking on both sides: a slow or
+ * stuck client only grows its own output buffer (bounded), never the loop. */
+#include "ctl.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define CTL_MAX_LINE (64 * 1024)
+#define CTL_MAX_OUT (8 * 1024 * 1024)
+
+struct ctl_conn {
+        struct ctl *ctl;
+        struct ctl_conn *prev, *next;
+        int fd;
+        sd_event_source *io;
+        char in[CTL_MAX_LINE];
+        size_t in_len;
+        char *out;
+        size_t out_len, out_cap;
+        char actor[64];
+        void *data;
+        bool closing;           /* close once out is written */
+};
+
+struct ctl {
+        sd_event *event;
+        int fd;
+        char *path;
+        sd_event_source *io;
+        struct ctl_conn *conns;
+        ctl_request_fn on_request;
+        ctl_close_fn on_close;
+        void *userdata;
+};
+
+static void conn_free(struct ctl_conn *c) {
+        struct ctl *ctl = c->ctl;
+
+        if (ctl->on_close)
+                ctl->on_close(c, ctl->userdata);
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                ctl->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        sd_event_source_disable_unref(c->io);
+        if (c->fd >= 0)
+                close(c->fd);
+        free(c->out);
+        free(c);
+}
+
+static void update_events(struct ctl_conn *c) {
+        (void) sd_event_source_set_io_events(c->io, EPOLLIN | EPOLLRDHUP | (c->out_len ? EPOLLOUT : 0));
+}
+
+int ctl_send(struct ctl_conn *c, json_t *msg) {
+        char *line = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+        size_t l;
+
+        json_decref(msg);
+        if (!line)
+                return -ENOMEM;
+        l = strlen(line);
+        if (c->out_len + l + 1 > CTL_MAX_OUT) {
+                /* A client that does not read: let it go rather than grow. */
+                free(line);
+                c->closing = true;
+                return -ENOBUFS;
+        }
+        if (c->out_len + l + 1 > c->out_cap) {
+                size_t cap = c->out_cap ? c->out_cap : 4096;
+                char *n;
+                while (cap < c->out_len + l + 1)
+                        cap *= 2;
+                n = realloc(c->out, cap);
+                if (!n) {
+                        free(line);
+                        return -ENOMEM;
+                }
+                c->out = n;
+                c->out_cap = cap;
+        }
+        memcpy(c->out + c->out_len, line, l);
+        c->out[c->out_len + l] = '\n';
+        c->out_len += l + 1;
+        free(line);
+        update_events(c);
+        return 0;
+}
+
+static void handle_line(struct ctl_conn *c, char *line) {
+        json_error_t jerr;
+        json_t *req = json_loads(line, 0, &jerr);
+
+        if (!json_is_object(req) || !json_is_string(json_object_get(req, "cmd"))) {
+                ctl_send(c, json_pack("{s:b, s:s, s:s}", "ok", 0, "error",
+                                      "expected one JSON object with \"cmd\" per line", "detail",
+                                      req ? "no \"cmd\"" : jerr.text));
+                json_decref(req);
+                return;
+        }
+        c->ctl->on_request(c, req, c->ctl->userdata);
+        json_decref(req);
+}
+
+static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct ctl_conn *c = userdata;
+
+        if (revents & EPOLLOUT && c->out_len) {
+                ssize_t k = write(c->fd, c->out, c->out_len);
+                if (k < 0 && errno != EAGAIN && errno != EINTR) {
+                        conn_free(c);
+                        return 0;
+                }
+                if (k > 0) {
+                        memmove(c->out, c->out + k, c->out_len - (size_t) k);
+                        c->out_len -= (size_t) k;
+                }
+        }
+        if (c->closing && c->out_len == 0) {
+                conn_free(c);
+                return 0;
+        }
+        if (revents & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+                ssize_t k = read(c->fd, c->in + c->in_len, sizeof c->in - c->in_len);
+                char *nl;
+
+                if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
+                        conn_free(c);
+                        return 0;
+                }
+                if (k > 0)
+                        c->in_len += (size_t) k;
+                while ((nl = memchr(c->in, '\n', c->in_len))) {
+                        size_t used = (size_t) (nl - c->in) + 1;
+                        *nl = '\0';
+                        handle_line(c, c->in);
+                        memmove(c->in, c->in + used, c->in_len - used);
+                        c->in_len -= used;
+                }
+                if (c->in_len == sizeof c->in) {
+                        ctl_send(c, json_pack("{s:b, s:s}", "ok", 0, "error", "request line too long"));
+                        c->in_len = 0;
+                        c->closing = true;
+                }
+        }
+        update_events(c);
+        return 0;
+}
+
+/* Root, the daemon's own user, or a member of the anju group. */
+static bool allowed(uid_t uid, gid_t gid, char *actor, size_t n) {
+        struct passwd *pw = getpwuid(uid);
+        struct group *gr = getgrnam("anju");
+
+        if (pw)
+                snprintf(actor, n, "%s", pw->pw_name);
+        else
+                snprintf(actor, n, "uid %u", (unsigned) uid);
+        if (uid == 0 || uid == geteuid())
+                return true;
+        if (!gr)
+                return false;
+        if (gid == gr->gr_gid)
+                return true;
+        for (char **m = gr->gr_mem; *m; m++)
+                if (pw && strcmp(*m, pw->pw_name) == 0)
+                        return true;
+        return false;
+}
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct ctl *ctl = userdata;
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        struct ctl_conn *c;
+        int cfd, r;
+
+        cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0)
+                return 0;
+        c = calloc(1, sizeof *c);
+        if (!c) {
+                close(cfd);
+                return 0;
+        }
+        c->ctl = ctl;
+        c->fd = cfd;
+        r = sd_event_add_io(ctl->event, &c->io, cfd, EPOLLIN | EPOLLRDHUP, on_conn_io, c);
+        if (r < 0) {
+                close(cfd);
+                free(c);
+                return 0;
+        }
+        c->next = ctl->conns;
+        if (ctl->conns)
+                ctl->conns->prev = c;
+        ctl->conns = c;
+        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+            !allowed(cred.uid, cred.gid, c->actor, sizeof c->actor)) {
+                log_warning("ctl: refused a connection from %s: not root, not the anju group",
+                            c->actor[0] ? c->actor : "an unknown peer");
+                ctl_send(c, json_pack("{s:b, s:s}", "ok", 0, "error",
+                                      "permission denied: only root and the anju group may control anjud"));
+                c->closing = true;
+        }
+        return 0;
+}
+
+int ctl_new(sd_event *e, const char *path, ctl_request_fn on_request, ctl_close_fn on_close,
+            void *userdata, struct ctl **ret) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct group *gr;
+        struct ctl *ctl;
+        int r;
+
+        if (strlen(path) >= sizeof sa.sun_path)
+                return log_error_errno(ENAMETOOLONG, "ctl: socket path %s is too long", path);
+        ctl = calloc(1, sizeof *ctl);
+        if (!ctl)
+                return -ENOMEM;
+        ctl->event = sd_event_ref(e);
+        ctl->on_request = on_request;
+        ctl->on_close = on_close;
+        ctl->userdata = userdata;
+        ctl->path = strdup(path);
+        ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (!ctl->path || ctl->fd < 0) {
+                r = ctl->fd < 0 ? -errno : -ENOMEM;
+                goto err;
+        }
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+        (void) unlink(path);    /* a stale socket from before a crash */
+        if (bind(ctl->fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen(ctl->fd, 16) < 0) {
+                r = -errno;
+                log_error_errno(-r, "ctl: cannot listen on %s: %m", path);
+                goto err;
+        }
+        (void) chmod(path, 0660);
+        if ((gr = getgrnam("anju")) && chown(path, (uid_t) -1, gr->gr_gid) < 0)
+                log_debug("ctl: cannot give %s to group anju: %m", path);
+        r = sd_event_add_io(e, &ctl->io, ctl->fd, EPOLLIN, on_accept, ctl);
+        if (r < 0)
+                goto err;
+        *ret = ctl;
+        return 0;
+err:
+        ctl_free(ctl);
+        return r;
+}
+
+void ctl_free(struct ctl *ctl) {
+        if (!ctl)
+                return;
+        while (ctl->conns)
+                conn_free(ctl->conns);
+        sd_event_source_disable_unref(ctl->io);
+        if (ctl->fd >= 0) {
+                close(ctl->fd);
+                if (ctl->path)
+                        (void) unlink(ctl->path);
+        }
+        free(ctl->path);
+        sd_event_unref(ctl->event);
+        free(ctl);
+}
+
+const char *ctl_conn_actor(const struct ctl_conn *c) {
+        return c->actor;
+}
+
+void ctl_conn_set_data(struct ctl_conn *c, void *data) {
+        c->data = data;
+}
+
+void *ctl_conn_get_data(const struct ctl_conn *c) {
+        return c->data;
+}

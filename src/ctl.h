@@ -1,0 +1,31 @@
+/* The control socket for anjuctl (SPEC §9, docs/CONTROL.md): a Unix
+ * stream socket on the loop; one JSON object per line each way. Peer
+ * credentials (SO_PEERCRED) name the actor; only root, the daemon's own
+ * user and members of the `anju` group are served. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+struct ctl;
+struct ctl_conn;
+
+/* A request arrived on c (req is borrowed). Answer with ctl_send(), now or
+ * later; a conn stays open until the client closes it. */
+typedef void (*ctl_request_fn)(struct ctl_conn *c, json_t *req, void *userdata);
+/* c is going away (the client closed): forget it. */
+typedef void (*ctl_close_fn)(struct ctl_conn *c, void *userdata);
+
+/* Listens on path (replacing a stale socket), mode 0660, group anju if it
+ * exists. */
+int ctl_new(sd_event *e, const char *path, ctl_request_fn on_request, ctl_close_fn on_close,
+            void *userdata, struct ctl **ret);
+void ctl_free(struct ctl *ctl);
+
+/* Queues one line (msg is consumed); written when the socket is writable. */
+int ctl_send(struct ctl_conn *c, json_t *msg);
+/* "root", a user name, or "uid 1000": who is on the other end. */
+const char *ctl_conn_actor(const struct ctl_conn *c);
+void ctl_conn_set_data(struct ctl_conn *c, void *data);
+void *ctl_conn_get_data(const struct ctl_conn *c);
