@@ -89,6 +89,11 @@ static void explain_health(const struct config *cfg, const struct decision *d, c
                     "heart rate are not watched", "手环 %1$s 自 %3$s 起未佩戴（已%4$s），跌倒和心率无法监测",
                     id, room, since, dur);
                 break;
+        case HEALTH_STORAGE:
+                say(buf, n, zh, "The hub's database failed (damaged, full or not writable): alarms still go "
+                    "out, from memory, but records may be missing; check the storage",
+                    "网关数据库故障（损坏、已满或无法写入）：报警仍从内存发出，但记录可能缺失；请检查存储", id, room);
+                break;
         case HEALTH_LINK:
                 say(buf, n, zh, "The link to the dispatch center is down since %3$s (%4$s without an answer); "
                     "emergency calls wait in the outbox and are retried",

@@ -53,6 +53,9 @@ struct hub {
         char *const *argv;              /* for a reload by re-exec */
         uint64_t started;               /* wall */
         bool reload;                    /* SIGHUP accepted: re-exec when the loop ends */
+        bool storage_fault;             /* the database did not open as it was */
+        unsigned long storage_failures_seen;
+        uint64_t storage_warned_at;     /* mono */
 };
 
 

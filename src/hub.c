@@ -12,6 +12,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <math.h>
 #include <jansson.h>
 #include <signal.h>
@@ -24,6 +25,8 @@
 #define MAX_EVENTS_PER_MESSAGE 24
 #define LOG_FLUSH_DELAY (500 * USEC_PER_MSEC)
 #define LOG_FLUSH_BATCH 4096
+
+static void check_storage(struct hub *h);
 
 void hub_warn_bad_input(struct hub *h, const char *topic, const char *what, const char *detail) {
         unsigned suppressed;
@@ -49,9 +52,11 @@ static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
         struct hub *h = userdata;
         int r = store_flush(h->store);
 
-        if (r < 0)
+        if (r < 0) {
                 log_warning_errno(r, "sensor log: batch of %zu events not written: %m, will retry",
                                   store_log_pending(h->store));
+                check_storage(h);
+        }
         if (store_log_pending(h->store) > 0)
                 arm_flush(h);
         return 0;
@@ -78,6 +83,8 @@ void hub_apply(struct hub *h, const struct decision *dec, size_t n, const char *
                 h->stats.decisions++;
                 (void) incidents_apply_from(h->incidents, &dec[i], actor, channel);
         }
+        if (n > 0)
+                check_storage(h);
 }
 
 static int on_rules_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -417,6 +424,55 @@ static int setup_loop(struct hub *h) {
         return sd_event_source_set_enabled(h->flush, SD_EVENT_OFF);
 }
 
+/* The database will not open (corrupt, unreadable, no space): set the file
+ * aside and start a new one; failing that, run from memory. Never refuse
+ * to watch the home over its record. */
+static void open_store_anyway(struct hub *h) {
+        const char *path = h->cfg->hub.database;
+        char aside[4200];
+
+        h->store = NULL;
+        h->storage_fault = true;
+        snprintf(aside, sizeof aside, "%s.broken-%llu", path, (unsigned long long) (now_wall() / USEC_PER_SEC));
+        if (access(path, F_OK) == 0 && rename(path, aside) == 0) {
+                char wal[4300], walaside[4400];
+                snprintf(wal, sizeof wal, "%s-wal", path);
+                snprintf(walaside, sizeof walaside, "%s-wal", aside);
+                (void) rename(wal, walaside);
+                snprintf(wal, sizeof wal, "%s-shm", path);
+                (void) unlink(wal);
+                log_error("database %s could not be opened: kept as %s for inspection; starting a new one",
+                          path, aside);
+                if (store_open(path, &h->store) == 0)
+                        return;
+        }
+        h->store = NULL;
+        log_error("database %s is not usable: running from memory — alarms still go out, "
+                  "but nothing is recorded until it is fixed", path);
+}
+
+/* A storage fault (at start, or a failed write since) is a warning for the
+ * maintenance contact, once per fault. */
+static void check_storage(struct hub *h) {
+        unsigned long f = store_failures(h->store);
+        struct decision d;
+
+        if (!h->storage_fault && f == h->storage_failures_seen)
+                return;
+        /* A full disk fails every write: one warning per 10 minutes is plenty. */
+        if (!h->storage_fault && h->storage_warned_at && clock_mono() - h->storage_warned_at < 10 * USEC_PER_MIN)
+                return;
+        h->storage_warned_at = clock_mono();
+        h->storage_fault = false;
+        h->storage_failures_seen = f;
+        d = (struct decision) {
+                .kind = DECISION_RAISE, .type = INCIDENT_DEVICE_HEALTH, .severity = SEVERITY_WARNING,
+                .sensor = SENSOR_NONE, .mono = clock_mono(), .wall = clock_wall(), .problem = HEALTH_STORAGE,
+        };
+        d.since_wall = d.wall;
+        (void) incidents_apply(h->incidents, &d);
+}
+
 int hub_new(struct config *cfg, struct hub **ret) {
         struct hub *h;
         int r;
@@ -434,8 +490,8 @@ int hub_new(struct config *cfg, struct hub **ret) {
         }
         if ((r = setup_loop(h)) < 0 || (r = build_topic_map(h)) < 0)
                 goto err;
-        if ((r = store_open(cfg->hub.database, &h->store)) < 0)
-                goto err;
+        if (store_open(cfg->hub.database, &h->store) < 0)
+                open_store_anyway(h);
         h->started = clock_wall();
         /* Thresholds set at run time win over the file's until set again. */
         hubctl_load_settings(h);
@@ -493,6 +549,7 @@ int hub_run(struct hub *h) {
         if (n > 0)
                 log_notice("outbox: %d undelivered call(s) replayed", n);
         (void) incidents_resume(h->incidents, clock_mono(), clock_wall());
+        check_storage(h);
         hub_rearm(h);
         r = mqtt_start(h->mqtt);
         if (r < 0)

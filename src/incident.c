@@ -137,7 +137,7 @@ int incidents_new(const struct config *cfg, struct store *store, struct dispatch
         m->store = store;
         m->dispatch = dispatch;
         m->by_order = calloc(cfg->n_contacts + 1, sizeof *m->by_order);
-        m->warned = calloc(cfg->n_sensors + 1, sizeof *m->warned);
+        m->warned = calloc(cfg->n_sensors + 2, sizeof *m->warned);
         if (!m->by_order || !m->warned ||
             asprintf(&m->alert_topic, "anju/%s/alert", cfg->hub.id) < 0 ||
             asprintf(&m->prompt_topic, "anju/%s/prompt", cfg->hub.id) < 0) {
@@ -468,7 +468,9 @@ static int store_new(struct incidents *m, struct open_incident *o, const struct 
 /* Where a warning's "told maintenance" time is kept: per device, and one
  * slot for warnings about no device (the dispatch link). */
 static size_t warn_slot(const struct incidents *m, const struct open_incident *o) {
-        return o->first.sensor == SENSOR_NONE ? m->cfg->n_sensors : o->first.sensor;
+        if (o->first.sensor != SENSOR_NONE)
+                return o->first.sensor;
+        return m->cfg->n_sensors + (o->first.problem == HEALTH_STORAGE);
 }
 
 /* Runs what the ladder says is due. */

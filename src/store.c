@@ -93,6 +93,7 @@ struct store {
         sqlite3_stmt *st[_ST_MAX];
         struct log_entry *batch;
         size_t n_batch, cap_batch;
+        unsigned long failures;
 };
 
 static int sqlite_to_errno(int rc) {
@@ -110,6 +111,7 @@ static int sqlite_to_errno(int rc) {
 }
 
 static int fail(struct store *s, int rc, const char *what) {
+        s->failures++;
         return log_error_errno(sqlite_to_errno(rc), "database: %s failed: %s", what,
                                sqlite3_errmsg(s->db));
 }
@@ -631,6 +633,10 @@ int store_activity_load(struct store *s, uint64_t since,
                         int (*cb)(int n, const char *const *cols, void *ud), void *ud) {
         return query(s, "SELECT at, sensor FROM sensor_log WHERE at >= ?1 AND value > 0"
                         " AND attr IN ('motion', 'door_open')", NULL, (int64_t) since, cb, ud);
+}
+
+unsigned long store_failures(const struct store *s) {
+        return s ? s->failures : 0;
 }
 
 int store_outbox_drop(struct store *s, int64_t id) {

@@ -120,6 +120,8 @@ int store_timeline_load(struct store *s, const char *incident, store_row_fn cb, 
 /* at, sensor: motion, door and step events since */
 int store_activity_load(struct store *s, uint64_t since, store_row_fn cb, void *ud);
 
+/* Statements that failed since the store was opened (disk full, I/O). */
+unsigned long store_failures(const struct store *s);
 /* Removes an undelivered row without delivering it (a webhook notice for
  * an incident that has closed). */
 int store_outbox_drop(struct store *s, int64_t id);

@@ -105,6 +105,7 @@ enum health_problem {
         HEALTH_TAMPER,
         HEALTH_NOT_WORN,
         HEALTH_LINK,            /* the dispatch center does not answer heartbeats */
+        HEALTH_STORAGE,         /* the database cannot be opened or written */
 };
 
 #define SENSOR_NONE UINT32_MAX
