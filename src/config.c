@@ -173,7 +173,7 @@ static const struct key_desc sensor_keys[] = {
         { "room", KT_STRING, SD(room), 0, 0, NULL, NULL },
         { "bathroom", KT_BOOL, SD(bathroom), 0, 0, NULL, NULL },
         { "topic", KT_STRING, SD(topic), 0, 0, NULL, check_topic },
-        { "availability_topic", KT_STRING, SD(availability_topic), 0, 0, NULL, NULL },
+        { "availability_topic", KT_STRING, SD(availability_topic), 0, 0, NULL, check_topic },
         { "invert", KT_BOOL, SD(invert), 0, 0, NULL, NULL },
         { "sos_actions", KT_STRING, SD(sos_actions), 0, 0, NULL, NULL },
         { "cancel_actions", KT_STRING, SD(cancel_actions), 0, 0, NULL, NULL },
@@ -882,6 +882,9 @@ static void validate_top(struct parser *p) {
                 perr(p, p->header_line[p->sec], "password_file", "needs username");
         if (!!c->mqtt.tls_cert_file != !!c->mqtt.tls_key_file)
                 perr(p, p->header_line[p->sec], "tls_cert_file", "tls_cert_file and tls_key_file go together");
+        if (c->mqtt.tls_cert_file && !c->mqtt.tls_ca_file)
+                perr(p, p->header_line[p->sec], "tls_cert_file", "needs tls_ca_file: TLS is on only with a CA to "
+                     "verify the broker");
         p->sec = SEC_DISPATCH;
         snprintf(p->sec_name, sizeof p->sec_name, "dispatch");
         if (!c->dispatch.url)
@@ -993,6 +996,50 @@ static void validate_rules(struct parser *p) {
         p->file = file;
 }
 
+struct topic_ref {
+        const char *topic;
+        size_t sensor;
+};
+
+static int cmp_topic(const void *a, const void *b) {
+        const struct topic_ref *x = a, *y = b;
+        int c = strcmp(x->topic, y->topic);
+        return c ? c : (x->sensor > y->sensor) - (x->sensor < y->sensor);
+}
+
+/* Two sensors on one topic would make anjud refuse to start: an error here. */
+static void validate_topics(struct parser *p) {
+        struct config *c = p->cfg;
+        struct topic_ref *t = calloc(c->n_sensors * 2 + 1, sizeof *t);
+        bool *told = calloc(c->n_sensors + 1, sizeof *told);
+        size_t n = 0;
+
+        if (!t || !told) {
+                free(t), free(told);
+                return;
+        }
+        for (size_t i = 0; i < c->n_sensors; i++) {
+                if (c->sensors[i].topic)
+                        t[n++] = (struct topic_ref) { c->sensors[i].topic, i };
+                if (c->sensors[i].availability_topic)
+                        t[n++] = (struct topic_ref) { c->sensors[i].availability_topic, i };
+        }
+        qsort(t, n, sizeof *t, cmp_topic);
+        for (size_t i = 1; i < n; i++)
+                if (strcmp(t[i].topic, t[i - 1].topic) == 0 && t[i].sensor != t[i - 1].sensor &&
+                    !told[t[i].sensor]) {
+                        const struct sensor_conf *a = &c->sensors[t[i - 1].sensor], *b = &c->sensors[t[i].sensor];
+                        told[t[i].sensor] = true;       /* one message per sensor is enough */
+                        p->sec = SEC_SENSOR;
+                        snprintf(p->sec_name, sizeof p->sec_name, "sensor %s", b->id);
+                        p->file = b->file;
+                        perr(p, b->line, NULL, "topic %s is also used by sensor %s (%s:%u)", t[i].topic, a->id,
+                             a->file, a->line);
+                }
+        free(t);
+        free(told);
+}
+
 static void validate(struct parser *p) {
         const char *main_file = p->cfg->path;
 
@@ -1002,6 +1049,7 @@ static void validate(struct parser *p) {
                 validate_sensor(p, &p->cfg->sensors[i]);
         for (size_t i = 0; i < p->cfg->n_contacts; i++)
                 validate_contact(p, &p->cfg->contacts[i]);
+        validate_topics(p);
         p->file = main_file;
         validate_rules(p);
         p->file = main_file;

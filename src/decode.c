@@ -123,6 +123,8 @@ static bool in_list(const char *list, const char *word) {
                 size_t l = c ? (size_t) (c - p) : strlen(p);
                 while (l > 0 && *p == ' ')
                         p++, l--;
+                while (l > 0 && p[l - 1] == ' ')
+                        l--;
                 if (l == wl && wl > 0 && strncasecmp(p, word, l) == 0)
                         return true;
                 p = c ? c + 1 : NULL;

@@ -371,6 +371,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                            "database, rule timers start again)", h->cfg->path);
                 (void) sd_notify(false, "RELOADING=1\nSTATUS=reloading the configuration");
                 h->reload = true;
+                mqtt_set_reloading(h->mqtt);
                 return sd_event_exit(h->event, 0);
         }
         log_notice("%s received, stopping", strsignal((int) si->ssi_signo));

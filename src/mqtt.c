@@ -22,6 +22,7 @@ struct mqtt {
         struct mosquitto *mosq;
         mqtt_message_fn on_message;
         void (*on_connected)(void *userdata);
+        bool reloading;
         void *userdata;
         sd_event_source *io;
         int io_fd;
@@ -199,6 +200,11 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc) {
                 m->on_connected(m->userdata);
 }
 
+void mqtt_set_reloading(struct mqtt *m) {
+        if (m)
+                m->reloading = true;
+}
+
 void mqtt_set_connected_cb(struct mqtt *m, void (*fn)(void *userdata)) {
         m->on_connected = fn;
 }
@@ -339,8 +345,10 @@ void mqtt_free(struct mqtt *m) {
                 return;
         m->stopping = true;
         if (m->mosq && m->connected) {
-                /* A clean goodbye: the will is only for unclean ends. */
-                (void) mosquitto_publish(m->mosq, NULL, m->status_topic, 7, "offline", 1, true);
+                /* A clean goodbye: the will is only for unclean ends. A reload
+                 * comes straight back: no "offline" flap for the monitors. */
+                if (!m->reloading)
+                        (void) mosquitto_publish(m->mosq, NULL, m->status_topic, 7, "offline", 1, true);
                 (void) mosquitto_disconnect(m->mosq);
                 for (int i = 0; i < 100 && mosquitto_want_write(m->mosq); i++)
                         if (mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS)

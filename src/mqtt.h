@@ -32,6 +32,8 @@ int mqtt_start(struct mqtt *m);
 void mqtt_free(struct mqtt *m);
 
 #define MQTT_MAX_EXTRA 4
+/* The hub is reloading: mqtt_free() leaves the retained status alone. */
+void mqtt_set_reloading(struct mqtt *m);
 /* Called after every (re)connect and subscribe, with the message userdata. */
 void mqtt_set_connected_cb(struct mqtt *m, void (*fn)(void *userdata));
 /* Adds a topic of the hub's own (e.g. anju/<hub>/ack); before mqtt_start(). */

@@ -557,6 +557,15 @@ START_TEST(test_config_rule_keys_override_the_profile_wherever_they_are) {
 }
 END_TEST
 
+/* anjud would refuse to start; --check-config must say so first. */
+START_TEST(test_config_two_sensors_on_one_topic_is_an_error_naming_both) {
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor a]\nkind = smoke\ntopic = z/x\n[sensor b]\nkind = motion\ntopic = z/x\n",
+                          "bad.conf:14: [sensor b] topic z/x is also used by sensor a (bad.conf:11)");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor a]\nkind = smoke\ntopic = z/x\navailability_topic = z/#\n",
+                          "bad.conf:14: [sensor a] availability_topic: \"z/#\" must be a plain topic without wildcards");
+}
+END_TEST
+
 START_TEST(test_config_rule_errors_name_the_rule_the_key_and_the_range) {
         ASSERT_ONLY_ERROR(BASE_CONFIG "[rule inactivty]\nday_limit = 3h\n",
                           "bad.conf:11: unknown rule \"inactivty\": expected one of fall, inactivity, "
@@ -612,6 +621,7 @@ int main(void) {
         tcase_add_test(t, test_config_risk_profile_sets_the_rule_defaults);
         tcase_add_test(t, test_config_rule_keys_override_the_profile_wherever_they_are);
         tcase_add_test(t, test_config_rule_errors_name_the_rule_the_key_and_the_range);
+        tcase_add_test(t, test_config_two_sensors_on_one_topic_is_an_error_naming_both);
         suite_add_tcase(s, t);
 
         tcase_add_unchecked_fixture(f, root_setup, root_teardown);
