@@ -2,6 +2,7 @@
  * stuck client only grows its own output buffer (bounded), never the loop. */
 #include "ctl.h"
 #include "log.h"
+#include "proto.h"
 #include "util.h"
 
 #include <errno.h>
@@ -102,14 +103,11 @@ int ctl_send(struct ctl_conn *c, json_t *msg) {
 }
 
 static void handle_line(struct ctl_conn *c, char *line) {
-        json_error_t jerr;
-        json_t *req = json_loads(line, 0, &jerr);
+        const char *why = NULL;
+        json_t *req = proto_parse_ctl_request(line, strlen(line), &why);
 
-        if (!json_is_object(req) || !json_is_string(json_object_get(req, "cmd"))) {
-                ctl_send(c, json_pack("{s:b, s:s, s:s}", "ok", 0, "error",
-                                      "expected one JSON object with \"cmd\" per line", "detail",
-                                      req ? "no \"cmd\"" : jerr.text));
-                json_decref(req);
+        if (!req) {
+                ctl_send(c, json_pack("{s:b, s:s}", "ok", 0, "error", why));
                 return;
         }
         c->ctl->on_request(c, req, c->ctl->userdata);

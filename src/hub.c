@@ -1,5 +1,6 @@
 /* The hub glue. */
 #include "hub-internal.h"
+#include "proto.h"
 #include "clock.h"
 #include "config.h"
 #include "decode.h"
@@ -175,64 +176,51 @@ static void refuse_ack(struct hub *h, const char *incident, const char *by, cons
  * time, within 5 minutes). "cancel" of a fall pre-alarm is the resident's
  * own "I am all right" and needs no signature. docs/ESCALATION.md. */
 static void handle_ack(struct hub *h, const char *topic, const void *payload, size_t len) {
-        const char *incident = NULL, *action = NULL, *by = NULL, *note = "", *sig = NULL;
-        json_int_t ts = 0;
         struct decision dec[RULES_MAX_DECISIONS];
-        json_error_t jerr;
-        json_t *j;
+        struct ack_msg m;
+        const char *why = NULL;
+        char text[600];
         size_t n;
 
-        j = len <= 4096 ? json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
-        if (!j || json_unpack(j, "{s:s, s:s, s?s, s?s, s?I, s?s}", "incident", &incident, "action", &action,
-                              "by", &by, "note", &note, "ts", &ts, "sig", &sig) < 0) {
+        if (proto_parse_ack(payload, len, &m, &why) < 0) {
                 h->stats.bad_acks++;
-                hub_warn_bad_input(h, topic, "ack refused", "expected {\"incident\", \"action\", \"by\", \"ts\", \"sig\"}");
-                json_decref(j);
+                hub_warn_bad_input(h, topic, "ack refused", why);
                 return;
         }
-        if (strcmp(action, "cancel") == 0 && !sig) {
-                if (!incidents_in_prealarm(h->incidents, incident)) {
-                        refuse_ack(h, incident, by, "cancel is only for a fall pre-alarm still waiting "
+        if (strcmp(m.action, "cancel") == 0 && !m.sig[0]) {
+                if (!incidents_in_prealarm(h->incidents, m.incident)) {
+                        refuse_ack(h, m.incident, m.by, "cancel is only for a fall pre-alarm still waiting "
                                    "(unknown, already called or closed); responders send false_alarm");
                 } else {
-                        char actor[64];
-                        snprintf(actor, sizeof actor, "%s", by ? by : "resident");
                         n = rules_cancel(h->rules, clock_mono(), clock_wall(), dec, ELEMENTSOF(dec));
-                        hub_apply(h, dec, n, actor, "mqtt");
+                        hub_apply(h, dec, n, m.by[0] ? m.by : "resident", "mqtt");
                 }
         } else {
-                int k = by ? config_find_contact(h->cfg, by) : -1;
+                int k = m.by[0] ? config_find_contact(h->cfg, m.by) : -1;
                 const struct contact_conf *c = k >= 0 ? &h->cfg->contacts[k] : NULL;
-                char *msg = NULL;
-                const char *why;
 
-                if (c && c->key && sig && ts > 0 &&
-                    asprintf(&msg, "%s\n%s\n%s\n%lld\n%s", incident, action, by, (long long) ts, note) < 0)
-                        msg = NULL;
                 if (!c)
-                        refuse_ack(h, incident, by, "unknown responder (no [contact] with this id)");
+                        refuse_ack(h, m.incident, m.by, "unknown responder (no [contact] with this id)");
                 else if (!c->key)
-                        refuse_ack(h, incident, by, "this contact has no key_file: its acks cannot be checked");
-                else if (!sig || ts <= 0)
-                        refuse_ack(h, incident, by, "not signed (ts and sig are required)");
-                else if (!msg)
-                        refuse_ack(h, incident, by, "out of memory");
-                else if ((why = hub_check_signature(h, c->key, c->key_len, msg, (long long) ts, sig)))
-                        refuse_ack(h, incident, by, why);
-                else if (strcmp(action, "cancel") == 0)
-                        refuse_ack(h, incident, by, "cancel is the resident's; responders send false_alarm");
+                        refuse_ack(h, m.incident, m.by, "this contact has no key_file: its acks cannot be checked");
+                else if (!m.sig[0] || m.ts <= 0)
+                        refuse_ack(h, m.incident, m.by, "not signed (ts and sig are required)");
+                else if (proto_ack_signed_text(&m, text, sizeof text) < 0)
+                        refuse_ack(h, m.incident, m.by, "message too long");
+                else if ((why = hub_check_signature(h, c->key, c->key_len, text, m.ts, m.sig)))
+                        refuse_ack(h, m.incident, m.by, why);
+                else if (strcmp(m.action, "cancel") == 0)
+                        refuse_ack(h, m.incident, m.by, "cancel is the resident's; responders send false_alarm");
                 else {
-                        enum ack_result r = incidents_ack(h->incidents, incident, action, by, "mqtt", note,
+                        enum ack_result r = incidents_ack(h->incidents, m.incident, m.action, m.by, "mqtt", m.note,
                                                           clock_mono(), clock_wall());
                         if (r != ACK_APPLIED && r != ACK_RECORDED)
-                                refuse_ack(h, incident, by, ack_result_to_string(r));
+                                refuse_ack(h, m.incident, m.by, ack_result_to_string(r));
                         else
                                 h->stats.acks++;
                 }
-                free(msg);
         }
         hub_rearm(h);
-        json_decref(j);
 }
 
 /* The hub's health for the center's heartbeat (anju.heartbeat.v1). */

@@ -8,6 +8,7 @@
 #include "dispatch.h"
 #include "incident.h"
 #include "mqtt.h"
+#include "proto.h"
 #include "rules.h"
 #include "store.h"
 
@@ -299,38 +300,34 @@ void hubctl_load_settings(struct hub *h) {
  * operator_key_file of "<key>\n<value>\n<by>\n<ts>". The answer goes to
  * anju/<hub>/config/result. */
 void hubctl_remote_set(struct hub *h, const char *topic, const void *payload, size_t len) {
-        const char *key = NULL, *value = NULL, *by = NULL, *sig = NULL, *why = NULL;
-        json_int_t ts = 0;
-        char err[600], actor[96], *msg = NULL, *txt;
-        json_t *j, *res;
+        struct config_set_msg m;
+        const char *why = NULL;
+        char err[600], text[600], *txt;
+        json_t *res;
 
-        j = len <= 4096 ? json_loadb(payload, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
-        if (!j || json_unpack(j, "{s:s, s:s, s:s, s:I, s:s}", "key", &key, "value", &value, "by", &by,
-                              "ts", &ts, "sig", &sig) < 0)
-                why = "expected {\"key\", \"value\", \"by\", \"ts\", \"sig\"}";
+        if (proto_parse_config_set(payload, len, &m, &why) < 0)
+                ;
         else if (!h->cfg->hub.operator_key)
                 why = "remote configuration is off: [hub] operator_key_file is not set";
-        else if (asprintf(&msg, "%s\n%s\n%s\n%lld", key, value, by, (long long) ts) < 0)
-                msg = NULL, why = "out of memory";
+        else if (proto_config_set_signed_text(&m, text, sizeof text) < 0)
+                why = "message too long";
         else
-                why = hub_check_signature(h, h->cfg->hub.operator_key, h->cfg->hub.operator_key_len, msg,
-                                          (long long) ts, sig);
+                why = hub_check_signature(h, h->cfg->hub.operator_key, h->cfg->hub.operator_key_len, text, m.ts,
+                                          m.sig);
         if (why) {
-                log_warning("remote setting refused (%.60s by %.40s): %s", key ? key : "?", by ? by : "?", why);
-                if (h->store && key)
-                        (void) store_audit_add(h->store, key, NULL, value, clock_wall(), by, "mqtt", why);
+                log_warning("remote setting refused (%.60s by %.40s): %s", m.key[0] ? m.key : "?",
+                            m.by[0] ? m.by : "?", why);
+                if (h->store && m.key[0])
+                        (void) store_audit_add(h->store, m.key, NULL, m.value, clock_wall(), m.by, "mqtt", why);
         } else {
-                snprintf(actor, sizeof actor, "%s", by);
-                why = set_one(h, key, value, actor, "mqtt", err, sizeof err);
+                why = set_one(h, m.key, m.value, m.by, "mqtt", err, sizeof err);
         }
-        res = json_pack("{s:s?, s:s?, s:b, s:s?}", "key", key, "value", value, "ok", why == NULL, "error", why);
+        res = json_pack("{s:s, s:s, s:b, s:s?}", "key", m.key, "value", m.value, "ok", why == NULL, "error", why);
         txt = res ? json_dumps(res, JSON_COMPACT) : NULL;
         if (txt && h->mqtt)
                 (void) mqtt_publish(h->mqtt, h->config_result_topic, txt, strlen(txt), 1, false);
         free(txt);
         json_decref(res);
-        free(msg);
-        json_decref(j);
 }
 
 /* --- walk tests, sensor tests, test calls -------------------------------- */
