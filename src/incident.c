@@ -87,6 +87,20 @@ static enum inc_state state_from_string(const char *s) {
         return STATE_OPEN;
 }
 
+struct load_ctx {
+        struct incidents *m;
+        struct open_incident *o;
+};
+
+static int load_sensor(int n, const char *const *cols, void *ud) {
+        struct load_ctx *c = ud;
+        int s = n > 0 && cols[0] ? config_find_sensor(c->m->cfg, cols[0]) : -1;
+
+        if (s >= 0)
+                (void) add_sensor(c->o, (uint32_t) s);
+        return 0;
+}
+
 static int load_one(const struct store_incident *inc, void *ud) {
         struct incidents *m = ud;
         struct open_incident *o;
@@ -108,6 +122,12 @@ static int load_one(const struct store_incident *inc, void *ud) {
         snprintf(o->reason, sizeof o->reason, "%s", inc->reason ? inc->reason : "");
         s = inc->sensor ? config_find_sensor(m->cfg, inc->sensor) : -1;
         (void) add_sensor(o, s >= 0 ? (uint32_t) s : SENSOR_NONE);
+        /* Every sensor that had joined: a retained state replayed after the
+         * restart must not send its update call a second time. */
+        if (m->store) {
+                struct load_ctx c = { m, o };
+                (void) store_incident_sensors(m->store, inc->id, load_sensor, &c);
+        }
         o->first = (struct decision) {
                 .kind = DECISION_RAISE, .type = inc->type, .severity = inc->severity,
                 .sensor = s >= 0 ? (uint32_t) s : SENSOR_NONE, .wall = inc->opened_at,

@@ -629,6 +629,11 @@ int store_timeline_load(struct store *s, const char *incident,
                      params, -1, cb, ud);
 }
 
+int store_incident_sensors(struct store *s, const char *incident, store_row_fn cb, void *ud) {
+        const char *params[] = { incident, NULL };
+        return query(s, "SELECT sensor FROM incident_sensors WHERE incident = ?1 ORDER BY at", params, -1, cb, ud);
+}
+
 int store_activity_load(struct store *s, uint64_t since,
                         int (*cb)(int n, const char *const *cols, void *ud), void *ud) {
         return query(s, "SELECT at, sensor FROM sensor_log WHERE at >= ?1 AND value > 0"

@@ -117,7 +117,9 @@ int store_audit_load(struct store *s, const char *key, store_row_fn cb, void *ud
 int store_incidents_load(struct store *s, bool open_only, int64_t limit, store_row_fn cb, void *ud);
 /* at, event, actor, channel, note; in order */
 int store_timeline_load(struct store *s, const char *incident, store_row_fn cb, void *ud);
-/* at, sensor: motion, door and step events since */
+/* sensor: every sensor that triggered the incident, in order */
+int store_incident_sensors(struct store *s, const char *incident, store_row_fn cb, void *ud);
+/* at, sensor: motion and door events since */
 int store_activity_load(struct store *s, uint64_t since, store_row_fn cb, void *ud);
 
 /* Statements that failed since the store was opened (disk full, I/O). */

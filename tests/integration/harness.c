@@ -213,6 +213,23 @@ int h_stop(struct proc *p, int sig) {
         return status;
 }
 
+void h_release(struct proc *p) {
+        for (int i = 0; i < MAX_PROCS && procs[i]; i++)
+                if (procs[i] == p) {
+                        if (p->pid > 0) {
+                                kill(p->pid, SIGKILL);
+                                waitpid(p->pid, NULL, 0);
+                        }
+                        if (p->out >= 0)
+                                close(p->out);
+                        free(p->log_path);
+                        free(p);
+                        memmove(&procs[i], &procs[i + 1], (size_t) (MAX_PROCS - i - 1) * sizeof procs[0]);
+                        procs[MAX_PROCS - 1] = NULL;
+                        return;
+                }
+}
+
 bool h_alive(const struct proc *p) {
         return p && p->pid > 0 && waitpid(p->pid, NULL, WNOHANG) == 0;
 }

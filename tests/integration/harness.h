@@ -45,6 +45,9 @@ char *h_next_line(struct proc *p, const char *needle, int timeout_ms);
 /* SIGTERM (or SIGKILL), then waits; returns the exit status as waitpid gives it. */
 int h_stop(struct proc *p, int sig);
 bool h_alive(const struct proc *p);
+/* Stops (SIGKILL if still running) and forgets a child, freeing its slot:
+ * for tests that start hundreds of them. p is invalid afterwards. */
+void h_release(struct proc *p);
 
 /* Reads the child's output until a line containing needle arrives; returns
  * true if it did within timeout_ms. Lines before it are consumed. */
