@@ -461,8 +461,11 @@ int main(int argc, char **argv) {
         {
                 int rest_argc = argc - optind + 1;
                 char **rest = argv + optind - 1;
-                optind = 1;
-                while ((opt = getopt_long(rest_argc, rest, "+jh", opts, NULL)) >= 0)
+                /* A fresh scan (optind 0: the first one stopped at COMMAND)
+                 * that permutes, so options may follow the arguments as the
+                 * usage shows them: "ack ID --note TEXT". */
+                optind = 0;
+                while ((opt = getopt_long(rest_argc, rest, "jh", opts, NULL)) >= 0)
                         switch (opt) {
                         case 'j': json_out = true; break;
                         case 'h': help = true; break;

@@ -34,6 +34,8 @@ struct call {
         sd_event_source *retry;
         bool heartbeat;                 /* link supervision: not stored, not retried */
         char *webhook;                  /* a contact's webhook URL; NULL = the center */
+        uint64_t seq;                   /* order of raising (outbox order after a restart) */
+        bool queued;                    /* waiting behind an older call to the center */
         bool is_test;                   /* a test call: one attempt, its result reported */
         dispatch_test_fn test_cb;       /* NULL once the asker went away */
         void *test_ud;
@@ -56,6 +58,11 @@ struct dispatch {
         void *hb_ud;
         unsigned hb_failures;
         bool link_down;
+        /* Calls to the center go out in the order they were raised: once one
+         * fails, the others wait behind it and follow one by one as soon as
+         * it is delivered. */
+        bool backlog;
+        uint64_t next_seq;
         size_t n_calls;
         struct dispatch_stats stats;
 };
@@ -305,11 +312,66 @@ static const char *loggable_url(const struct call *c, char *buf, size_t n) {
         return buf;
 }
 
+static void call_failed(struct call *c, const char *why);
+
+static bool for_center(const struct call *c) {
+        return !c->webhook && !c->heartbeat && !c->is_test;
+}
+
+/* The oldest call to the center still to be delivered. */
+static struct call *oldest_center(struct dispatch *d) {
+        struct call *best = NULL;
+
+        for (struct call *c = d->calls; c; c = c->next)
+                if (for_center(c) && (!best || c->seq < best->seq))
+                        best = c;
+        return best;
+}
+
+/* A call to the center is in flight or waiting for its retry. */
+static bool center_busy(struct dispatch *d) {
+        for (struct call *c = d->calls; c; c = c->next)
+                if (for_center(c) && !c->queued)
+                        return true;
+        return false;
+}
+
+/* The next call in line goes now (after a delivery). */
+static void start_next(struct dispatch *d) {
+        struct call *next = NULL;
+
+        for (struct call *c = d->calls; c; c = c->next)
+                if (for_center(c) && c->queued && (!next || c->seq < next->seq))
+                        next = c;
+        if (!next) {
+                if (!center_busy(d))
+                        d->backlog = false;
+                return;
+        }
+        next->queued = false;
+        if (call_start(next) < 0)
+                call_failed(next, "cannot start a transfer");
+}
+
 static void call_failed(struct call *c, const char *why) {
         struct dispatch *d = c->d;
         uint64_t delay = backoff(d->cfg, c->attempts);
         char when[32], url[256];
         int r;
+
+        if (for_center(c)) {
+                d->backlog = true;
+                /* Only the oldest retries; the others keep their place behind it. */
+                if (oldest_center(d) != c) {
+                        d->stats.attempts_failed++;
+                        if (c->id > 0 && d->store)
+                                (void) store_outbox_failed(d->store, c->id, c->attempts, why);
+                        c->queued = true;
+                        log_warning("dispatch: call for incident %s failed (attempt %u): %s; waiting behind "
+                                    "an older call", c->incident ? c->incident : "-", c->attempts, why);
+                        return;
+                }
+        }
 
         d->stats.attempts_failed++;
         if (c->id > 0 && d->store)
@@ -351,8 +413,13 @@ static void call_delivered(struct call *c, long status, const char *case_id) {
                            (unsigned long long) (took % 1000));
         if (d->on_delivered && c->incident && !c->webhook)
                 d->on_delivered(c->incident, case_id, d->on_delivered_ud);
-        call_unlink(c);
-        call_free(c);
+        {
+                bool center = for_center(c);
+                call_unlink(c);
+                call_free(c);
+                if (center && d->backlog)
+                        start_next(d);
+        }
 }
 
 void dispatch_set_delivered_cb(struct dispatch *d, dispatch_delivered_fn fn, void *userdata) {
@@ -369,8 +436,12 @@ static void heartbeat_finished(struct call *c, bool ok, const char *why) {
         if (ok) {
                 d->stats.heartbeats++;
                 if (d->link_down) {
+                        struct call *head = oldest_center(d);
                         d->link_down = false;
                         log_notice("dispatch: the link to the center is back (%s)", c->url);
+                        /* The backlog need not wait for its backoff: go now. */
+                        if (head && head->retry)
+                                (void) sd_event_source_set_time_relative(head->retry, 0);
                         if (d->on_link)
                                 d->on_link(true, d->hb_failures, d->hb_ud);
                 }
@@ -588,6 +659,8 @@ int dispatch_submit(struct dispatch *d, int64_t outbox_id, const char *key, cons
                 call_free(c);
                 return -ENOMEM;
         }
+        /* Behind older calls to the center if they are stuck: the order of raising holds. */
+        c->queued = for_center(c) && d->backlog && center_busy(d);
         c->next = d->calls;
         if (d->calls)
                 d->calls->prev = c;
@@ -595,6 +668,9 @@ int dispatch_submit(struct dispatch *d, int64_t outbox_id, const char *key, cons
         d->n_calls++;
         d->stats.submitted++;
         c->submitted = now_mono();
+        c->seq = ++d->next_seq;
+        if (c->queued)
+                return 0;
         r = call_start(c);
         if (r < 0)
                 call_failed(c, "cannot start a transfer");
@@ -615,7 +691,11 @@ int dispatch_replay(struct dispatch *d) {
 
         if (!d->store)
                 return 0;
+        /* Replayed one by one, oldest first: the center gets them in order. */
+        d->backlog = true;
         r = store_outbox_load(d->store, replay_one, d);
+        if (!center_busy(d))
+                d->backlog = false;
         return r < 0 ? r : (int) (d->stats.submitted - before);
 }
 

@@ -256,7 +256,9 @@ static json_t *set(struct hub *h, struct ctl_conn *c, json_t *req) {
         if (!key || !value)
                 return error_reply("set needs a key and a value");
         if (set_one(h, key, value, actor_of(c, actor, sizeof actor), "ctl", err, sizeof err))
-                return json_pack("{s:b, s:s}", "ok", 0, "error", err);
+                /* An unknown key is "no such setting" (anjuctl exits 4), as for get. */
+                return json_pack("{s:b, s:s, s:b}", "ok", 0, "error", err, "not_found",
+                                 config_setting_get(h->cfg, key, now, sizeof now) < 0);
         (void) config_setting_get(h->cfg, key, now, sizeof now);
         return json_pack("{s:b, s:s, s:s}", "ok", 1, "key", key, "value", now);
 }

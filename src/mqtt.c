@@ -233,6 +233,14 @@ static void on_message(struct mosquitto *mosq, void *userdata, const struct mosq
                               m->userdata);
 }
 
+/* libmosquitto says why a TLS handshake failed (an unknown CA, a host name
+ * the certificate is not for) only to its log callback: the reason goes to
+ * our log, next to the "connection lost" it caused. */
+static void on_log(struct mosquitto *mosq, void *userdata, int level, const char *str) {
+        if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+                log_warning("mqtt: %s", str);
+}
+
 static int on_misc(sd_event_source *s, uint64_t usec, void *userdata) {
         struct mqtt *m = userdata;
         uint64_t period = m->cfg->mqtt.keepalive / 4;
@@ -321,6 +329,7 @@ int mqtt_new(sd_event *e, const struct config *cfg, mqtt_message_fn on_msg, void
         mosquitto_connect_callback_set(m->mosq, on_connect);
         mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
         mosquitto_message_callback_set(m->mosq, on_message);
+        mosquitto_log_callback_set(m->mosq, on_log);
         r = mosq_to_errno(mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true));
         if (r < 0 || (r = setup_auth(m)) < 0)
                 goto err;

@@ -121,7 +121,11 @@ struct proc *h_broker_start(int port) {
         snprintf(log, sizeof log, "%s/mosquitto.log", dir);
         f = fopen(conf, "w");
         ck_assert_ptr_nonnull(f);
-        fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        /* max_queued_messages: every reconnect re-reads the retained state, so
+         * a daemon killed again and again before draining its session queue
+         * piles up copies; mosquitto's default of 1000 then drops new
+         * messages (the crash test found it; docs/RELIABILITY.md). */
+        fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 10000\n"
                    "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n"
                    "log_type information\n", port);
         fclose(f);
