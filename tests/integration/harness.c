@@ -112,6 +112,10 @@ static const char *env_or(const char *name, const char *def) {
 }
 
 struct proc *h_broker_start(int port) {
+        return h_broker_start_conf(port, "persistence false\n");
+}
+
+struct proc *h_broker_start_conf(int port, const char *more) {
         char conf[512], log[512];
         const char *dir = h_tmpdir();
         FILE *f;
@@ -125,9 +129,9 @@ struct proc *h_broker_start(int port) {
          * a daemon killed again and again before draining its session queue
          * piles up copies; mosquitto's default of 1000 then drops new
          * messages (the crash test found it; docs/RELIABILITY.md). */
-        fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 10000\n"
+        fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\nmax_queued_messages 10000\n"
                    "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n"
-                   "log_type information\n", port);
+                   "log_type information\n%s", port, more);
         fclose(f);
         p = spawn((char *const[]) { (char *) env_or("MOSQUITTO", "/usr/sbin/mosquitto"), "-c", conf, NULL }, log);
         ck_assert_msg(h_wait_line(p, "running", 10000), "mosquitto did not start on port %d", port);

@@ -25,6 +25,8 @@ int h_free_port(void);
 
 /* mosquitto on 127.0.0.1:port; returns when it accepts connections. */
 struct proc *h_broker_start(int port);
+/* The same with more configuration lines (e.g. persistence). */
+struct proc *h_broker_start_conf(int port, const char *more);
 /* The simulated dispatch center (--json) on 127.0.0.1:port, extra args
  * appended (NULL-terminated); returns when it accepts connections. */
 struct proc *h_sim_start(int port, const char *const *extra);
