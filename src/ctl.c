@@ -4,6 +4,7 @@
 #include "log.h"
 #include "proto.h"
 #include "util.h"
+#include "anju/event.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,8 @@
 
 #define CTL_MAX_LINE (64 * 1024)
 #define CTL_MAX_OUT (8 * 1024 * 1024)
+/* Operators are few: file descriptors are kept for the alarms. */
+#define CTL_MAX_CONNS 16
 
 struct ctl_conn {
         struct ctl *ctl;
@@ -40,6 +43,8 @@ struct ctl {
         char *path;
         sd_event_source *io;
         struct ctl_conn *conns;
+        unsigned n_conns;
+        sd_event_source *pause;         /* accept paused after EMFILE */
         ctl_request_fn on_request;
         ctl_close_fn on_close;
         void *userdata;
@@ -50,6 +55,7 @@ static void conn_free(struct ctl_conn *c) {
 
         if (ctl->on_close)
                 ctl->on_close(c, ctl->userdata);
+        ctl->n_conns--;
         if (c->prev)
                 c->prev->next = c->next;
         else
@@ -188,8 +194,23 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         int cfd, r;
 
         cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (cfd < 0)
+        if (cfd < 0) {
+                if (errno == EMFILE || errno == ENFILE) {
+                        /* Out of descriptors: stop accepting for a second rather
+                         * than spin on a listening socket that stays readable. */
+                        log_warning("ctl: out of file descriptors; not accepting for 1 s");
+                        (void) sd_event_source_set_enabled(ctl->io, SD_EVENT_OFF);
+                        (void) sd_event_source_set_time_relative(ctl->pause, USEC_PER_SEC);
+                        (void) sd_event_source_set_enabled(ctl->pause, SD_EVENT_ONESHOT);
+                }
                 return 0;
+        }
+        if (ctl->n_conns >= CTL_MAX_CONNS) {
+                static const char busy[] = "{\"ok\":false,\"error\":\"too many control connections\"}\n";
+                (void) !write(cfd, busy, sizeof busy - 1);
+                close(cfd);
+                return 0;
+        }
         c = calloc(1, sizeof *c);
         if (!c) {
                 close(cfd);
@@ -197,8 +218,10 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         }
         c->ctl = ctl;
         c->fd = cfd;
+        ctl->n_conns++;
         r = sd_event_add_io(ctl->event, &c->io, cfd, EPOLLIN | EPOLLRDHUP, on_conn_io, c);
         if (r < 0) {
+                ctl->n_conns--;
                 close(cfd);
                 free(c);
                 return 0;
@@ -215,6 +238,13 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                                       "permission denied: only root and the anju group may control anjud"));
                 c->closing = true;
         }
+        return 0;
+}
+
+static int on_pause_end(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct ctl *ctl = userdata;
+
+        (void) sd_event_source_set_enabled(ctl->io, SD_EVENT_ON);
         return 0;
 }
 
@@ -253,8 +283,10 @@ int ctl_new(sd_event *e, const char *path, ctl_request_fn on_request, ctl_close_
         if ((gr = getgrnam("anju")) && getegid() != gr->gr_gid && chown(path, (uid_t) -1, gr->gr_gid) < 0)
                 log_debug("ctl: cannot give %s to group anju: %m", path);
         r = sd_event_add_io(e, &ctl->io, ctl->fd, EPOLLIN, on_accept, ctl);
-        if (r < 0)
+        if (r < 0 || (r = sd_event_add_time(e, &ctl->pause, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC,
+                                            on_pause_end, ctl)) < 0)
                 goto err;
+        (void) sd_event_source_set_enabled(ctl->pause, SD_EVENT_OFF);
         *ret = ctl;
         return 0;
 err:
@@ -268,6 +300,7 @@ void ctl_free(struct ctl *ctl) {
         while (ctl->conns)
                 conn_free(ctl->conns);
         sd_event_source_disable_unref(ctl->io);
+        sd_event_source_disable_unref(ctl->pause);
         if (ctl->fd >= 0) {
                 close(ctl->fd);
                 if (ctl->path)

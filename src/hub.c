@@ -400,6 +400,8 @@ static int setup_loop(struct hub *h) {
         sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
+        /* A file-size limit makes writes fail (the database reports it), not kill us. */
+        signal(SIGXFSZ, SIG_IGN);
         if ((r = sd_event_add_signal(h->event, NULL, SIGTERM, on_signal, h)) < 0 ||
             (r = sd_event_add_signal(h->event, NULL, SIGINT, on_signal, h)) < 0 ||
             (r = sd_event_add_signal(h->event, NULL, SIGHUP, on_signal, h)) < 0)

@@ -640,7 +640,9 @@ static int incident_raise(struct incidents *m, const struct decision *d, const c
         if (o->open && (d->sensor == SENSOR_NONE || has_sensor(o, d->sensor) || !o->called)) {
                 /* The same sensor again, or before any call: on the record. A
                  * warning about another device tells maintenance about it. */
-                bool new_device = !has_sensor(o, d->sensor) && d->sensor != SENSOR_NONE;
+                /* A warning about another device, or about the hub itself (the
+                 * link, the storage), is news for maintenance. */
+                bool new_device = d->sensor != SENSOR_NONE ? !has_sensor(o, d->sensor) : d->problem != HEALTH_NONE;
                 if (m->store)
                         (void) store_incident_attach(m->store, o->id, s ? s->id : NULL, d->wall, reason,
                                                      NULL, NULL);
@@ -651,7 +653,7 @@ static int incident_raise(struct incidents *m, const struct decision *d, const c
                         struct ladder_action a = { .kind = LADDER_NOTIFY, .target = TARGET_MAINTENANCE };
                         struct open_incident tmp = *o;
                         snprintf(tmp.reason, sizeof tmp.reason, "%s", reason);
-                        tmp.first.sensor = d->sensor;
+                        tmp.first = *d;
                         escalate(m, &tmp, d->mono, d->wall, &a, 1);
                 }
                 return 0;
