@@ -259,6 +259,12 @@ static void publish_prompt(struct incidents *m, const struct open_incident *o, b
                            : json_pack("{s:s, s:s}", "incident", o->id, "action", "stop"));
 }
 
+/* SPEC §12: health data stays out of the journal; readings are in the
+ * incident record, read by those who may. */
+static const char *loggable(enum incident_type type, const char *reason) {
+        return type == INCIDENT_VITALS ? "heart rate out of range (the reading is in the incident record)" : reason;
+}
+
 /* --- contacts --------------------------------------------------------- */
 
 /* The notice a volunteer reads: who, where, what, and (for an alert) how
@@ -570,14 +576,14 @@ static int incident_prealarm(struct incidents *m, const struct decision *d, cons
         if (o->open) {
                 /* Another fall while this one is open: on its record. */
                 timeline(m, o, d->wall, "prealarm", s ? s->id : NULL, "rule", reason);
-                log_notice("incident %s: %s", o->id, reason);
+                log_notice("incident %s: %s", o->id, loggable(d->type, reason));
                 publish_prompt(m, o, true);
                 return 0;
         }
         o = new_incident(m, d, reason);
         o->prealarm = true;
         o->state = STATE_PREALARM;
-        log_notice("incident %s PRE-ALARM: %s", o->id, reason);
+        log_notice("incident %s PRE-ALARM: %s", o->id, loggable(d->type, reason));
         (void) store_new(m, o, d, "prealarm", reason, false);
         publish_prompt(m, o, true);
         publish_alert(m, o, d, "prealarm", reason);
@@ -622,7 +628,7 @@ static int promote(struct incidents *m, struct open_incident *o, const struct de
         o->first = *d;
         snprintf(o->reason, sizeof o->reason, "%s", reason);
         log_notice("incident %s opened: %s (%s) — %s", o->id, incident_type_to_string(d->type),
-                   severity_to_string(o->severity), reason);
+                   severity_to_string(o->severity), loggable(d->type, reason));
         publish_prompt(m, o, false);
         publish_alert(m, o, d, "open", reason);
         if (m->store && (r = store_incident_state(m->store, o->id, "open", false, d->wall, "opened", "rule",
@@ -647,7 +653,7 @@ static int incident_raise(struct incidents *m, const struct decision *d, const c
                         (void) store_incident_attach(m->store, o->id, s ? s->id : NULL, d->wall, reason,
                                                      NULL, NULL);
                 (void) add_sensor(o, d->sensor);
-                log_notice("incident %s: %s", o->id, reason);
+                log_notice("incident %s: %s", o->id, loggable(d->type, reason));
                 publish_alert(m, o, d, state_names[o->state], reason);
                 if (o->severity == SEVERITY_WARNING && new_device) {
                         struct ladder_action a = { .kind = LADDER_NOTIFY, .target = TARGET_MAINTENANCE };
@@ -660,14 +666,14 @@ static int incident_raise(struct incidents *m, const struct decision *d, const c
         }
         if (o->open) {
                 log_notice("incident %s (%s): %s joins — %s", o->id, incident_type_to_string(d->type),
-                           s ? s->id : "-", reason);
+                           s ? s->id : "-", loggable(d->type, reason));
                 (void) add_sensor(o, d->sensor);
                 publish_alert(m, o, d, state_names[o->state], reason);
                 return call_now(m, o, d, true, reason, "triggered", s ? s->id : "rule");
         }
         o = new_incident(m, d, reason);
         log_notice("incident %s opened: %s (%s) — %s", o->id, incident_type_to_string(d->type),
-                   severity_to_string(d->severity), reason);
+                   severity_to_string(d->severity), loggable(d->type, reason));
         publish_alert(m, o, d, "open", reason);
         return start_ladder(m, o, d, true, reason);
 }
@@ -678,7 +684,7 @@ static int incident_clear(struct incidents *m, const struct decision *d, const c
 
         if (!o->open)
                 return 0;
-        log_notice("incident %s: %s; it stays open until a responder closes it", o->id, reason);
+        log_notice("incident %s: %s; it stays open until a responder closes it", o->id, loggable(d->type, reason));
         timeline(m, o, d->wall, "cleared", s ? s->id : NULL, "rule", reason);
         return 0;
 }
