@@ -56,6 +56,7 @@ struct hub {
         bool storage_fault;             /* the database did not open as it was */
         unsigned long storage_failures_seen;
         uint64_t storage_warned_at;     /* mono */
+        int presence;                   /* enum presence last logged */
 };
 
 

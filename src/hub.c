@@ -88,6 +88,19 @@ void hub_apply(struct hub *h, const struct decision *dec, size_t n, const char *
                 check_storage(h);
 }
 
+/* Presence is no alarm, but people want to see it change. */
+static void note_presence(struct hub *h) {
+        enum presence p = rules_presence(h->rules);
+
+        if ((int) p == h->presence)
+                return;
+        h->presence = (int) p;
+        if (p == PRESENCE_AWAY)
+                log_info("presence: away (a door, then no motion inside); inactivity checks pause");
+        else if (p == PRESENCE_HOME)
+                log_info("presence: home");
+}
+
 static int on_rules_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct hub *h = userdata;
         struct decision dec[RULES_MAX_DECISIONS];
@@ -99,6 +112,7 @@ static int on_rules_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 hub_apply(h, dec, n, NULL, NULL);
         } while (n == ELEMENTSOF(dec));
         incidents_tick(h->incidents, mono, wall);
+        note_presence(h);
         hub_rearm(h);
         return 0;
 }
@@ -128,6 +142,7 @@ static void handle_event(struct hub *h, const struct event *ev) {
                 arm_flush(h);
         n = rules_feed(h->rules, ev, dec, ELEMENTSOF(dec));
         hub_apply(h, dec, n, NULL, NULL);
+        note_presence(h);
         hub_rearm(h);
 }
 
