@@ -9,22 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-/* snprintf may cut a multi-byte character in half; a body with half a
- * character is refused by jansson, so cut back to a character boundary. */
-static char *utf8_trim(char *buf) {
-        size_t l = strlen(buf), start = l;
-
-        while (start > 0 && ((unsigned char) buf[start - 1] & 0xc0) == 0x80)
-                start--;
-        if (start > 0 && (unsigned char) buf[start - 1] >= 0xc0) {
-                unsigned char lead = (unsigned char) buf[start - 1];
-                size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
-                if (l - (start - 1) < need)
-                        buf[start - 1] = '\0';
-        }
-        return buf;
-}
-
 /* "4 h 05 min" / "4小时05分": a duration as a volunteer reads it. */
 static const char *say_duration(bool zh, uint64_t usec, char *buf, size_t n) {
         unsigned long long s = usec / USEC_PER_SEC;

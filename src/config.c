@@ -575,10 +575,26 @@ static char *reader(char *buf, int size, void *stream) {
         char line[4096];
         size_t len;
         char *s, *e;
+        bool nul = false;
 
         if (p->f) {
-                if (!fgets(line, sizeof line, p->f))
+                /* One physical line, however long. Not fgets(): it reads on
+                 * past a NUL byte, which then ends the line for strlen(),
+                 * and the rest of the line was taken for the next one. */
+                size_t n = 0;
+                int ch;
+
+                while ((ch = getc(p->f)) != EOF) {
+                        if (ch == '\0')
+                                nul = true;
+                        else if (n < sizeof line - 1)
+                                line[n++] = (char) ch;
+                        if (ch == '\n')
+                                break;
+                }
+                if (n == 0 && !nul)
                         return NULL;
+                line[n] = '\0';
         } else {
                 const char *nl;
                 if (!*p->text)
@@ -592,10 +608,11 @@ static char *reader(char *buf, int size, void *stream) {
         }
         p->line++;
         len = strlen(line);
-        if (len > 0 && line[len - 1] != '\n' && p->f && !feof(p->f)) {
-                int ch;
-                while ((ch = fgetc(p->f)) != EOF && ch != '\n')
-                        ;
+        if (nul) {
+                perr(p, p->line, NULL, "line contains a NUL byte (save the file as UTF-8 text)");
+                buf[0] = '\n';
+                buf[1] = '\0';
+                return buf;
         }
         if (len >= (size_t) size - 1 && !(len == (size_t) size - 1 && line[len - 1] == '\n')) {
                 perr(p, p->line, NULL, "line is longer than %d characters", size - 2);
@@ -1310,6 +1327,7 @@ int config_setting_set(struct config *c, const char *name, const char *value, co
 
         if (!rk) {
                 snprintf(err, errn, "unknown setting \"%s\" (anjuctl get lists them)", name);
+                utf8_trim(err);         /* it goes into a JSON answer */
                 return -ENOENT;
         }
         format_value(&rk->k, &c->rules, old, oldn);
@@ -1317,10 +1335,12 @@ int config_setting_set(struct config *c, const char *name, const char *value, co
         snprintf(p.sec_name, sizeof p.sec_name, "rule %s", rk->rule);
         if (set_value(&p, &rk->k, &tmp, value) < 0 || p.n_errors > 0) {
                 snprintf(err, errn, "%s", first);
+                utf8_trim(err);         /* perr() and collect_first() cut long values */
                 return -EINVAL;
         }
         if ((why = rule_cross_check(&tmp, buf, sizeof buf))) {
                 snprintf(err, errn, "%s: [rule %s] %s: %s", source, rk->rule, rk->k.name, why);
+                utf8_trim(err);
                 return -EINVAL;
         }
         c->rules = tmp;

@@ -41,7 +41,8 @@ static json_t *error_reply(const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(buf, sizeof buf, fmt, ap);
         va_end(ap);
-        return json_pack("{s:b, s:s}", "ok", 0, "error", buf);
+        /* "%.40s" of a command may cut a character: no answer at all then */
+        return json_pack("{s:b, s:s}", "ok", 0, "error", utf8_trim(buf));
 }
 
 static json_t *time_or_null(uint64_t wall) {

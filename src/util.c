@@ -173,6 +173,20 @@ int parse_int_range(const char *s, long long min, long long max, long long *ret)
         return 0;
 }
 
+char *utf8_trim(char *buf) {
+        size_t l = strlen(buf), start = l;
+
+        while (start > 0 && ((unsigned char) buf[start - 1] & 0xc0) == 0x80)
+                start--;
+        if (start > 0 && (unsigned char) buf[start - 1] >= 0xc0) {
+                unsigned char lead = (unsigned char) buf[start - 1];
+                size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+                if (l - (start - 1) < need)
+                        buf[start - 1] = '\0';
+        }
+        return buf;
+}
+
 char *format_duration(char *buf, size_t n, uint64_t usec) {
         uint64_t s = usec / USEC_PER_SEC;
 

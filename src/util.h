@@ -26,6 +26,10 @@ int parse_bool(const char *s, bool *ret);
  * -ERANGE if outside. */
 int parse_int_range(const char *s, long long min, long long max, long long *ret);
 
+/* Cuts buf back to a character boundary if snprintf() cut a multi-byte
+ * UTF-8 character in half (jansson refuses half a character). Returns buf. */
+char *utf8_trim(char *buf);
+
 /* Formats a duration as "4h 05min", "30s", "250ms" into buf. */
 char *format_duration(char *buf, size_t n, uint64_t usec);
 /* Formats wall usec as RFC 3339 in local time with offset ("+08:00"). */
