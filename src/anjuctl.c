@@ -46,6 +46,9 @@ static const struct cmd cmds[] = {
 
 static bool json_out;
 static volatile sig_atomic_t interrupted;
+/* The signal mask inside ppoll(): SIGINT is blocked everywhere else, so a
+ * Ctrl-C between the test of `interrupted` and the wait cannot be lost. */
+static sigset_t wait_mask;
 
 static void usage(FILE *f) {
         fprintf(f, "Usage: anjuctl [-s SOCKET | -c CONFIG] [--json] COMMAND [ARGS]\n"
@@ -121,6 +124,7 @@ static json_t *conn_recv(struct conn *c, int timeout_ms) {
         for (;;) {
                 char *nl = memchr(c->buf, '\n', c->len);
                 struct pollfd p = { .fd = c->fd, .events = POLLIN };
+                struct timespec ts = { .tv_sec = timeout_ms / 1000, .tv_nsec = (timeout_ms % 1000) * 1000000L };
                 ssize_t k;
 
                 if (nl) {
@@ -134,7 +138,7 @@ static json_t *conn_recv(struct conn *c, int timeout_ms) {
                 }
                 if (c->len == sizeof c->buf || interrupted)
                         return NULL;
-                if (poll(&p, 1, timeout_ms) <= 0)
+                if (ppoll(&p, 1, timeout_ms < 0 ? NULL : &ts, &wait_mask) <= 0)
                         return NULL;
                 k = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
                 if (k <= 0)
@@ -532,7 +536,13 @@ int main(int argc, char **argv) {
         signal(SIGPIPE, SIG_IGN);
         {
                 struct sigaction sa = { .sa_handler = on_sigint };
-                sigaction(SIGINT, &sa, NULL);   /* no SA_RESTART: poll returns */
+                sigset_t block;
+
+                sigemptyset(&block);
+                sigaddset(&block, SIGINT);
+                sigprocmask(SIG_BLOCK, &block, &wait_mask);
+                sigdelset(&wait_mask, SIGINT);
+                sigaction(SIGINT, &sa, NULL);   /* no SA_RESTART: ppoll returns */
         }
         if (conn_send(&c, req) < 0) {
                 fprintf(stderr, "anjuctl: lost the connection to anjud\n");

@@ -470,7 +470,8 @@ static uint64_t percentile(const uint64_t *v, size_t n, unsigned p) {
 }
 
 static void summarize(uint64_t *v, size_t n, struct response_figure *f) {
-        qsort(v, n, sizeof *v, cmp_u64);
+        if (n > 0)      /* v is NULL when there is nothing: qsort() wants a valid pointer even for 0 */
+                qsort(v, n, sizeof *v, cmp_u64);
         f->n = n;
         f->median = percentile(v, n, 50);
         f->p90 = percentile(v, n, 90);

@@ -143,8 +143,14 @@ static int load(const char *path, unsigned start, struct step **ret, size_t *ret
                 }
                 if (n == cap) {
                         struct step *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof *v);
-                        if (!nv)
-                                return fclose(f), -ENOMEM;
+                        if (!nv) {
+                                free(st.topic), free(st.payload);
+                                for (size_t i = 0; i < n; i++)
+                                        free(v[i].topic), free(v[i].payload);
+                                free(v);
+                                fclose(f);
+                                return -ENOMEM;
+                        }
                         v = nv;
                 }
                 v[n++] = st;
@@ -186,8 +192,8 @@ int main(int argc, char **argv) {
         double scale = 1.0;
         unsigned start = 0;
         bool check = false;
-        struct step *steps;
-        size_t n;
+        struct step *steps = NULL;
+        size_t n = 0;
         struct mosquitto *m = NULL;
         uint64_t t0;
         char *end;
@@ -227,6 +233,9 @@ int main(int argc, char **argv) {
                 if (!m || mosquitto_connect(m, host, (int) port, 30) != MOSQ_ERR_SUCCESS ||
                     mosquitto_loop_start(m) != MOSQ_ERR_SUCCESS) {
                         fprintf(stderr, "anju-play: cannot reach the broker at %s:%lld\n", host, port);
+                        for (size_t i = 0; i < n; i++)
+                                free(steps[i].topic), free(steps[i].payload);
+                        free(steps);
                         return 3;
                 }
         }
