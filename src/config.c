@@ -383,6 +383,7 @@ struct parser {
         bool rule_set[N_RULE_KEYS];
         unsigned rule_line[N_RULE_KEYS];
         char *rule_file[N_RULE_KEYS];
+        struct strmap *sensor_ids;      /* id → index: a linear search made start-up quadratic */
 };
 
 static void perr(struct parser *p, unsigned line, const char *key, const char *fmt, ...)
@@ -464,8 +465,14 @@ static void *open_instance(struct parser *p, enum section_type t, const char *id
                 return NULL;
         }
         if (t == SEC_SENSOR) {
-                int i = config_find_sensor(c, id);
+                uint32_t found;
+                int i = -1;
                 struct sensor_conf *n;
+
+                if (!p->sensor_ids && !(p->sensor_ids = strmap_new(64)))
+                        return NULL;
+                if (strmap_get(p->sensor_ids, id, strlen(id), &found))
+                        i = (int) found;
 
                 if (i >= 0) {
                         perr(p, p->line, NULL, "duplicate sensor id \"%s\" (first declared at %s:%u)",
@@ -477,6 +484,8 @@ static void *open_instance(struct parser *p, enum section_type t, const char *id
                         return NULL;
                 c->sensors = n;
                 sensor_init(&n[c->n_sensors], id, p->file, p->line);
+                if (!n[c->n_sensors].id || strmap_put(p->sensor_ids, n[c->n_sensors].id, (uint32_t) c->n_sensors) < 0)
+                        return NULL;
                 return &n[c->n_sensors++];
         }
         for (size_t i = 0; i < c->n_contacts; i++)
@@ -1093,6 +1102,7 @@ static int finish(struct parser *p, struct config **ret) {
                 validate(p);
         for (size_t i = 0; i < N_RULE_KEYS; i++)
                 free(p->rule_file[i]);
+        strmap_free(p->sensor_ids);
         if (p->n_errors > 0) {
                 config_free(p->cfg);
                 return -EINVAL;
