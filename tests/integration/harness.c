@@ -66,7 +66,7 @@ int h_free_port(void) {
 }
 
 /* Starts argv[0] with stdout and stderr into one pipe we read. */
-static struct proc *spawn(char *const argv[], const char *log_path) {
+struct proc *h_spawn(char *const argv[], const char *log_path) {
         struct proc *p = calloc(1, sizeof *p);
         int fds[2], slot = -1;
 
@@ -133,7 +133,7 @@ struct proc *h_broker_start_conf(int port, const char *more) {
                    "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n"
                    "log_type information\n%s", port, more);
         fclose(f);
-        p = spawn((char *const[]) { (char *) env_or("MOSQUITTO", "/usr/sbin/mosquitto"), "-c", conf, NULL }, log);
+        p = h_spawn((char *const[]) { (char *) env_or("MOSQUITTO", "/usr/sbin/mosquitto"), "-c", conf, NULL }, log);
         ck_assert_msg(h_wait_line(p, "running", 10000), "mosquitto did not start on port %d", port);
         return p;
 }
@@ -153,7 +153,7 @@ struct proc *h_sim_start(int port, const char *const *extra) {
         for (int i = 0; extra && extra[i] && n < 30; i++)
                 argv[n++] = (char *) extra[i];
         argv[n] = NULL;
-        p = spawn(argv, log);
+        p = h_spawn(argv, log);
         ck_assert_msg(h_wait_line(p, "listening on", 10000), "dispatch simulator did not start");
         return p;
 }
@@ -175,7 +175,7 @@ struct proc *h_anjud_start_args(const char *config, const char *const *extra) {
         for (int i = 0; extra && extra[i] && n < 30; i++)
                 argv[n++] = (char *) extra[i];
         argv[n] = NULL;
-        return spawn(argv, log);
+        return h_spawn(argv, log);
 }
 
 struct proc *h_sub_start(int port, const char *topic) {
@@ -185,7 +185,7 @@ struct proc *h_sub_start(int port, const char *topic) {
         snprintf(portstr, sizeof portstr, "%d", port);
         snprintf(log, sizeof log, "%s/mosquitto_sub.log", h_tmpdir());
         /* stdbuf: mosquitto_sub's stdout is a pipe here, line-buffer it. */
-        p = spawn((char *const[]) { "/usr/bin/stdbuf", "-oL",
+        p = h_spawn((char *const[]) { "/usr/bin/stdbuf", "-oL",
                                     (char *) env_or("MOSQUITTO_SUB", "/usr/bin/mosquitto_sub"), "-d", "-v",
                                     "-q", "1", "-h", "127.0.0.1", "-p", portstr, "-t", (char *) topic, NULL },
                   log);

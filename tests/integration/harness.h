@@ -23,6 +23,9 @@ const char *h_tmpdir(void);
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int h_free_port(void);
 
+/* Any program (argv[0] a path), stdout and stderr into one pipe read by
+ * h_wait_line() and friends, with PR_SET_PDEATHSIG; killed at exit. */
+struct proc *h_spawn(char *const argv[], const char *log_path);
 /* mosquitto on 127.0.0.1:port; returns when it accepts connections. */
 struct proc *h_broker_start(int port);
 /* The same with more configuration lines (e.g. persistence). */

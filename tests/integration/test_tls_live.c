@@ -28,62 +28,10 @@
 
 /* ---- children of our own (the harness's spawn() is private) ---- */
 
-#define MAX_OWN 16
-static struct proc *own[MAX_OWN];
-
-static void own_kill_all(void) {
-        for (int i = 0; i < MAX_OWN; i++)
-                if (own[i]) {
-                        if (own[i]->pid > 0) {
-                                kill(own[i]->pid, SIGKILL);
-                                waitpid(own[i]->pid, NULL, 0);
-                        }
-                        if (own[i]->out >= 0)
-                                close(own[i]->out);
-                        free(own[i]->log_path);
-                        free(own[i]);
-                        own[i] = NULL;
-                }
-}
-
 /* argv with stdout and stderr into one pipe, read by the harness's
  * h_wait_line() and friends; stopped with h_stop(), killed at exit. */
 static struct proc *run(char *const argv[], const char *log_path) {
-        static bool registered;
-        struct proc *p = calloc(1, sizeof *p);
-        int fds[2], slot = -1;
-
-        ck_assert_ptr_nonnull(p);
-        for (int i = 0; i < MAX_OWN && slot < 0; i++)
-                if (!own[i])
-                        slot = i;
-        ck_assert_int_ge(slot, 0);
-        if (!registered) {
-                atexit(own_kill_all);
-                registered = true;
-        }
-        ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
-        (void) fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
-        p->pid = fork();
-        ck_assert_int_ge(p->pid, 0);
-        if (p->pid == 0) {
-                sigset_t none;
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                sigemptyset(&none);
-                sigprocmask(SIG_SETMASK, &none, NULL);
-                dup2(fds[1], STDOUT_FILENO);
-                dup2(fds[1], STDERR_FILENO);
-                int devnull = open("/dev/null", O_RDONLY);
-                dup2(devnull, STDIN_FILENO);
-                execv(argv[0], argv);
-                fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-                _exit(127);
-        }
-        close(fds[1]);
-        p->out = fds[0];
-        p->log_path = log_path ? strdup(log_path) : NULL;
-        own[slot] = p;
-        return p;
+        return h_spawn(argv, log_path);
 }
 
 static const char *env_or(const char *name, const char *def) {
