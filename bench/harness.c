@@ -508,16 +508,35 @@ void server_stop(struct server *s) {
 
 /* --- the broker --- */
 
+/* A free port below the kernel's ephemeral range: one from bind(0) can be
+ * taken by any outgoing connection before mosquitto binds it. */
 static unsigned free_port(void) {
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t l = sizeof a;
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+        unsigned seed = (unsigned) getpid() ^ (unsigned) time(NULL);
+        int lo = 32768, hi = 60999, bottom = 10000;
 
-        if (fd < 0 || bind(fd, (struct sockaddr *) &a, sizeof a) < 0 ||
-            getsockname(fd, (struct sockaddr *) &a, &l) < 0)
-                die("no free port on 127.0.0.1: %s", strerror(errno));
-        close(fd);
-        return ntohs(a.sin_port);
+        if (f) {
+                if (fscanf(f, "%d %d", &lo, &hi) != 2)
+                        lo = 32768;
+                fclose(f);
+        }
+        if (lo - 1 - bottom < 1000)
+                bottom = 1024;
+        for (int attempt = 0; attempt < 1000; attempt++) {
+                int port = bottom + (int) (rand_r(&seed) % (unsigned) (lo - bottom));
+                struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port),
+                                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+                int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+                if (fd < 0)
+                        die("socket: %s", strerror(errno));
+                if (bind(fd, (struct sockaddr *) &a, sizeof a) == 0) {
+                        close(fd);
+                        return (unsigned) port;
+                }
+                close(fd);
+        }
+        die("no free port on 127.0.0.1 below %d", lo);
 }
 
 static bool port_accepts(unsigned port) {

@@ -53,16 +53,56 @@ const char *h_tmpdir(void) {
         return dir;
 }
 
-int h_free_port(void) {
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t l = sizeof a;
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+/* The lowest port the kernel hands out for connect() and bind(0). */
+static int ephemeral_low(void) {
+        FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+        int lo = 32768, hi = 60999;
 
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(bind(fd, (struct sockaddr *) &a, sizeof a), 0);
-        ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &a, &l), 0);
-        close(fd);
-        return ntohs(a.sin_port);
+        if (f) {
+                if (fscanf(f, "%d %d", &lo, &hi) != 2)
+                        lo = 32768;
+                fclose(f);
+        }
+        return lo;
+}
+
+int h_free_port(void) {
+        static int given[256];
+        static size_t n_given;
+        static unsigned seed;
+        int top = ephemeral_low() - 1, bottom = 10000;
+
+        /* Ports from bind(0) come from the ephemeral range, where every
+         * outgoing connection of every parallel test also takes its local
+         * port: a port found free there can be gone before mosquitto or the
+         * simulator binds it (CI once saw the simulator fail to start). */
+        if (!seed)
+                seed = (unsigned) getpid() ^ (unsigned) now_ms();
+        if (top - bottom < 1000)
+                bottom = 1024;
+        for (int attempt = 0; attempt < 1000; attempt++) {
+                int port = bottom + (int) (rand_r(&seed) % (unsigned) (top - bottom + 1));
+                struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port),
+                                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+                bool taken = false;
+                int fd;
+
+                for (size_t i = 0; i < n_given; i++)
+                        taken = taken || given[i] == port;
+                if (taken)
+                        continue;
+                fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                ck_assert_int_ge(fd, 0);
+                if (bind(fd, (struct sockaddr *) &a, sizeof a) == 0) {
+                        close(fd);
+                        if (n_given < sizeof given / sizeof given[0])
+                                given[n_given++] = port;
+                        return port;
+                }
+                close(fd);
+        }
+        ck_abort_msg("no free TCP port on 127.0.0.1 from %d to %d", bottom, top);
+        return -1;
 }
 
 /* Starts argv[0] with stdout and stderr into one pipe we read. */
@@ -134,7 +174,7 @@ struct proc *h_broker_start_conf(int port, const char *more) {
                    "log_type information\n%s", port, more);
         fclose(f);
         p = h_spawn((char *const[]) { (char *) env_or("MOSQUITTO", "/usr/sbin/mosquitto"), "-c", conf, NULL }, log);
-        ck_assert_msg(h_wait_line(p, "running", 10000), "mosquitto did not start on port %d", port);
+        ck_assert_msg(h_wait_line(p, "running", 10000), "mosquitto did not start on port %d: %s", port, p->last);
         return p;
 }
 
@@ -154,7 +194,8 @@ struct proc *h_sim_start(int port, const char *const *extra) {
                 argv[n++] = (char *) extra[i];
         argv[n] = NULL;
         p = h_spawn(argv, log);
-        ck_assert_msg(h_wait_line(p, "listening on", 10000), "dispatch simulator did not start");
+        ck_assert_msg(h_wait_line(p, "listening on", 10000), "dispatch simulator did not start on port %d: %s", port,
+                      p->last);
         return p;
 }
 
@@ -189,7 +230,7 @@ struct proc *h_sub_start(int port, const char *topic) {
                                     (char *) env_or("MOSQUITTO_SUB", "/usr/bin/mosquitto_sub"), "-d", "-v",
                                     "-q", "1", "-h", "127.0.0.1", "-p", portstr, "-t", (char *) topic, NULL },
                   log);
-        ck_assert_msg(h_wait_line(p, "SUBACK", 10000), "mosquitto_sub did not subscribe to %s", topic);
+        ck_assert_msg(h_wait_line(p, "SUBACK", 10000), "mosquitto_sub did not subscribe to %s: %s", topic, p->last);
         return p;
 }
 
@@ -275,6 +316,7 @@ static bool take_line(struct proc *p, char *line, size_t n) {
                 return false;
         l = (size_t) (nl - p->buf);
         snprintf(line, n, "%.*s", (int) l, p->buf);
+        snprintf(p->last, sizeof p->last, "%.*s", (int) l, p->buf);
         memmove(p->buf, nl + 1, p->len - l - 1);
         p->len -= l + 1;
         p->buf[p->len] = '\0';

@@ -15,12 +15,16 @@ struct proc {
         char buf[65536];        /* unread bytes from out */
         size_t len;
         char *log_path;         /* everything read is appended here too */
+        char last[512];         /* the last complete line read, for failure messages */
 };
 
 /* A fresh directory under $TMPDIR for this test; removed by nothing (CI's
  * machine is thrown away; locally it helps post-mortems). */
 const char *h_tmpdir(void);
-/* A TCP port on 127.0.0.1 that was free a moment ago. */
+/* A TCP port on 127.0.0.1 that was free a moment ago, chosen at random
+ * below the kernel's ephemeral range (so no connect() elsewhere on the
+ * machine can take it before the server binds it) and never the same twice
+ * in one test process. */
 int h_free_port(void);
 
 /* Any program (argv[0] a path), stdout and stderr into one pipe read by

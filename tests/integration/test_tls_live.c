@@ -115,7 +115,8 @@ static struct proc *broker_start(struct rig *r, const char *cert) {
                 r->plain_port, r->tls_port, r->dir, r->dir, cert, r->dir, cert);
         fclose(f);
         p = run((char *const[]) { (char *) env_or("MOSQUITTO", "/usr/sbin/mosquitto"), "-c", conf, NULL }, log);
-        ck_assert_msg(h_wait_line(p, "running", 10000), "mosquitto (TLS, %s) did not start; see %s", cert, log);
+        ck_assert_msg(h_wait_line(p, "running", 10000), "mosquitto (TLS, %s) did not start (%s); see %s", cert,
+                      p->last, log);
         return p;
 }
 
@@ -132,7 +133,8 @@ static struct proc *front_start(struct rig *r, const char *cert) {
         snprintf(log, sizeof log, "%s/socat.log", r->dir);
         p = run((char *const[]) { (char *) env_or("SOCAT", "/usr/bin/socat"), "-d", "-d", listen, connect, NULL },
                 log);
-        ck_assert_msg(h_wait_line(p, "listening on", 10000), "socat (TLS, %s) did not start; see %s", cert, log);
+        ck_assert_msg(h_wait_line(p, "listening on", 10000), "socat (TLS, %s) did not start (%s); see %s", cert,
+                      p->last, log);
         return p;
 }
 
