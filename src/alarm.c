@@ -73,6 +73,12 @@ static void explain_health(const struct config *cfg, const struct decision *d, c
                     "heart rate are not watched", "手环 %1$s 自 %3$s 起未佩戴（已%4$s），跌倒和心率无法监测",
                     id, room, since, dur);
                 break;
+        case HEALTH_GPIO:
+                say(buf, n, zh, "Sensor %1$s (%2$s) cannot be read or driven: its GPIO line is missing, in use "
+                    "or not allowed; it is not working until this is fixed (check the wiring and the hub)",
+                    "传感器 %1$s（%2$s）无法读取或驱动：GPIO 线路缺失、被占用或无权限；修复前不起作用（请检查接线和网关）",
+                    id, room);
+                break;
         case HEALTH_STORAGE:
                 say(buf, n, zh, "The hub's database failed (damaged, full or not writable): alarms still go "
                     "out, from memory, but records may be missing; check the storage",
@@ -92,7 +98,9 @@ char *alarm_explain(const struct config *cfg, const struct decision *d, char *bu
         const struct sensor_conf *s = d->sensor < cfg->n_sensors ? &cfg->sensors[d->sensor] : NULL;
         bool zh = cfg->hub.language == LANG_ZH_CN;
         const char *id = s ? s->id : (zh ? "（无）" : "(none)");
-        const char *room = s && s->room ? s->room : (zh ? "随身" : "worn");
+        const char *room = s && s->room ? s->room
+                           : s && s->kind != SENSOR_WRISTBAND ? (zh ? "未指定房间" : "no room given")
+                                                               : (zh ? "随身" : "worn");
         const struct rule_params *p = &cfg->rules;
         char since[16], dur[48], lim[48], by[16];
 

@@ -3,6 +3,7 @@
 #include "anju-build.h"
 #include "clock.h"
 #include "config.h"
+#include "gpio.h"
 #include "hub.h"
 #include "log.h"
 #include "store.h"
@@ -76,6 +77,24 @@ static int print_stats(const struct config *cfg, unsigned days) {
 static void print_config_error(const char *msg, void *userdata) {
         (void) userdata;
         fprintf(stderr, "%s\n", msg);
+}
+
+/* --check-config: every GPIO line's chip and offset exist and no other
+ * program holds the line. 0 or 1, with file:line messages on stderr. */
+static int check_gpio(const struct config *cfg) {
+        int bad = 0;
+
+        for (size_t i = 0; i < cfg->n_sensors; i++) {
+                const struct sensor_conf *s = &cfg->sensors[i];
+                char why[256];
+                if (!s->gpio_chip || s->gpio_line < 0)
+                        continue;
+                if (gpio_probe(s->gpio_chip, (unsigned) s->gpio_line, why, sizeof why) < 0) {
+                        fprintf(stderr, "%s:%u: [sensor %s] gpio_chip: %s\n", s->file, s->line, s->id, why);
+                        bad = 1;
+                }
+        }
+        return bad;
 }
 
 int main(int argc, char **argv) {
@@ -163,9 +182,11 @@ int main(int argc, char **argv) {
                 return r;
         }
         if (check) {
-                printf("%s: valid (%zu sensors, %zu contacts)\n", path, cfg->n_sensors, cfg->n_contacts);
+                r = check_gpio(cfg);
+                if (r == 0)
+                        printf("%s: valid (%zu sensors, %zu contacts)\n", path, cfg->n_sensors, cfg->n_contacts);
                 config_free(cfg);
-                return 0;
+                return r;
         }
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || mosquitto_lib_init() != MOSQ_ERR_SUCCESS) {
                 config_free(cfg);

@@ -946,12 +946,15 @@ static void validate_sensor(struct parser *p, struct sensor_conf *s) {
                 perr(p, s->line, NULL, "has no source: set topic (MQTT) or gpio_chip and gpio_line");
         else if (s->topic && gpio)
                 perr(p, s->line, NULL, "has two sources: set either topic or gpio_chip/gpio_line");
-        else if (gpio)
-                /* Fail closed: a sensor we cannot watch must not look configured. */
-                perr(p, s->line, "gpio_chip", "GPIO sources are not supported by this version of anjud");
-        if ((s->kind == SENSOR_SIREN || s->kind == SENSOR_RELAY) && !gpio)
-                perr(p, s->line, "kind", "%s is an output and needs gpio_chip and gpio_line",
-                     sensor_kind_to_string(s->kind));
+        else if (gpio && !s->gpio_chip)
+                perr(p, s->line, "gpio_chip", "missing: gpio_line needs the chip it is on (e.g. gpiochip0)");
+        else if (gpio && s->gpio_line < 0)
+                perr(p, s->line, "gpio_line", "missing: gpio_chip needs the line offset on it (e.g. 17)");
+        else if (gpio && s->kind == SENSOR_WRISTBAND)
+                perr(p, s->line, "gpio_chip", "a wristband reports over MQTT: set topic");
+        if (s->kind == SENSOR_SIREN && !gpio)
+                perr(p, s->line, "kind", "siren is an output and needs gpio_chip and gpio_line "
+                     "(an MQTT siren or speaker listens to anju/<hub>/prompt and alert instead)");
         if (s->topic && !s->availability_topic && asprintf(&s->availability_topic, "%s/availability", s->topic) < 0)
                 s->availability_topic = NULL;
         for (int a = 0; a < _ATTR_MAX; a++)
@@ -1225,6 +1228,14 @@ int config_find_sensor(const struct config *c, const char *id) {
                 if (strcmp(c->sensors[i].id, id) == 0)
                         return (int) i;
         return -1;
+}
+
+bool config_sensor_is_gpio_input(const struct sensor_conf *s) {
+        return s->gpio_chip && s->gpio_line >= 0 && !config_sensor_is_output(s);
+}
+
+bool config_sensor_is_output(const struct sensor_conf *s) {
+        return s->kind == SENSOR_SIREN || s->kind == SENSOR_RELAY;
 }
 
 int config_find_contact(const struct config *c, const char *id) {

@@ -21,7 +21,7 @@ struct sensor_conf {
         enum sensor_kind kind;
         char *room;
         bool bathroom;                  /* room is a bathroom (dwell rule) */
-        char *topic;                    /* MQTT state topic, NULL if GPIO */
+        char *topic;                    /* MQTT state topic (a relay: the plug's), NULL if GPIO */
         char *availability_topic;       /* default "<topic>/availability" */
         char *keys[_ATTR_MAX];          /* JSON dotted path per attribute, NULL = not read */
         bool invert;                    /* invert the kind's main boolean */
@@ -171,6 +171,10 @@ void config_free(struct config *c);
 
 /* Index of the sensor with this id, or -1. */
 int config_find_sensor(const struct config *c, const char *id);
+/* Read from a GPIO line (gpio_chip and gpio_line), not from MQTT. */
+bool config_sensor_is_gpio_input(const struct sensor_conf *s);
+/* An output: a siren or relay, driven over GPIO or (a relay) MQTT. */
+bool config_sensor_is_output(const struct sensor_conf *s);
 
 /* Thresholds at run time, named "rule.key" ("inactivity.day_limit"):
  * checked with the same table, ranges and cross-checks as the file. */

@@ -19,6 +19,8 @@ struct dispatch;
 struct rules;
 struct incidents;
 struct mqtt;
+struct pins;
+struct outputs;
 
 /* What the last message of a sensor said, for anjuctl sensors. */
 struct sensor_live {
@@ -37,6 +39,8 @@ struct hub {
         struct rules *rules;
         struct incidents *incidents;
         struct mqtt *mqtt;
+        struct pins *pins;              /* GPIO sensors */
+        struct outputs *outputs;        /* sirens and relays */
         struct strmap *topics;          /* topic → sensor index * 2 (+1: availability) */
         sd_event_source *flush;
         sd_event_source *rules_timer;   /* the rules' next deadline */

@@ -8,6 +8,8 @@
 #include "incident.h"
 #include "log.h"
 #include "mqtt.h"
+#include "outputs.h"
+#include "pins.h"
 #include "rules.h"
 #include "store.h"
 #include "util.h"
@@ -67,7 +69,12 @@ static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
  * earliest deadline of either (scaled clock → real). */
 void hub_rearm(struct hub *h) {
         uint64_t t = rules_next_deadline(h->rules), e = incidents_next_deadline(h->incidents);
+        enum siren_pattern siren;
+        bool relay_cut;
 
+        /* Every change of an incident passes here: the outputs follow. */
+        incidents_outputs(h->incidents, &siren, &relay_cut);
+        outputs_set(h->outputs, siren, relay_cut);
         if (e < t)
                 t = e;
         if (t == RULES_NEVER) {
@@ -275,6 +282,26 @@ static void on_link(bool up, unsigned failures, void *userdata) {
         hub_rearm(h);
 }
 
+/* A GPIO line was lost or is back: a device-health warning on the sensor. */
+static void on_line_health(uint32_t sensor, bool bad, void *userdata) {
+        struct hub *h = userdata;
+        uint64_t wall = clock_wall();
+        struct decision d = {
+                .kind = bad ? DECISION_RAISE : DECISION_CLEAR, .type = INCIDENT_DEVICE_HEALTH,
+                .severity = SEVERITY_WARNING, .sensor = sensor, .mono = clock_mono(), .wall = wall,
+                .since_wall = wall, .problem = HEALTH_GPIO,
+        };
+
+        if (!h->incidents)
+                return;
+        hub_apply(h, &d, 1, NULL, NULL);
+        hub_rearm(h);
+}
+
+static void on_pin_event(const struct event *ev, void *userdata) {
+        handle_event(userdata, ev);
+}
+
 static void on_center_answered(const char *incident, const char *case_id, void *userdata) {
         struct hub *h = userdata;
 
@@ -350,7 +377,10 @@ static void log_config_error(const char *msg, void *userdata) {
 }
 
 static void on_mqtt_connected(void *userdata) {
-        hubctl_publish_config(userdata);
+        struct hub *h = userdata;
+
+        hubctl_publish_config(h);
+        outputs_mqtt_connected(h->outputs);
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -479,6 +509,18 @@ static void check_storage(struct hub *h) {
         (void) incidents_apply(h->incidents, &d);
 }
 
+/* The outputs start in the state the stored incidents ask for: a restart
+ * during a fire keeps the charger's power cut. */
+static int outputs_start(struct hub *h) {
+        enum siren_pattern siren;
+        bool relay_cut;
+
+        incidents_outputs(h->incidents, &siren, &relay_cut);
+        if (relay_cut)
+                log_notice("a fire incident is still open: the relay stays cut");
+        return outputs_new(h->event, h->cfg, h->mqtt, on_line_health, h, siren, relay_cut, &h->outputs);
+}
+
 int hub_new(struct config *cfg, struct hub **ret) {
         struct hub *h;
         int r;
@@ -532,6 +574,10 @@ int hub_new(struct config *cfg, struct hub **ret) {
                 goto err;
         mqtt_set_connected_cb(h->mqtt, on_mqtt_connected);
         incidents_set_mqtt(h->incidents, h->mqtt);
+        if ((r = outputs_start(h)) < 0 ||
+            (r = pins_new(h->event, cfg, &(const struct pins_callbacks) { on_pin_event, on_line_health }, h,
+                          &h->pins)) < 0)
+                goto err;
         /* The control socket is for operators: without it the home is still
          * watched, so a failure here is logged, not fatal. */
         if (cfg->hub.ctl_socket && *cfg->hub.ctl_socket &&
@@ -555,6 +601,7 @@ int hub_run(struct hub *h) {
         if (n > 0)
                 log_notice("outbox: %d undelivered call(s) replayed", n);
         (void) incidents_resume(h->incidents, clock_mono(), clock_wall());
+        pins_start(h->pins);
         check_storage(h);
         hub_rearm(h);
         r = mqtt_start(h->mqtt);
@@ -583,6 +630,8 @@ void hub_free(struct hub *h) {
                 return;
         hubctl_free_walks(h);
         ctl_free(h->ctl);
+        pins_free(h->pins);
+        outputs_free(h->outputs);
         mqtt_free(h->mqtt);
         rules_free(h->rules);
         incidents_free(h->incidents);

@@ -904,6 +904,19 @@ uint64_t incidents_next_deadline(const struct incidents *m) {
         return next;
 }
 
+void incidents_outputs(const struct incidents *m, enum siren_pattern *siren, bool *relay_cut) {
+        const struct open_incident *fire = &m->open[INCIDENT_FIRE];
+
+        *relay_cut = fire->open;
+        *siren = SIREN_OFF;
+        if (fire->open && fire->state == STATE_OPEN)
+                *siren = SIREN_CONTINUOUS;
+        else
+                for (size_t t = 0; t < _INCIDENT_TYPE_MAX; t++)
+                        if (m->open[t].open && m->open[t].state == STATE_PREALARM)
+                                *siren = SIREN_PULSED;
+}
+
 size_t incidents_open_count(const struct incidents *m) {
         size_t n = 0;
 

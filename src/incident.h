@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "anju/event.h"
+#include "debounce.h"
 
 struct config;
 struct store;
@@ -68,6 +69,11 @@ const struct incidents_stats *incidents_get_stats(const struct incidents *m);
 
 /* True if the incident id (any, if NULL) is a pre-alarm waiting for a cancel. */
 bool incidents_in_prealarm(const struct incidents *m, const char *id);
+
+/* What the outputs should do now (outputs.h): the siren continuous while a
+ * fire is open and unanswered, pulsed while a pre-alarm waits for a cancel,
+ * else off; the relay cut while a fire incident is not closed. */
+void incidents_outputs(const struct incidents *m, enum siren_pattern *siren, bool *relay_cut);
 
 /* Number of incidents currently open. */
 size_t incidents_open_count(const struct incidents *m);

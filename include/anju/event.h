@@ -106,6 +106,7 @@ enum health_problem {
         HEALTH_NOT_WORN,
         HEALTH_LINK,            /* the dispatch center does not answer heartbeats */
         HEALTH_STORAGE,         /* the database cannot be opened or written */
+        HEALTH_GPIO,            /* its GPIO line cannot be had (no chip, in use, no permission) */
 };
 
 #define SENSOR_NONE UINT32_MAX

@@ -308,9 +308,59 @@ END_TEST
 
 START_TEST(test_config_output_without_gpio_is_an_error) {
         ASSERT_ERROR(BASE_CONFIG "[sensor siren1]\nkind = siren\nroom = hall\n",
+                     "bad.conf:11: [sensor siren1] has no source: set topic (MQTT) or gpio_chip and gpio_line");
+        ASSERT_ERROR(BASE_CONFIG "[sensor siren1]\nkind = siren\ntopic = z/siren\n",
                      "bad.conf:11: [sensor siren1] kind: siren is an output and needs gpio_chip and gpio_line");
-        ASSERT_ERROR(BASE_CONFIG "[sensor r]\nkind = relay\ntopic = z/r\n",
-                     "bad.conf:11: [sensor r] kind: relay is an output and needs gpio_chip and gpio_line");
+}
+END_TEST
+
+START_TEST(test_config_relay_may_be_a_gpio_line_or_a_smart_plug) {
+        struct config *c = load_ok("[sensor plug]\nkind = relay\ntopic = zigbee2mqtt/charger_plug\n"
+                                   "[sensor r]\nkind = relay\ngpio_chip = gpiochip0\ngpio_line = 27\n");
+        const struct sensor_conf *plug = &c->sensors[config_find_sensor(c, "plug")];
+        const struct sensor_conf *r = &c->sensors[config_find_sensor(c, "r")];
+
+        ck_assert(config_sensor_is_output(plug) && config_sensor_is_output(r));
+        ck_assert(!config_sensor_is_gpio_input(plug) && !config_sensor_is_gpio_input(r));
+        ck_assert_str_eq(plug->topic, "zigbee2mqtt/charger_plug");
+        ck_assert_str_eq(r->gpio_chip, "gpiochip0");
+        ck_assert_int_eq(r->gpio_line, 27);
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_config_gpio_sensor_loads_with_its_line_settings) {
+        struct config *c = load_ok("[sensor front_door]\nkind = door\nroom = hall\ngpio_chip = gpiochip0\n"
+                                   "gpio_line = 17\nactive_low = true\nbias = pull-up\n"
+                                   "[sensor sos]\nkind = button\ngpio_chip = /dev/gpiochip1\ngpio_line = 4\n"
+                                   "role = cancel\ndebounce = 80ms\n");
+        const struct sensor_conf *d = &c->sensors[config_find_sensor(c, "front_door")];
+        const struct sensor_conf *b = &c->sensors[config_find_sensor(c, "sos")];
+
+        ck_assert(config_sensor_is_gpio_input(d) && config_sensor_is_gpio_input(b));
+        ck_assert_ptr_null(d->topic);
+        ck_assert_ptr_null(d->availability_topic);
+        ck_assert_int_eq(d->gpio_line, 17);
+        ck_assert(d->active_low);
+        ck_assert_int_eq(d->bias, BIAS_PULL_UP);
+        ck_assert_uint_eq(d->debounce, 30 * USEC_PER_MSEC);
+        ck_assert_int_eq(b->role, BUTTON_CANCEL);
+        ck_assert_uint_eq(b->debounce, 80 * USEC_PER_MSEC);
+        ck_assert(!b->active_low);
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_config_gpio_needs_chip_and_line_and_no_wristband) {
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor d]\nkind = door\ngpio_line = 17\n",
+                          "bad.conf:11: [sensor d] gpio_chip: missing: gpio_line needs the chip it is on (e.g. gpiochip0)");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor d]\nkind = door\ngpio_chip = gpiochip0\n",
+                          "bad.conf:11: [sensor d] gpio_line: missing: gpio_chip needs the line offset on it (e.g. 17)");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor band]\nkind = wristband\ngpio_chip = gpiochip0\ngpio_line = 3\n",
+                          "bad.conf:11: [sensor band] gpio_chip: a wristband reports over MQTT: set topic");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor d]\nkind = door\ngpio_chip = gpiochip0\ngpio_line = 3\n"
+                          "bias = pullup\n",
+                          "bad.conf:15: [sensor d] bias: \"pullup\" is not one of as-is, disable, pull-up, pull-down");
 }
 END_TEST
 
@@ -613,6 +663,9 @@ int main(void) {
         tcase_add_test(t, test_config_missing_resident_address_is_an_error);
         tcase_add_test(t, test_config_missing_key_error_names_the_line_of_its_section);
         tcase_add_test(t, test_config_output_without_gpio_is_an_error);
+        tcase_add_test(t, test_config_relay_may_be_a_gpio_line_or_a_smart_plug);
+        tcase_add_test(t, test_config_gpio_sensor_loads_with_its_line_settings);
+        tcase_add_test(t, test_config_gpio_needs_chip_and_line_and_no_wristband);
         tcase_add_test(t, test_config_unknown_time_zone_is_an_error);
         tcase_add_test(t, test_config_bad_values_of_every_type_are_errors);
         tcase_add_test(t, test_config_several_errors_in_one_file_are_all_reported);

@@ -1,0 +1,260 @@
+/* Sirens and relays (outputs.h). */
+#include "outputs.h"
+#include "config.h"
+#include "gpio.h"
+#include "log.h"
+#include "mqtt.h"
+#include "pins.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct output {
+        uint32_t sensor;
+        struct gpio_line *line;         /* GPIO: NULL while not held */
+        int level;                      /* driven now, -1 unknown */
+        int error;                      /* the last failure, 0 if held */
+        bool reported;
+        char consumer[32];
+};
+
+struct outputs {
+        sd_event *event;
+        const struct config *cfg;
+        struct mqtt *mqtt;
+        void (*health)(uint32_t sensor, bool bad, void *userdata);
+        void *userdata;
+        struct output *out;
+        size_t n;
+        enum siren_pattern siren;
+        bool relay_cut;
+        uint64_t siren_start;           /* real monotonic usec */
+        sd_event_source *pulse;         /* the siren pattern's next change */
+        sd_event_source *retry;         /* lines not held */
+};
+
+static const struct sensor_conf *conf_of(const struct outputs *o, const struct output *x) {
+        return &o->cfg->sensors[x->sensor];
+}
+
+static uint64_t now_real(const struct outputs *o) {
+        uint64_t t = 0;
+
+        (void) sd_event_now(o->event, CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+static void lost(struct outputs *o, struct output *x, int error) {
+        const struct sensor_conf *s = conf_of(o, x);
+
+        if (error != x->error)
+                log_error_errno(error, "%s %s (%s:%d) cannot be driven (%m); trying again every %llu s",
+                                sensor_kind_to_string(s->kind), s->id, s->gpio_chip, s->gpio_line,
+                                (unsigned long long) (PINS_RETRY_USEC / USEC_PER_SEC));
+        gpio_line_free(x->line);
+        x->line = NULL;
+        x->error = error;
+        x->level = -1;
+        if (sd_event_source_get_enabled(o->retry, NULL) == 0) {
+                (void) sd_event_source_set_time(o->retry, now_real(o) + PINS_RETRY_USEC);
+                (void) sd_event_source_set_enabled(o->retry, SD_EVENT_ONESHOT);
+        }
+        if (!x->reported) {
+                x->reported = true;
+                o->health(x->sensor, true, o->userdata);
+        }
+}
+
+static void publish_plug(struct outputs *o, const struct sensor_conf *s, bool cut) {
+        char topic[512];
+        const char *payload = cut ? "{\"state\":\"OFF\"}" : "{\"state\":\"ON\"}";
+
+        if (!o->mqtt)
+                return;
+        snprintf(topic, sizeof topic, "%s/set", s->topic);
+        if (mqtt_publish(o->mqtt, topic, payload, strlen(payload), 1, false) < 0)
+                log_warning("relay %s: the plug could not be told to switch %s now; told again on reconnect",
+                            s->id, cut ? "off" : "on");
+}
+
+/* Drives one output to level (GPIO) or tells the plug (MQTT). */
+static void drive(struct outputs *o, struct output *x, int level) {
+        const struct sensor_conf *s = conf_of(o, x);
+        int r;
+
+        if (!s->gpio_chip) {
+                if (x->level != level && (x->level >= 0 || level))
+                        publish_plug(o, s, level);
+                x->level = level;
+                return;
+        }
+        if (!x->line || x->level == level)
+                return;
+        r = gpio_line_set(x->line, level);
+        if (r < 0) {
+                lost(o, x, r);
+                return;
+        }
+        x->level = level;
+}
+
+static int wanted(const struct outputs *o, const struct output *x, uint64_t now, uint64_t *next) {
+        *next = DEBOUNCE_NEVER;
+        if (conf_of(o, x)->kind == SENSOR_RELAY)
+                return o->relay_cut;
+        return siren_level(o->siren, o->siren_start, now, next);
+}
+
+/* Every output to what is wanted now; the pulse timer to the next change. */
+static void apply(struct outputs *o) {
+        uint64_t now = now_real(o), next = DEBOUNCE_NEVER;
+
+        for (size_t i = 0; i < o->n; i++) {
+                uint64_t t;
+                drive(o, &o->out[i], wanted(o, &o->out[i], now, &t));
+                if (t < next)
+                        next = t;
+        }
+        if (next == DEBOUNCE_NEVER) {
+                (void) sd_event_source_set_enabled(o->pulse, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time(o->pulse, next);
+        (void) sd_event_source_set_enabled(o->pulse, SD_EVENT_ONESHOT);
+}
+
+static int on_pulse(sd_event_source *s, uint64_t usec, void *userdata) {
+        apply(userdata);
+        return 0;
+}
+
+static void request(struct outputs *o, struct output *x) {
+        const struct sensor_conf *s = conf_of(o, x);
+        struct gpio_request req = { .chip = s->gpio_chip, .offset = (unsigned) s->gpio_line,
+                                    .active_low = s->active_low, .bias = BIAS_AS_IS, .consumer = x->consumer };
+        uint64_t next;
+        int level = wanted(o, x, now_real(o), &next), r;
+
+        r = gpio_request_output(&req, level, &x->line);
+        if (r < 0) {
+                x->line = NULL;
+                lost(o, x, r);
+                return;
+        }
+        log_info("gpio: %s %s on %s line %d, active-%s%s", sensor_kind_to_string(s->kind), s->id, s->gpio_chip,
+                 s->gpio_line, s->active_low ? "low" : "high", x->error ? " (back)" : "");
+        x->level = level;
+        x->error = 0;
+        if (x->reported) {
+                x->reported = false;
+                o->health(x->sensor, false, o->userdata);
+        }
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct outputs *o = userdata;
+
+        for (size_t i = 0; i < o->n; i++)
+                if (o->cfg->sensors[o->out[i].sensor].gpio_chip && !o->out[i].line)
+                        request(o, &o->out[i]);
+        apply(o);
+        return 0;
+}
+
+int outputs_new(sd_event *e, const struct config *cfg, struct mqtt *mqtt,
+                void (*health)(uint32_t sensor, bool bad, void *userdata), void *userdata,
+                enum siren_pattern siren, bool relay_cut, struct outputs **ret) {
+        struct outputs *o = calloc(1, sizeof *o);
+        size_t n = 0;
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        *o = (struct outputs) { .event = e, .cfg = cfg, .mqtt = mqtt, .health = health, .userdata = userdata,
+                                .siren = siren, .relay_cut = relay_cut };
+        for (size_t i = 0; i < cfg->n_sensors; i++)
+                n += config_sensor_is_output(&cfg->sensors[i]);
+        o->out = calloc(n + 1, sizeof *o->out);
+        if (!o->out) {
+                free(o);
+                return -ENOMEM;
+        }
+        /* A siren's 500 ms beat: 1 ms of slack; retries: a second. */
+        if ((r = sd_event_add_time(e, &o->pulse, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC, on_pulse, o)) < 0 ||
+            (r = sd_event_add_time(e, &o->retry, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_SEC, on_retry, o)) < 0) {
+                outputs_free(o);
+                return r;
+        }
+        (void) sd_event_source_set_enabled(o->pulse, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(o->retry, SD_EVENT_OFF);
+        o->siren_start = now_real(o);
+        for (size_t i = 0; i < cfg->n_sensors; i++) {
+                struct output *x;
+                if (!config_sensor_is_output(&cfg->sensors[i]))
+                        continue;
+                x = &o->out[o->n++];
+                *x = (struct output) { .sensor = (uint32_t) i, .level = -1 };
+                snprintf(x->consumer, sizeof x->consumer, "anjud:%s", cfg->sensors[i].id);
+                if (cfg->sensors[i].gpio_chip)
+                        request(o, x);
+        }
+        apply(o);
+        *ret = o;
+        return 0;
+}
+
+void outputs_set(struct outputs *o, enum siren_pattern siren, bool relay_cut) {
+        if (!o || (siren == o->siren && relay_cut == o->relay_cut))
+                return;
+        if (siren != o->siren) {
+                log_notice("siren: %s", siren_pattern_to_string(siren));
+                o->siren = siren;
+                o->siren_start = now_real(o);
+        }
+        if (relay_cut != o->relay_cut) {
+                for (size_t i = 0; i < o->n; i++)
+                        if (conf_of(o, &o->out[i])->kind == SENSOR_RELAY)
+                                log_notice(relay_cut ? "relay %s: power cut (fire)"
+                                                     : "relay %s: power restored (the fire incident is closed)",
+                                           conf_of(o, &o->out[i])->id);
+                o->relay_cut = relay_cut;
+        }
+        apply(o);
+}
+
+void outputs_mqtt_connected(struct outputs *o) {
+        for (size_t i = 0; o && i < o->n; i++) {
+                const struct sensor_conf *s = conf_of(o, &o->out[i]);
+                if (!s->gpio_chip && s->kind == SENSOR_RELAY && o->relay_cut)
+                        publish_plug(o, s, true);
+        }
+}
+
+size_t outputs_count(const struct outputs *o) {
+        return o ? o->n : 0;
+}
+
+size_t outputs_failed(const struct outputs *o) {
+        size_t n = 0;
+
+        for (size_t i = 0; o && i < o->n; i++)
+                n += o->cfg->sensors[o->out[i].sensor].gpio_chip && !o->out[i].line;
+        return n;
+}
+
+void outputs_free(struct outputs *o) {
+        if (!o)
+                return;
+        for (size_t i = 0; i < o->n; i++) {
+                struct output *x = &o->out[i];
+                if (x->line && conf_of(o, x)->kind == SENSOR_SIREN && x->level != 0)
+                        (void) gpio_line_set(x->line, 0);
+                gpio_line_free(x->line);
+        }
+        sd_event_source_disable_unref(o->pulse);
+        sd_event_source_disable_unref(o->retry);
+        free(o->out);
+        free(o);
+}

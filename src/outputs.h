@@ -1,0 +1,38 @@
+/* The outputs: sirens (GPIO) and relays (GPIO, or an MQTT smart plug),
+ * driven from what the incidents demand (incidents_outputs()):
+ *   siren: continuous while a fire is unanswered, pulsed while a pre-alarm
+ *          waits for the resident's cancel, off otherwise (ack, cancel);
+ *   relay: cuts the charger's power when a fire opens and restores it only
+ *          when that incident is resolved or cancelled, never by itself.
+ * GPIO: logical 1 = siren sounding, relay energised (power cut). MQTT relay:
+ * {"state":"OFF"} to <topic>/set cuts, {"state":"ON"} restores.
+ * A line that cannot be had is a device-health problem, retried. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "debounce.h"
+
+struct config;
+struct mqtt;
+struct outputs;
+
+/* Requests every output line, driven at once to the state given (so a
+ * restart during a fire never lets the charger's power back on). All
+ * borrowed; mqtt may be NULL. health() as in pins.h. */
+int outputs_new(sd_event *e, const struct config *cfg, struct mqtt *mqtt,
+                void (*health)(uint32_t sensor, bool bad, void *userdata), void *userdata,
+                enum siren_pattern siren, bool relay_cut, struct outputs **ret);
+/* The state the incidents ask for; changes are logged and driven now. */
+void outputs_set(struct outputs *o, enum siren_pattern siren, bool relay_cut);
+/* After an MQTT (re)connect: a cut smart plug is told again. */
+void outputs_mqtt_connected(struct outputs *o);
+/* How many outputs are configured, and how many are not held now. */
+size_t outputs_count(const struct outputs *o);
+size_t outputs_failed(const struct outputs *o);
+/* At shutdown: sirens off; a relay stays as the incidents left it (cut
+ * while a fire is unresolved); then the lines are released. */
+void outputs_free(struct outputs *o);
