@@ -41,6 +41,7 @@ struct hub {
         struct mqtt *mqtt;
         struct pins *pins;              /* GPIO sensors */
         struct outputs *outputs;        /* sirens and relays */
+        char power_cut_by[32];          /* the fire incident the relays cut power for, "" if none */
         struct strmap *topics;          /* topic → sensor index * 2 (+1: availability) */
         sd_event_source *flush;
         sd_event_source *rules_timer;   /* the rules' next deadline */

@@ -65,6 +65,19 @@ static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* The relays cut or restored the power: on the fire incident's record. */
+static void record_power(struct hub *h, bool cut) {
+        const char *id = cut ? incidents_open_id(h->incidents, INCIDENT_FIRE) : h->power_cut_by;
+
+        if (cut)
+                snprintf(h->power_cut_by, sizeof h->power_cut_by, "%s", id ? id : "");
+        if (h->store && id && *id)
+                (void) store_timeline_add(h->store, id, clock_wall(), cut ? "power_cut" : "power_restored", "relay",
+                                          "output", cut ? "the charger's power is cut" : "the charger's power is back");
+        if (!cut)
+                h->power_cut_by[0] = '\0';
+}
+
 /* Sets the one timer of the rules and the escalation ladders to the
  * earliest deadline of either (scaled clock → real). */
 void hub_rearm(struct hub *h) {
@@ -74,7 +87,8 @@ void hub_rearm(struct hub *h) {
 
         /* Every change of an incident passes here: the outputs follow. */
         incidents_outputs(h->incidents, &siren, &relay_cut);
-        outputs_set(h->outputs, siren, relay_cut);
+        if (outputs_set(h->outputs, siren, relay_cut))
+                record_power(h, relay_cut);
         if (e < t)
                 t = e;
         if (t == RULES_NEVER) {
@@ -516,8 +530,11 @@ static int outputs_start(struct hub *h) {
         bool relay_cut;
 
         incidents_outputs(h->incidents, &siren, &relay_cut);
-        if (relay_cut)
-                log_notice("a fire incident is still open: the relay stays cut");
+        if (relay_cut) {
+                const char *id = incidents_open_id(h->incidents, INCIDENT_FIRE);
+                snprintf(h->power_cut_by, sizeof h->power_cut_by, "%s", id ? id : "");
+                log_notice("fire incident %s is still open: relays stay cut", h->power_cut_by);
+        }
         return outputs_new(h->event, h->cfg, h->mqtt, on_line_health, h, siren, relay_cut, &h->outputs);
 }
 

@@ -29,6 +29,7 @@ struct open_incident {
         enum inc_state state;
         bool prealarm;                  /* waiting for the resident to cancel */
         bool called;                    /* an emergency call exists for it */
+        bool silenced;                  /* a person answered: the local siren may stop */
         char id[INCIDENT_ID_MAX];
         enum severity severity;
         uint64_t opened_at;             /* wall usec */
@@ -115,6 +116,9 @@ static int load_one(const struct store_incident *inc, void *ud) {
         o->state = state_from_string(inc->state);
         o->prealarm = o->state == STATE_PREALARM;
         o->called = inc->calls > 0;
+        /* Who acked is in the timeline, not here: only "on site" is sure to
+         * have been a person; otherwise the siren sounds until one answers. */
+        o->silenced = o->state == STATE_ONSITE;
         snprintf(o->id, sizeof o->id, "%s", inc->id);
         o->severity = inc->severity;
         o->opened_at = inc->opened_at;
@@ -811,6 +815,10 @@ enum ack_result incidents_ack(struct incidents *m, const char *id, const char *a
         } else {
                 return ACK_BAD_ACTION;
         }
+        /* The center's automatic answer is not someone at the door: a fire's
+         * siren keeps sounding until a person acks or arrives. */
+        if (strcmp(actor, "dispatch") != 0)
+                o->silenced = true;
         if (!close && to == o->state) {
                 /* Another responder going, or arriving again: on the record. */
                 timeline(m, o, wall, event, actor, channel, note);
@@ -909,7 +917,7 @@ void incidents_outputs(const struct incidents *m, enum siren_pattern *siren, boo
 
         *relay_cut = fire->open;
         *siren = SIREN_OFF;
-        if (fire->open && fire->state == STATE_OPEN)
+        if (fire->open && !fire->silenced)
                 *siren = SIREN_CONTINUOUS;
         else
                 for (size_t t = 0; t < _INCIDENT_TYPE_MAX; t++)

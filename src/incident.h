@@ -71,7 +71,8 @@ const struct incidents_stats *incidents_get_stats(const struct incidents *m);
 bool incidents_in_prealarm(const struct incidents *m, const char *id);
 
 /* What the outputs should do now (outputs.h): the siren continuous while a
- * fire is open and unanswered, pulsed while a pre-alarm waits for a cancel,
+ * fire is open and no person has answered (the dispatch center's automatic
+ * acceptance does not count), pulsed while a pre-alarm waits for a cancel,
  * else off; the relay cut while a fire incident is not closed. */
 void incidents_outputs(const struct incidents *m, enum siren_pattern *siren, bool *relay_cut);
 

@@ -205,23 +205,30 @@ int outputs_new(sd_event *e, const struct config *cfg, struct mqtt *mqtt,
         return 0;
 }
 
-void outputs_set(struct outputs *o, enum siren_pattern siren, bool relay_cut) {
+bool outputs_set(struct outputs *o, enum siren_pattern siren, bool relay_cut) {
+        bool switched = false;
+
         if (!o || (siren == o->siren && relay_cut == o->relay_cut))
-                return;
+                return false;
         if (siren != o->siren) {
-                log_notice("siren: %s", siren_pattern_to_string(siren));
+                for (size_t i = 0; i < o->n; i++)
+                        if (conf_of(o, &o->out[i])->kind == SENSOR_SIREN)
+                                log_notice("siren %s: %s", conf_of(o, &o->out[i])->id, siren_pattern_to_string(siren));
                 o->siren = siren;
                 o->siren_start = now_real(o);
         }
         if (relay_cut != o->relay_cut) {
                 for (size_t i = 0; i < o->n; i++)
-                        if (conf_of(o, &o->out[i])->kind == SENSOR_RELAY)
+                        if (conf_of(o, &o->out[i])->kind == SENSOR_RELAY) {
                                 log_notice(relay_cut ? "relay %s: power cut (fire)"
                                                      : "relay %s: power restored (the fire incident is closed)",
                                            conf_of(o, &o->out[i])->id);
+                                switched = true;
+                        }
                 o->relay_cut = relay_cut;
         }
         apply(o);
+        return switched;
 }
 
 void outputs_mqtt_connected(struct outputs *o) {

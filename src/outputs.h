@@ -26,8 +26,9 @@ struct outputs;
 int outputs_new(sd_event *e, const struct config *cfg, struct mqtt *mqtt,
                 void (*health)(uint32_t sensor, bool bad, void *userdata), void *userdata,
                 enum siren_pattern siren, bool relay_cut, struct outputs **ret);
-/* The state the incidents ask for; changes are logged and driven now. */
-void outputs_set(struct outputs *o, enum siren_pattern siren, bool relay_cut);
+/* The state the incidents ask for; changes are logged and driven now.
+ * True if a configured relay was switched by this call. */
+bool outputs_set(struct outputs *o, enum siren_pattern siren, bool relay_cut);
 /* After an MQTT (re)connect: a cut smart plug is told again. */
 void outputs_mqtt_connected(struct outputs *o);
 /* How many outputs are configured, and how many are not held now. */

@@ -260,6 +260,63 @@ START_TEST(test_critical_reaches_everyone_and_the_center_at_once) {
 }
 END_TEST
 
+/* Issue 8's relay as a smart plug (a GPIO relay is the same code path past
+ * outputs_set; tests/kernel drives a real line): on a fire the charger's
+ * plug is switched off, stays off through the center's answer, a person's
+ * ack and a restart of the daemon, and is switched on only when the fire
+ * incident is resolved. A GPIO sensor whose chip does not exist is a
+ * device-health warning to maintenance while the rest keeps working. */
+START_TEST(test_fire_cuts_the_charger_plug_until_resolved_and_a_missing_gpio_chip_is_a_warning) {
+        const char *args[] = { "--time-scale", "60", "--clock-start", "2026-11-23 10:00", NULL };
+        struct rig r = { 0 };
+        struct proc *plug;
+        char id[64], kind[32], state[32], events[4096];
+        json_t *call;
+
+        rig_up_with(&r, NULL,
+                    "[sensor charger_plug]\nkind = relay\nroom = hall\ntopic = zigbee2mqtt/charger_plug\n\n"
+                    "[sensor hall_cancel]\nkind = button\nrole = cancel\nroom = hall\n"
+                    "gpio_chip = anju-test-no-such-chip\ngpio_line = 3\n");
+        plug = h_sub_start(r.mqtt_port, "zigbee2mqtt/charger_plug/set");
+        ck_assert_msg(notice(&r, "anju/maintenance/fix", "hall_cancel", 10000, NULL, kind),
+                      "maintenance was not told about the missing GPIO chip");
+        ck_assert_msg(!h_saw_message(plug, "zigbee2mqtt/charger_plug/set", "state", 300),
+                      "the plug was switched with no fire");
+
+        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        ck_assert_msg(h_saw_message(plug, "zigbee2mqtt/charger_plug/set", "{\"state\":\"OFF\"}", 5000),
+                      "the charger's plug was not switched off on fire");
+        call = h_sim_next_call(r.sim, 5000);
+        ck_assert_msg(call != NULL, "no call");
+        json_decref(call);
+        ck_assert_msg(notice(&r, LI, "\"alert\"", 5000, id, kind), "grid worker not notified");
+        ck_assert_msg(h_wait_line(r.anjud, "ack by dispatch via https", 5000), "center's answer not applied");
+        ack(&r, id, "ack", "li", "li-secret-key", 0, NULL, 0);
+        ck_assert_msg(h_wait_line(r.anjud, "ack by li", 5000), "li's ack not applied");
+
+        /* A restart during the fire: the plug is told "off" again. */
+        h_stop(r.anjud, SIGTERM);
+        r.anjud = h_anjud_start_args(r.config, args);
+        ck_assert_msg(h_wait_line(r.anjud, "relays stay cut", 10000), "the restart forgot the fire");
+        ck_assert_msg(h_saw_message(plug, "zigbee2mqtt/charger_plug/set", "{\"state\":\"OFF\"}", 10000),
+                      "the plug was not told off again after a restart");
+
+        ack(&r, id, "arrived", "li", "li-secret-key", 0, NULL, 0);
+        ck_assert_msg(h_wait_line(r.anjud, "arrived by li", 5000), "li's arrival not applied");
+        ck_assert_msg(!h_saw_message(plug, "zigbee2mqtt/charger_plug/set", "ON", 300),
+                      "power back before the incident was resolved");
+        ack(&r, id, "resolved", "li", "li-secret-key", 0, NULL, 0);
+        ck_assert_msg(h_saw_message(plug, "zigbee2mqtt/charger_plug/set", "{\"state\":\"ON\"}", 5000),
+                      "the charger's power was not restored when the fire was resolved");
+        db_incident(&r, id, state, sizeof state, events, sizeof events);
+        ck_assert_str_eq(state, "resolved");
+        ck_assert_msg(strstr(events, "power_cut:relay") && strstr(events, "power_restored:relay"), "%s", events);
+        ck_assert_msg(strstr(events, "power_cut:relay") < strstr(events, "power_restored:relay"), "%s", events);
+        h_stop(plug, SIGTERM);
+        rig_down(&r);
+}
+END_TEST
+
 /* The next heartbeat the simulator answered 2xx (its JSON record), or NULL. */
 static json_t *next_heartbeat(struct rig *r, int timeout_ms) {
         for (;;) {
@@ -349,6 +406,7 @@ int main(void) {
         tcase_add_test(t, test_volunteer_acks_arrives_resolves_and_the_ladder_stops);
         tcase_add_test(t, test_bad_acks_are_refused_and_never_applied);
         tcase_add_test(t, test_critical_reaches_everyone_and_the_center_at_once);
+        tcase_add_test(t, test_fire_cuts_the_charger_plug_until_resolved_and_a_missing_gpio_chip_is_a_warning);
         tcase_add_test(t, test_heartbeats_report_health_and_a_dead_link_warns_maintenance);
         tcase_add_test(t, test_a_wecom_webhook_gets_the_notice_through_the_outbox_with_retries);
         suite_add_tcase(s, t);
