@@ -1,6 +1,9 @@
 /* SQLite storage. One connection, prepared statements, WAL. Alarm paths use
  * BEGIN IMMEDIATE … COMMIT with synchronous=FULL, so a COMMIT that returned
- * is on disk before the call it holds is sent. */
+ * is on disk before the call it holds is sent. The sensor log (history, not
+ * alarms) is committed with synchronous=NORMAL: no fsync of its own; the
+ * next alarm commit's fsync of the WAL carries it, and a power cut can lose
+ * its last batches but never an alarm's rows (WAL stays consistent). */
 #include "store.h"
 #include "log.h"
 #include "util.h"
@@ -16,7 +19,7 @@ enum stmt {
         ST_INCIDENT_INSERT, ST_SENSOR_JOIN, ST_TIMELINE_INSERT, ST_OUTBOX_INSERT,
         ST_OPEN_INCIDENTS, ST_OUTBOX_LOAD, ST_OUTBOX_FAILED,
         ST_OUTBOX_DELETE, ST_DELIVERY_INSERT, ST_OUTBOX_DEPTH, ST_LOG_INSERT,
-        ST_INCIDENT_STATE, ST_INCIDENT_LOOKUP,
+        ST_INCIDENT_STATE, ST_INCIDENT_LOOKUP, ST_SYNC_NORMAL, ST_SYNC_FULL,
         _ST_MAX,
 };
 
@@ -53,6 +56,8 @@ static const char *const stmt_sql[_ST_MAX] = {
                 " reason = CASE WHEN ?2 = 'open' AND ?5 IS NOT NULL THEN ?5 ELSE reason END,"
                 " closed_at = CASE WHEN ?4 THEN ?3 ELSE closed_at END WHERE id = ?1 AND closed_at IS NULL",
         [ST_INCIDENT_LOOKUP] = "SELECT state, closed_at IS NOT NULL FROM incidents WHERE id = ?1",
+        [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+        [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
 };
 
 /* Version 1. Times are wall-clock microseconds (for people and reports);
@@ -94,6 +99,7 @@ struct store {
         struct log_entry *batch;
         size_t n_batch, cap_batch;
         unsigned long failures;
+        bool unsynced;                  /* synchronous=FULL could not be restored */
 };
 
 static int sqlite_to_errno(int rc) {
@@ -238,6 +244,10 @@ void store_close(struct store *s) {
 }
 
 static int begin(struct store *s) {
+        /* A commit without fsync must never hold an alarm. */
+        if (s->unsynced && step(s, ST_SYNC_FULL) < 0)
+                return -EIO;
+        s->unsynced = false;
         return step(s, ST_BEGIN);
 }
 
@@ -684,19 +694,43 @@ int store_flush(struct store *s) {
 
         if (n == 0)
                 return 0;
-        if ((r = begin(s)) < 0)
+        /* The pragma applies to the transactions that follow, on this
+         * connection only; FULL again before anything else can commit. */
+        if ((r = step(s, ST_SYNC_NORMAL)) < 0)
                 return r;
+        if ((r = step(s, ST_BEGIN)) < 0) {
+                s->unsynced = step(s, ST_SYNC_FULL) < 0;
+                return r;
+        }
         for (size_t i = 0; i < n; i++) {
                 sqlite3_bind_int64(q, 1, (sqlite3_int64) s->batch[i].at);
                 sqlite3_bind_text(q, 2, s->batch[i].sensor, -1, SQLITE_STATIC);
                 sqlite3_bind_text(q, 3, event_attr_to_string(s->batch[i].attr), -1, SQLITE_STATIC);
                 sqlite3_bind_double(q, 4, s->batch[i].value);
-                if ((r = step(s, ST_LOG_INSERT)) < 0)
-                        return rollback(s, r);
+                if ((r = step(s, ST_LOG_INSERT)) < 0) {
+                        r = rollback(s, r);
+                        s->unsynced = step(s, ST_SYNC_FULL) < 0;
+                        return r;
+                }
         }
         s->n_batch = 0;
         r = commit(s);
+        /* Alarms must not commit without an fsync: until FULL is back,
+         * begin() refuses, and the alarm paths send from memory. */
+        s->unsynced = step(s, ST_SYNC_FULL) < 0;
         return r < 0 ? r : (int) n;
+}
+
+int store_synchronous(struct store *s) {
+        sqlite3_stmt *q;
+        int v = -EIO;
+
+        if (sqlite3_prepare_v2(s->db, "PRAGMA synchronous", -1, &q, NULL) != SQLITE_OK)
+                return -EIO;
+        if (sqlite3_step(q) == SQLITE_ROW)
+                v = sqlite3_column_int(q, 0);
+        sqlite3_finalize(q);
+        return v;
 }
 
 size_t store_log_pending(const struct store *s) {

@@ -134,4 +134,7 @@ int store_outbox_depth(struct store *s);
 int store_log_event(struct store *s, const char *sensor, const struct event *ev);
 /* Writes the queued sensor events in one transaction; returns how many. */
 int store_flush(struct store *s);
+/* The connection's PRAGMA synchronous (2 = FULL, as every alarm commit
+ * needs; the sensor log's own commits use 1 = NORMAL and restore it). */
+int store_synchronous(struct store *s);
 size_t store_log_pending(const struct store *s);

@@ -364,6 +364,20 @@ START_TEST(test_store_sensor_log_is_batched_until_flushed) {
 }
 END_TEST
 
+/* The sensor log commits without an fsync of its own; whatever commits
+ * next (an alarm) must be back on synchronous=FULL. */
+START_TEST(test_store_alarm_commits_stay_fully_synced_around_log_batches) {
+        struct event ev = { .sensor = 0, .attr = ATTR_MOTION, .value = 1, .wall = T0 };
+
+        open_store();
+        ck_assert_int_eq(store_synchronous(st), 2);
+        ck_assert_int_eq(store_log_event(st, "living_pir", &ev), 0);
+        ck_assert_int_eq(store_flush(st), 1);
+        ck_assert_int_eq(store_synchronous(st), 2);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM sensor_log"), 1);
+}
+END_TEST
+
 START_TEST(test_store_close_flushes_the_pending_log) {
         struct event ev = { .sensor = 1, .attr = ATTR_MOTION, .value = 1, .wall = T0 };
 
@@ -466,6 +480,7 @@ int main(void) {
         tcase_add_test(t, test_store_open_incidents_and_calls_survive_close_and_reopen);
         tcase_add_test(t, test_store_attach_adds_a_trigger_and_a_further_call);
         tcase_add_test(t, test_store_sensor_log_is_batched_until_flushed);
+        tcase_add_test(t, test_store_alarm_commits_stay_fully_synced_around_log_batches);
         tcase_add_test(t, test_store_close_flushes_the_pending_log);
         tcase_add_test(t, test_store_refuses_a_database_from_a_newer_schema);
         tcase_add_test(t, test_store_refuses_a_file_of_garbage_without_crashing);
