@@ -185,6 +185,8 @@ int main(int argc, char **argv) {
                 r = check_gpio(cfg);
                 if (r == 0)
                         printf("%s: valid (%zu sensors, %zu contacts)\n", path, cfg->n_sensors, cfg->n_contacts);
+                else
+                        fprintf(stderr, "anjud: configuration %s is not valid\n", path);
                 config_free(cfg);
                 return r;
         }

@@ -66,6 +66,10 @@ struct hub {
 
 
 /* hub.c */
+/* A sensor is online unless supervision says it went silent or its GPIO
+ * line is not held; and how many are not. */
+bool hub_sensor_online(const struct hub *h, uint32_t i);
+size_t hub_offline_count(const struct hub *h);
 void hub_apply(struct hub *h, const struct decision *dec, size_t n, const char *actor, const char *channel);
 void hub_rearm(struct hub *h);
 void hub_warn_bad_input(struct hub *h, const char *topic, const char *what, const char *detail);

@@ -259,6 +259,15 @@ static void handle_ack(struct hub *h, const char *topic, const void *payload, si
         hub_rearm(h);
 }
 
+bool hub_sensor_online(const struct hub *h, uint32_t i) {
+        return !rules_sensor_offline(h->rules, i) && pins_sensor_held(h->pins, i) &&
+               outputs_sensor_held(h->outputs, i);
+}
+
+size_t hub_offline_count(const struct hub *h) {
+        return rules_offline_count(h->rules) + pins_failed(h->pins) + outputs_failed(h->outputs);
+}
+
 /* The hub's health for the center's heartbeat (anju.heartbeat.v1). */
 static char *health_body(void *userdata) {
         struct hub *h = userdata;
@@ -271,7 +280,7 @@ static char *health_body(void *userdata) {
         j = json_pack("{s:s, s:s, s:s, s:{s:I, s:I}, s:I, s:o, s:b}",
                       "schema", "anju.heartbeat.v1", "hub", h->cfg->hub.id, "at", at,
                       "sensors", "total", (json_int_t) h->cfg->n_sensors,
-                      "online", (json_int_t) (h->cfg->n_sensors - rules_offline_count(h->rules)),
+                      "online", (json_int_t) (h->cfg->n_sensors - hub_offline_count(h)),
                       "open_incidents", (json_int_t) incidents_open_count(h->incidents),
                       "outbox_depth", depth >= 0 ? json_integer(depth) : json_null(),
                       "mqtt_connected", h->mqtt && mqtt_is_connected(h->mqtt));

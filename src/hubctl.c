@@ -84,7 +84,7 @@ static json_t *status(struct hub *h) {
                          "outbox_depth", depth >= 0 ? json_integer(depth) : json_null(),
                          "open_incidents", open,
                          "sensors", "total", (json_int_t) h->cfg->n_sensors,
-                         "offline", (json_int_t) rules_offline_count(h->rules));
+                         "offline", (json_int_t) hub_offline_count(h));
 }
 
 static json_t *sensors(struct hub *h) {
@@ -96,7 +96,7 @@ static json_t *sensors(struct hub *h) {
                 json_array_append_new(list, json_pack(
                         "{s:s, s:s, s:o, s:s, s:b, s:o, s:o, s:o}", "id", s->id,
                         "kind", sensor_kind_to_string(s->kind), "room", s->room ? json_string(s->room) : json_null(),
-                        "source", s->topic ? s->topic : "gpio", "online", !rules_sensor_offline(h->rules, i),
+                        "source", s->topic ? s->topic : "gpio", "online", hub_sensor_online(h, i),
                         "last_seen", time_or_null(l->last_seen),
                         "battery", l->battery >= 0 ? json_real(l->battery) : json_null(),
                         "value", isnan(l->value) ? json_null() : json_real(l->value)));

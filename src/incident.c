@@ -102,6 +102,17 @@ static int load_sensor(int n, const char *const *cols, void *ud) {
         return 0;
 }
 
+/* Timeline rows at, event, actor, ...: a person (not the center's
+ * automatic answer) acked or arrived. */
+static int person_answered(int n, const char *const *cols, void *ud) {
+        bool *yes = ud;
+
+        if (n >= 3 && cols[1] && cols[2] && strcmp(cols[2], "dispatch") != 0 &&
+            (strcmp(cols[1], "ack") == 0 || strcmp(cols[1], "arrived") == 0))
+                *yes = true;
+        return 0;
+}
+
 static int load_one(const struct store_incident *inc, void *ud) {
         struct incidents *m = ud;
         struct open_incident *o;
@@ -116,9 +127,11 @@ static int load_one(const struct store_incident *inc, void *ud) {
         o->state = state_from_string(inc->state);
         o->prealarm = o->state == STATE_PREALARM;
         o->called = inc->calls > 0;
-        /* Who acked is in the timeline, not here: only "on site" is sure to
-         * have been a person; otherwise the siren sounds until one answers. */
+        /* Who acked is in the timeline: the siren stays quiet after a
+         * restart only if a person had answered. */
         o->silenced = o->state == STATE_ONSITE;
+        if (!o->silenced && o->state == STATE_ACKED && m->store)
+                (void) store_timeline_load(m->store, inc->id, person_answered, &o->silenced);
         snprintf(o->id, sizeof o->id, "%s", inc->id);
         o->severity = inc->severity;
         o->opened_at = inc->opened_at;

@@ -17,6 +17,7 @@ struct output {
         int level;                      /* driven now, -1 unknown */
         int error;                      /* the last failure, 0 if held */
         bool reported;
+        bool tell_on;                   /* MQTT plug: "on" not yet sent while connected */
         char consumer[32];
 };
 
@@ -67,16 +68,21 @@ static void lost(struct outputs *o, struct output *x, int error) {
         }
 }
 
-static void publish_plug(struct outputs *o, const struct sensor_conf *s, bool cut) {
+/* Tells a smart plug; false if it could not be sent now (the broker is not
+ * connected): outputs_mqtt_connected() tells it again. */
+static bool publish_plug(struct outputs *o, const struct sensor_conf *s, bool cut) {
         char topic[512];
         const char *payload = cut ? "{\"state\":\"OFF\"}" : "{\"state\":\"ON\"}";
 
         if (!o->mqtt)
-                return;
+                return true;
         snprintf(topic, sizeof topic, "%s/set", s->topic);
-        if (mqtt_publish(o->mqtt, topic, payload, strlen(payload), 1, false) < 0)
-                log_warning("relay %s: the plug could not be told to switch %s now; told again on reconnect",
+        if (!mqtt_is_connected(o->mqtt) || mqtt_publish(o->mqtt, topic, payload, strlen(payload), 1, false) < 0) {
+                log_warning("relay %s: the plug cannot be told to switch %s now; it is told when the broker is back",
                             s->id, cut ? "off" : "on");
+                return false;
+        }
+        return true;
 }
 
 /* Drives one output to level (GPIO) or tells the plug (MQTT). */
@@ -85,8 +91,10 @@ static void drive(struct outputs *o, struct output *x, int level) {
         int r;
 
         if (!s->gpio_chip) {
+                /* Only a change is sent, and "on" only after a cut: a plug
+                 * someone switched off by hand is left alone. */
                 if (x->level != level && (x->level >= 0 || level))
-                        publish_plug(o, s, level);
+                        x->tell_on = !publish_plug(o, s, level) && !level;
                 x->level = level;
                 return;
         }
@@ -234,13 +242,24 @@ bool outputs_set(struct outputs *o, enum siren_pattern siren, bool relay_cut) {
 void outputs_mqtt_connected(struct outputs *o) {
         for (size_t i = 0; o && i < o->n; i++) {
                 const struct sensor_conf *s = conf_of(o, &o->out[i]);
-                if (!s->gpio_chip && s->kind == SENSOR_RELAY && o->relay_cut)
-                        publish_plug(o, s, true);
+                if (s->gpio_chip || s->kind != SENSOR_RELAY)
+                        continue;
+                if (o->relay_cut)
+                        (void) publish_plug(o, s, true);
+                else if (o->out[i].tell_on)
+                        o->out[i].tell_on = !publish_plug(o, s, false);
         }
 }
 
 size_t outputs_count(const struct outputs *o) {
         return o ? o->n : 0;
+}
+
+bool outputs_sensor_held(const struct outputs *o, uint32_t sensor) {
+        for (size_t i = 0; o && i < o->n; i++)
+                if (o->out[i].sensor == sensor)
+                        return !o->cfg->sensors[sensor].gpio_chip || o->out[i].line;
+        return true;
 }
 
 size_t outputs_failed(const struct outputs *o) {

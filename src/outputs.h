@@ -34,6 +34,8 @@ void outputs_mqtt_connected(struct outputs *o);
 /* How many outputs are configured, and how many are not held now. */
 size_t outputs_count(const struct outputs *o);
 size_t outputs_failed(const struct outputs *o);
+/* False if the sensor is a GPIO output whose line is not held now. */
+bool outputs_sensor_held(const struct outputs *o, uint32_t sensor);
 /* At shutdown: sirens off; a relay stays as the incidents left it (cut
  * while a fire is unresolved); then the lines are released. */
 void outputs_free(struct outputs *o);

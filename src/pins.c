@@ -263,6 +263,13 @@ size_t pins_failed(const struct pins *ps) {
         return n;
 }
 
+bool pins_sensor_held(const struct pins *ps, uint32_t sensor) {
+        for (size_t i = 0; ps && i < ps->n; i++)
+                if (ps->pin[i].sensor == sensor)
+                        return ps->pin[i].line != NULL;
+        return true;
+}
+
 void pins_free(struct pins *ps) {
         if (!ps)
                 return;

@@ -34,6 +34,8 @@ void pins_start(struct pins *p);
 /* GPIO inputs configured, and how many of them are not held now. */
 size_t pins_count(const struct pins *p);
 size_t pins_failed(const struct pins *p);
+/* False if the sensor is a GPIO input whose line is not held now. */
+bool pins_sensor_held(const struct pins *p, uint32_t sensor);
 void pins_free(struct pins *p);
 
 /* The event a GPIO sensor's debounced logical level means (level 1 =
