@@ -222,6 +222,42 @@ anjud --check-config -c /run/anju/anju.conf > /run/check.out 2>&1 ||
   { cat -n /run/anju/anju.conf; cat /run/check.out; fail "anjud --check-config refuses the configuration"; }
 step "anjud --check-config: $(tail -n1 /run/check.out)"
 
+# A line another program holds: --check-config names it; anjud runs anyway,
+# the sensor is offline with a device-health warning, the others work.
+gpioset --mode=signal "$CHIP" 6=0 &
+HOLD=$!
+wait_for 10 "gpioset to hold line 6" sh -c "grep -q 'gpio-$((GPIOBASE + 6)) *(.*gpioset' /sys/kernel/debug/gpio"
+sed -e "s#^database = .*#database = /run/anju/busy.db#" -e "s#^ctl_socket = .*#ctl_socket = /run/anju/busy.sock#" \
+    -e '/^\[sensor kitchen_smoke\]/,$d' /run/anju/anju.conf > /run/anju/busy.conf
+printf '[sensor bath_leak]\nkind = water\nroom = bathroom\ngpio_chip = %s\ngpio_line = 6\n' "$CHIP" >> /run/anju/busy.conf
+if anjud --check-config -c /run/anju/busy.conf > /run/busy-check.out 2>&1; then
+  cat /run/busy-check.out; fail "--check-config accepted a line held by gpioset"
+fi
+grep -q "\[sensor bath_leak\] gpio_chip: GPIO line 6 of \"$CHIP\" is used by another program (gpioset)" /run/busy-check.out ||
+  { cat /run/busy-check.out; fail "--check-config did not name the busy line and its holder"; }
+anjud -c /run/anju/busy.conf > /run/busy.log 2>&1 &
+BUSY=$!
+bctl() { anjuctl -s /run/anju/busy.sock --json "$@"; }
+wait_for 60 "the second anjud's control socket" bctl status
+wait_for 20 "bath_leak offline and the door online" sh -c "anjuctl -s /run/anju/busy.sock --json sensors |
+  jq -e '(.sensors[] | select(.id == \"bath_leak\") | .online == false) and
+         (.sensors[] | select(.id == \"door\") | .online == true)'"
+wait_for 20 "a device-health warning for bath_leak" sh -c "anjuctl -s /run/anju/busy.sock --json incidents --open |
+  jq -e '[.incidents[] | select(.type == \"device_health\" and .severity == \"warning\")] | length == 1'"
+grep -q "gpio: sensor bath_leak ($CHIP:6) is not watched: GPIO line 6 of \"$CHIP\" is used by another program (gpioset)" /run/busy.log ||
+  { cat /run/busy.log; fail "anjud did not log why bath_leak is not watched"; }
+pull 0 down
+wait_for 20 "the door (a good line) to be seen open beside the busy one" sh -c \
+  "anjuctl -s /run/anju/busy.sock --json sensors | jq -e '.sensors[] | select(.id == \"door\") | .value == 1'"
+pull 0 up
+wait_for 20 "the door shut again" sh -c \
+  "anjuctl -s /run/anju/busy.sock --json sensors | jq -e '.sensors[] | select(.id == \"door\") | .value == 0'"
+kill -TERM $BUSY
+wait $BUSY || fail "the second anjud did not exit cleanly"
+kill $HOLD
+wait $HOLD 2>/dev/null
+step "a line held by gpioset: --check-config names it and its holder; anjud logs why, opens a device_health warning, shows the sensor offline; the door beside it still works"
+
 echo 1 > /sys/kernel/tracing/events/gpio/gpio_value/enable || fail "cannot enable the gpio_value trace event"
 anjud -v -c /run/anju/anju.conf > /run/anjud.log 2>&1 &
 ANJUD=$!
