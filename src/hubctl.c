@@ -93,10 +93,14 @@ static json_t *sensors(struct hub *h) {
         for (uint32_t i = 0; i < h->cfg->n_sensors; i++) {
                 const struct sensor_conf *s = &h->cfg->sensors[i];
                 const struct sensor_live *l = &h->live[i];
+                char line[300];
+
+                /* MQTT: the topic; GPIO: "gpio:<chip>:<line>". */
+                snprintf(line, sizeof line, "gpio:%s:%d", s->gpio_chip ? s->gpio_chip : "?", s->gpio_line);
                 json_array_append_new(list, json_pack(
                         "{s:s, s:s, s:o, s:s, s:b, s:o, s:o, s:o}", "id", s->id,
                         "kind", sensor_kind_to_string(s->kind), "room", s->room ? json_string(s->room) : json_null(),
-                        "source", s->topic ? s->topic : "gpio", "online", hub_sensor_online(h, i),
+                        "source", s->topic ? s->topic : line, "online", hub_sensor_online(h, i),
                         "last_seen", time_or_null(l->last_seen),
                         "battery", l->battery >= 0 ? json_real(l->battery) : json_null(),
                         "value", isnan(l->value) ? json_null() : json_real(l->value)));
