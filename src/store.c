@@ -1,9 +1,11 @@
 /* SQLite storage. One connection, prepared statements, WAL. Alarm paths use
  * BEGIN IMMEDIATE … COMMIT with synchronous=FULL, so a COMMIT that returned
  * is on disk before the call it holds is sent. The sensor log (history, not
- * alarms) is committed with synchronous=NORMAL: no fsync of its own; the
- * next alarm commit's fsync of the WAL carries it, and a power cut can lose
- * its last batches but never an alarm's rows (WAL stays consistent). */
+ * alarms) and delivery records (a lost one means the call goes again with
+ * its Idempotency-Key) are committed with synchronous=NORMAL: no fsync of
+ * their own; the next FULL commit's fsync of the WAL carries them, and a
+ * power cut can lose their last rows but never an alarm's (WAL stays
+ * consistent). */
 #include "store.h"
 #include "log.h"
 #include "util.h"
@@ -441,13 +443,29 @@ int store_outbox_failed(struct store *s, int64_t id, unsigned attempts, const ch
         return step(s, ST_OUTBOX_FAILED);
 }
 
-int store_outbox_delivered(struct store *s, int64_t id, const char *incident, const char *url,
-                           const char *case_id, unsigned attempts, uint64_t at) {
+/* Transactions whose loss in a power cut costs nothing but a repeat run
+ * with synchronous=NORMAL (no fsync of their own); relaxed_end() puts FULL
+ * back before anything else can commit. */
+static int relaxed_begin(struct store *s) {
+        int r;
+
+        if ((r = step(s, ST_SYNC_NORMAL)) < 0)
+                return r;
+        if ((r = step(s, ST_BEGIN)) < 0)
+                s->unsynced = step(s, ST_SYNC_FULL) < 0;
+        return r;
+}
+
+static int relaxed_end(struct store *s, int r) {
+        s->unsynced = step(s, ST_SYNC_FULL) < 0;
+        return r;
+}
+
+static int delivered_tx(struct store *s, int64_t id, const char *incident, const char *url, const char *case_id,
+                        unsigned attempts, uint64_t at) {
         char note[160];
         int r;
 
-        if ((r = begin(s)) < 0)
-                return r;
         sqlite3_bind_int64(s->st[ST_DELIVERY_INSERT], 1, id);
         bind_text(s, ST_DELIVERY_INSERT, 2, url);
         bind_text(s, ST_DELIVERY_INSERT, 3, case_id);
@@ -466,6 +484,19 @@ int store_outbox_delivered(struct store *s, int64_t id, const char *incident, co
                                              case_id ? "dispatch" : "webhook", "https", note)) < 0)
                 return rollback(s, r);
         return commit(s);
+}
+
+/* Relaxed: if a power cut loses this record, the call is still in the
+ * outbox and goes again with its Idempotency-Key, which the center
+ * deduplicates; an alarm is never lost by it, and the loop does not wait
+ * for an fsync while the next alarm may be arriving. */
+int store_outbox_delivered(struct store *s, int64_t id, const char *incident, const char *url,
+                           const char *case_id, unsigned attempts, uint64_t at) {
+        int r = relaxed_begin(s);
+
+        if (r < 0)
+                return r;
+        return relaxed_end(s, delivered_tx(s, id, incident, url, case_id, attempts, at));
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -694,30 +725,22 @@ int store_flush(struct store *s) {
 
         if (n == 0)
                 return 0;
-        /* The pragma applies to the transactions that follow, on this
-         * connection only; FULL again before anything else can commit. */
-        if ((r = step(s, ST_SYNC_NORMAL)) < 0)
+        /* History: relaxed (the pragma applies to this connection's
+         * following transactions; FULL again before anything else). */
+        if ((r = relaxed_begin(s)) < 0)
                 return r;
-        if ((r = step(s, ST_BEGIN)) < 0) {
-                s->unsynced = step(s, ST_SYNC_FULL) < 0;
-                return r;
-        }
         for (size_t i = 0; i < n; i++) {
                 sqlite3_bind_int64(q, 1, (sqlite3_int64) s->batch[i].at);
                 sqlite3_bind_text(q, 2, s->batch[i].sensor, -1, SQLITE_STATIC);
                 sqlite3_bind_text(q, 3, event_attr_to_string(s->batch[i].attr), -1, SQLITE_STATIC);
                 sqlite3_bind_double(q, 4, s->batch[i].value);
-                if ((r = step(s, ST_LOG_INSERT)) < 0) {
-                        r = rollback(s, r);
-                        s->unsynced = step(s, ST_SYNC_FULL) < 0;
-                        return r;
-                }
+                if ((r = step(s, ST_LOG_INSERT)) < 0)
+                        return relaxed_end(s, rollback(s, r));
         }
         s->n_batch = 0;
-        r = commit(s);
         /* Alarms must not commit without an fsync: until FULL is back,
          * begin() refuses, and the alarm paths send from memory. */
-        s->unsynced = step(s, ST_SYNC_FULL) < 0;
+        r = relaxed_end(s, commit(s));
         return r < 0 ? r : (int) n;
 }
 

@@ -263,6 +263,8 @@ START_TEST(test_store_delivered_call_leaves_the_outbox_with_its_case_id_recorded
         ck_assert_int_eq(store_outbox_failed(st, id[0], 2, "timeout"), 0);
         ck_assert_int_eq(store_outbox_delivered(st, id[0], "inc-1", "https://d.example/a", "CASE-0042", 3,
                                                 T0 + 9 * USEC_PER_SEC), 0);
+        /* The delivery record commits relaxed; the next alarm must not. */
+        ck_assert_int_eq(store_synchronous(st), 2);
         ck_assert_int_eq(store_outbox_depth(st), 1);
         ck_assert_int_eq(store_outbox_load(st, collect_row, &r), 0);
         ck_assert_int_eq(r.n, 1);
