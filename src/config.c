@@ -111,6 +111,13 @@ static const char *check_readable(const char *v, char *buf, size_t n) {
         return buf;
 }
 
+/* A switch that weakens security is turned on only by the word true (any
+ * spelling of false is fine: it keeps the safe default). */
+static const char *check_spelled_out(const char *v, char *buf, size_t n) {
+        return strcasecmp(v, "true") == 0 ? NULL
+               : "must be spelled out: true (TLS verification off, for a test rig only) or false";
+}
+
 static const char *check_topic(const char *v, char *buf, size_t n) {
         return *v && !strpbrk(v, "+#") ? NULL : "must be a plain topic without wildcards";
 }
@@ -159,7 +166,7 @@ static const struct key_desc dispatch_keys[] = {
         { "token_file", KT_STRING, S(dispatch.token_file), 0, 0, NULL, check_readable },
         { "hmac_key_file", KT_STRING, S(dispatch.hmac_key_file), 0, 0, NULL, check_readable },
         { "ca_file", KT_STRING, S(dispatch.ca_file), 0, 0, NULL, check_readable },
-        { "insecure", KT_BOOL, S(dispatch.insecure), 0, 0, NULL, NULL },
+        { "insecure", KT_BOOL, S(dispatch.insecure), 0, 0, NULL, check_spelled_out },
         { "heartbeat_interval", KT_DURATION, S(dispatch.heartbeat_interval), DUR(10 * USEC_PER_SEC, USEC_PER_HOUR), NULL, NULL },
         { "timeout", KT_DURATION, S(dispatch.timeout), DUR(100 * USEC_PER_MSEC, 5 * USEC_PER_MIN), NULL, NULL },
         { "retry_min", KT_DURATION, S(dispatch.retry_min), DUR(10 * USEC_PER_MSEC, 10 * USEC_PER_MIN), NULL, NULL },
@@ -667,6 +674,7 @@ static bool utf8_valid(const char *s) {
 
 static int set_value(struct parser *p, const struct key_desc *k, void *base, const char *v) {
         char *field = (char *) base + k->offset;
+        const char *why_spelled;
         char buf[256];
         long long n;
         uint64_t u;
@@ -691,6 +699,10 @@ static int set_value(struct parser *p, const struct key_desc *k, void *base, con
         case KT_BOOL:
                 if (parse_bool(v, &b) < 0)
                         return perr(p, p->line, k->name, "\"%s\" is not a boolean (true or false)", v), -EINVAL;
+                /* Turning TLS verification off must be spelled out: not
+                 * "yes", "1" or "on" by habit (issue 6). */
+                if (b && k->check == check_spelled_out && (why_spelled = k->check(v, buf, sizeof buf)))
+                        return perr(p, p->line, k->name, "\"%s\" %s", v, why_spelled), -EINVAL;
                 *(bool *) field = b;
                 return 0;
         case KT_UINT:

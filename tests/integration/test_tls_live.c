@@ -410,11 +410,13 @@ static int check_config(struct rig *r, char *out, size_t n) {
 
 /* insecure is off unless the key says so: absent or false verifies (and
  * does not warn), a word that is not a boolean is a configuration error
- * rather than a guess, and any spelling of true warns at start. */
+ * rather than a guess, turning verification off takes the word true (yes,
+ * 1 or on by habit are refused), and true warns at start. */
 START_TEST(test_insecure_must_be_spelled_out) {
         static const char *const off[] = { NULL, "insecure = false", "insecure = no" };
-        static const char *const bad[] = { "insecure = maybe", "insecure =", "insecure = tru" };
-        static const char *const on[] = { "insecure = yes", "insecure = TRUE" };
+        static const char *const bad[] = { "insecure = maybe", "insecure =", "insecure = tru", "insecure = yes",
+                                           "insecure = 1", "insecure = on" };
+        static const char *const on[] = { "insecure = true", "insecure = TRUE" };
         struct rig r = { 0 };
         char out[8192];
 

@@ -314,6 +314,24 @@ START_TEST(test_config_output_without_gpio_is_an_error) {
 }
 END_TEST
 
+START_TEST(test_config_insecure_must_be_spelled_out) {
+        struct config *c;
+
+        ASSERT_ONLY_ERROR("[hub]\nid = h\n[resident]\nname = a\naddress = b\n[dispatch]\nurl = https://d.example/x\n"
+                          "insecure = yes\n",
+                          "bad.conf:8: [dispatch] insecure: \"yes\" must be spelled out: true (TLS verification off, "
+                          "for a test rig only) or false");
+        ASSERT_ONLY_ERROR("[hub]\nid = h\n[resident]\nname = a\naddress = b\n[dispatch]\nurl = https://d.example/x\n"
+                          "insecure = 1\n",
+                          "bad.conf:8: [dispatch] insecure: \"1\" must be spelled out: true (TLS verification off, "
+                          "for a test rig only) or false");
+        c = load_ok_text("[hub]\nid = h\n[resident]\nname = a\naddress = b\n[dispatch]\nurl = https://d.example/x\n"
+                         "insecure = true\n");
+        ck_assert(c->dispatch.insecure);
+        config_free(c);
+}
+END_TEST
+
 START_TEST(test_config_relay_may_be_a_gpio_line_or_a_smart_plug) {
         struct config *c = load_ok("[sensor plug]\nkind = relay\ntopic = zigbee2mqtt/charger_plug\n"
                                    "[sensor r]\nkind = relay\ngpio_chip = gpiochip0\ngpio_line = 27\n");
@@ -663,6 +681,7 @@ int main(void) {
         tcase_add_test(t, test_config_missing_resident_address_is_an_error);
         tcase_add_test(t, test_config_missing_key_error_names_the_line_of_its_section);
         tcase_add_test(t, test_config_output_without_gpio_is_an_error);
+        tcase_add_test(t, test_config_insecure_must_be_spelled_out);
         tcase_add_test(t, test_config_relay_may_be_a_gpio_line_or_a_smart_plug);
         tcase_add_test(t, test_config_gpio_sensor_loads_with_its_line_settings);
         tcase_add_test(t, test_config_gpio_needs_chip_and_line_and_no_wristband);
