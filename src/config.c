@@ -134,6 +134,7 @@ static const struct key_desc hub_keys[] = {
         { "database", KT_STRING, S(hub.database), 0, 0, NULL, NULL },
         { "ctl_socket", KT_STRING, S(hub.ctl_socket), 0, 0, NULL, NULL },
         { "operator_key_file", KT_STRING, S(hub.operator_key_file), 0, 0, NULL, check_readable },
+        { "gpio_supervision", KT_DURATION, S(hub.gpio_supervision), DUR(USEC_PER_SEC, USEC_PER_HOUR), NULL, NULL },
         { NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
@@ -851,6 +852,7 @@ static void escalation_defaults(struct config *c);
 static void set_defaults(struct config *c) {
         escalation_defaults(c);
         c->hub.language = LANG_ZH_CN;
+        c->hub.gpio_supervision = 30 * USEC_PER_SEC;
         c->hub.database = strdup("/var/lib/anju/anju.db");
         c->hub.ctl_socket = strdup("/run/anju/ctl.sock");
         c->resident.risk = RISK_STANDARD;

@@ -109,6 +109,7 @@ struct config {
                 char *database;
                 char *ctl_socket;               /* anjuctl's Unix socket */
                 char *operator_key_file;        /* signs anju/<hub>/config/set */
+                uint64_t gpio_supervision;      /* usec: held GPIO lines checked, lost ones retried */
                 char *operator_key;
                 size_t operator_key_len;
         } hub;

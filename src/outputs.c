@@ -33,7 +33,7 @@ struct outputs {
         bool relay_cut;
         uint64_t siren_start;           /* real monotonic usec */
         sd_event_source *pulse;         /* the siren pattern's next change */
-        sd_event_source *retry;         /* lines not held */
+        sd_event_source *retry;         /* every gpio_supervision: lost lines retried, held ones re-driven */
 };
 
 static const struct sensor_conf *conf_of(const struct outputs *o, const struct output *x) {
@@ -53,15 +53,11 @@ static void lost(struct outputs *o, struct output *x, int error) {
         if (error != x->error)
                 log_error_errno(error, "%s %s (%s:%d) cannot be driven (%m); trying again every %llu s",
                                 sensor_kind_to_string(s->kind), s->id, s->gpio_chip, s->gpio_line,
-                                (unsigned long long) (PINS_RETRY_USEC / USEC_PER_SEC));
+                                (unsigned long long) (o->cfg->hub.gpio_supervision / USEC_PER_SEC));
         gpio_line_free(x->line);
         x->line = NULL;
         x->error = error;
         x->level = -1;
-        if (sd_event_source_get_enabled(o->retry, NULL) == 0) {
-                (void) sd_event_source_set_time(o->retry, now_real(o) + PINS_RETRY_USEC);
-                (void) sd_event_source_set_enabled(o->retry, SD_EVENT_ONESHOT);
-        }
         if (!x->reported) {
                 x->reported = true;
                 o->health(x->sensor, true, o->userdata);
@@ -161,13 +157,24 @@ static void request(struct outputs *o, struct output *x) {
         }
 }
 
-static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+/* Every gpio_supervision: lost lines are requested again, held ones are
+ * driven again to what they should be (a write to a chip that went away
+ * fails: the v1 uAPI gives no other sign of it). */
+static int on_supervise(sd_event_source *s, uint64_t usec, void *userdata) {
         struct outputs *o = userdata;
 
-        for (size_t i = 0; i < o->n; i++)
-                if (o->cfg->sensors[o->out[i].sensor].gpio_chip && !o->out[i].line)
-                        request(o, &o->out[i]);
+        for (size_t i = 0; i < o->n; i++) {
+                struct output *x = &o->out[i];
+                int r;
+                if (!o->cfg->sensors[x->sensor].gpio_chip)
+                        continue;
+                if (!x->line)
+                        request(o, x);
+                else if (x->level >= 0 && (r = gpio_line_set(x->line, x->level)) < 0)
+                        lost(o, x, r);
+        }
         apply(o);
+        (void) sd_event_source_set_time(s, usec + o->cfg->hub.gpio_supervision);
         return 0;
 }
 
@@ -175,6 +182,7 @@ int outputs_new(sd_event *e, const struct config *cfg, struct mqtt *mqtt,
                 void (*health)(uint32_t sensor, bool bad, void *userdata), void *userdata,
                 enum siren_pattern siren, bool relay_cut, struct outputs **ret) {
         struct outputs *o = calloc(1, sizeof *o);
+        bool gpio_outputs = false;
         size_t n = 0;
         int r;
 
@@ -191,12 +199,16 @@ int outputs_new(sd_event *e, const struct config *cfg, struct mqtt *mqtt,
         }
         /* A siren's 500 ms beat: 1 ms of slack; retries: a second. */
         if ((r = sd_event_add_time(e, &o->pulse, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC, on_pulse, o)) < 0 ||
-            (r = sd_event_add_time(e, &o->retry, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_SEC, on_retry, o)) < 0) {
+            (r = sd_event_add_time_relative(e, &o->retry, CLOCK_MONOTONIC, cfg->hub.gpio_supervision, USEC_PER_SEC,
+                                            on_supervise, o)) < 0) {
                 outputs_free(o);
                 return r;
         }
         (void) sd_event_source_set_enabled(o->pulse, SD_EVENT_OFF);
-        (void) sd_event_source_set_enabled(o->retry, SD_EVENT_OFF);
+        /* Only GPIO outputs are supervised: none, no wake-ups. */
+        for (size_t i = 0; i < cfg->n_sensors; i++)
+                gpio_outputs = gpio_outputs || (config_sensor_is_output(&cfg->sensors[i]) && cfg->sensors[i].gpio_chip);
+        (void) sd_event_source_set_enabled(o->retry, gpio_outputs ? SD_EVENT_ON : SD_EVENT_OFF);
         o->siren_start = now_real(o);
         for (size_t i = 0; i < cfg->n_sensors; i++) {
                 struct output *x;

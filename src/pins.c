@@ -26,6 +26,7 @@ struct pin {
 
 struct pins {
         sd_event *event;
+        sd_event_source *check;         /* every gpio_supervision: held lines read */
         const struct config *cfg;
         struct pins_callbacks cb;
         void *userdata;
@@ -139,12 +140,12 @@ static void lose(struct pin *p, int error, const char *what) {
 
         log_error_errno(error, "gpio: sensor %s: line %d of %s failed while %s (%m); not watched, "
                         "trying again every %llu s", s->id, s->gpio_line, s->gpio_chip, what,
-                        (unsigned long long) (PINS_RETRY_USEC / USEC_PER_SEC));
+                        (unsigned long long) (p->owner->cfg->hub.gpio_supervision / USEC_PER_SEC));
         p->io = sd_event_source_disable_unref(p->io);
         gpio_line_free(p->line);
         p->line = NULL;
         p->error = error;
-        arm(p, now_real(p) + PINS_RETRY_USEC);
+        arm(p, now_real(p) + p->owner->cfg->hub.gpio_supervision);
         if (!p->reported) {
                 p->reported = true;
                 p->owner->cb.health(p->sensor, true, p->owner->userdata);
@@ -181,10 +182,10 @@ static void try_request(struct pin *p) {
                                 snprintf(why, sizeof why, "%s", strerror(-r));
                         log_error("gpio: sensor %s (%s:%d) is not watched: %s; trying again every %llu s",
                                   s->id, s->gpio_chip, s->gpio_line, why,
-                                  (unsigned long long) (PINS_RETRY_USEC / USEC_PER_SEC));
+                                  (unsigned long long) (p->owner->cfg->hub.gpio_supervision / USEC_PER_SEC));
                 }
                 p->error = r;
-                arm(p, now_real(p) + PINS_RETRY_USEC);
+                arm(p, now_real(p) + p->owner->cfg->hub.gpio_supervision);
                 if (!p->reported) {
                         p->reported = true;
                         p->owner->cb.health(p->sensor, true, p->owner->userdata);
@@ -209,6 +210,19 @@ static void try_request(struct pin *p) {
                 p->reported = false;
                 p->owner->cb.health(p->sensor, false, p->owner->userdata);
         }
+}
+
+/* Every gpio_supervision: each held line is read. An error is a lost line
+ * (the v1 uAPI does not wake the event fd when the chip goes away); a
+ * level that differs from the last one seen is a missed edge, debounced. */
+static int on_check(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct pins *ps = userdata;
+
+        for (size_t i = 0; i < ps->n; i++)
+                if (ps->pin[i].line)
+                        feed(&ps->pin[i]);
+        (void) sd_event_source_set_time(s, usec + ps->cfg->hub.gpio_supervision);
+        return 0;
 }
 
 int pins_new(sd_event *e, const struct config *cfg, const struct pins_callbacks *cb, void *userdata,
@@ -241,6 +255,16 @@ int pins_new(sd_event *e, const struct config *cfg, const struct pins_callbacks 
                         return r;
                 }
                 (void) sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
+        }
+        /* No GPIO inputs, no wake-ups. A second of slack: it is supervision. */
+        if (ps->n > 0) {
+                r = sd_event_add_time_relative(e, &ps->check, CLOCK_MONOTONIC, cfg->hub.gpio_supervision,
+                                               USEC_PER_SEC, on_check, ps);
+                if (r < 0) {
+                        pins_free(ps);
+                        return r;
+                }
+                (void) sd_event_source_set_enabled(ps->check, SD_EVENT_ON);
         }
         *ret = ps;
         return 0;
@@ -278,6 +302,7 @@ void pins_free(struct pins *ps) {
                 sd_event_source_disable_unref(ps->pin[i].timer);
                 gpio_line_free(ps->pin[i].line);
         }
+        sd_event_source_disable_unref(ps->check);
         free(ps->pin);
         free(ps);
 }

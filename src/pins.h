@@ -2,8 +2,10 @@
  * source (no polling); a level that holds for the sensor's debounce window
  * becomes an event exactly like its MQTT twin's. A line that cannot be had
  * (no chip, used by another program, no permission, chip gone) is reported
- * as a device-health problem and tried again every PINS_RETRY_USEC; the
- * other sensors are not affected. */
+ * as a device-health problem and tried again every [hub] gpio_supervision
+ * (30 s); the other sensors are not affected. Held lines are read at the
+ * same interval: the v1 uAPI does not wake an event fd when its chip goes
+ * away, and a reading that differs from what was reported is a missed edge. */
 #pragma once
 
 #include <stdbool.h>
@@ -15,8 +17,6 @@
 
 struct config;
 struct pins;
-
-#define PINS_RETRY_USEC (30 * USEC_PER_SEC)
 
 struct pins_callbacks {
         /* A debounced change (or, with ev->retained, the level found at start). */

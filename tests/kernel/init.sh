@@ -383,6 +383,45 @@ last_relay=$(sed -n "s/.*gpio_value: $RELAY_GPIO set \([01]\).*/\1/p" /sys/kerne
 [ "$last_relay" = 0 ] || fail "anjud's last write to the relay is '${last_relay:-none}', not 0"
 step "SIGTERM: anjud exited 0; its last writes: siren 0 (after the signal), relay 0"
 
+# --- a chip that goes away at run time, and comes back -----------------------------------------
+# The v1 uAPI does not wake an event fd when its chip is removed: anjud notices
+# by reading its held lines every [hub] gpio_supervision (2 s here), warns, and
+# requests the line again once a chip with that label is back (with a new name).
+CFS2=/sys/kernel/config/gpio-sim/anju2
+mkdir $CFS2 && mkdir $CFS2/bank0 || fail "mkdir $CFS2"
+echo 2 > $CFS2/bank0/num_lines || fail "anju2: num_lines"
+echo anju-hotplug > $CFS2/bank0/label || fail "anju2: label"
+echo 1 > $CFS2/live || fail "anju2: live = 1"
+sim2() { echo "/sys/devices/platform/$(cat $CFS2/dev_name)/$(cat $CFS2/bank0/chip_name)"; }
+echo pull-up > "$(sim2)/sim_gpio0/pull" || fail "anju2: pull-up"
+sed -e "s#^database = .*#database = /run/anju/hot.db#" -e "s#^ctl_socket = .*#ctl_socket = /run/anju/hot.sock#" \
+    -e "s#^\\[hub\\]#[hub]\\ngpio_supervision = 2s#" -e '/^\[rule fall\]/,$d' /run/anju/anju.conf > /run/anju/hot.conf
+printf '[sensor back_door]\nkind = door\nroom = kitchen\ngpio_chip = anju-hotplug\ngpio_line = 0\n' >> /run/anju/hot.conf
+grep -q '^gpio_supervision = 2s' /run/anju/hot.conf || { cat /run/anju/hot.conf; fail "hot.conf has no gpio_supervision"; }
+anjud -c /run/anju/hot.conf > /run/hot.log 2>&1 &
+HOT=$!
+hctl() { anjuctl -s /run/anju/hot.sock --json "$@"; }
+back_door() { hctl sensors | jq -e ".sensors[] | select(.id == \"back_door\") | $1"; }
+wait_for 60 "the hot-plug anjud's control socket" hctl status
+wait_for 20 "back_door online on $(cat $CFS2/bank0/chip_name)" back_door '.online == true'
+wait_for 10 "back_door's interrupt armed" irq_armed anjud:back_door
+echo 0 > $CFS2/live || fail "anju2: live = 0"
+wait_for 20 "back_door offline after its chip went away" back_door '.online == false'
+wait_for 20 "a device-health warning for the lost line" sh -c "anjuctl -s /run/anju/hot.sock --json incidents --open |
+  jq -e '[.incidents[] | select(.type == \"device_health\")] | length == 1'"
+[ -d /proc/$HOT ] || fail "anjud died when the chip went away"
+echo 1 > $CFS2/live || fail "anju2: live = 1 again"
+echo pull-up > "$(sim2)/sim_gpio0/pull" || fail "anju2: pull-up again"
+wait_for 20 "back_door back online on $(cat $CFS2/bank0/chip_name)" back_door '.online == true'
+wait_for 10 "back_door's interrupt armed again" irq_armed anjud:back_door
+wait_for 10 "back_door shut" back_door '.value == 0'
+echo pull-down > "$(sim2)/sim_gpio0/pull" || fail "anju2: pull-down"
+wait_for 10 "back_door seen open on the chip that came back" back_door '.value == 1'
+grep -q "gpio: sensor back_door .* (back)" /run/hot.log || { cat /run/hot.log; fail "anjud did not log the line back"; }
+kill -TERM $HOT
+wait $HOT || fail "the hot-plug anjud did not exit cleanly"
+step "a chip removed at run time: anjud saw it within gpio_supervision, warned, took the line again when the chip came back as $(cat $CFS2/bank0/chip_name)"
+
 kill $DSIM $MOSQ 2>/dev/null
 say "PASS $NONCE"
 finish

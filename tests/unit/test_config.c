@@ -365,7 +365,12 @@ START_TEST(test_config_gpio_sensor_loads_with_its_line_settings) {
         ck_assert_int_eq(b->role, BUTTON_CANCEL);
         ck_assert_uint_eq(b->debounce, 80 * USEC_PER_MSEC);
         ck_assert(!b->active_low);
+        ck_assert_uint_eq(c->hub.gpio_supervision, 30 * USEC_PER_SEC);
         config_free(c);
+        ASSERT_ONLY_ERROR("[hub]\nid = h\ngpio_supervision = 500ms\n[resident]\nname = a\naddress = b\n"
+                          "[dispatch]\nurl = https://d.example/x\n",
+                          "bad.conf:3: [hub] gpio_supervision: \"500ms\" is not a duration from 1s to 1h 00min "
+                          "(with a unit: ms, s, m, h, d)");
 }
 END_TEST
 
