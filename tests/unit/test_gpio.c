@@ -204,18 +204,40 @@ static void outputs_now(struct incidents *m, enum siren_pattern want_siren, bool
         ck_assert_int_eq(cut, want_cut);
 }
 
+/* The GPIO home with a wristband, and an incident manager over it (no
+ * database; the dispatch queue is never run). */
+struct home {
+        struct config *c;
+        sd_event *e;
+        struct dispatch *d;
+        struct incidents *m;
+};
+
+static void home_up(struct home *h) {
+        *h = (struct home) { .c = load_ok(GPIO_HOME "[sensor band]\nkind = wristband\ntopic = band/ye\n") };
+        ck_assert_int_ge(sd_event_new(&h->e), 0);
+        ck_assert_int_ge(dispatch_new(h->e, h->c, NULL, &h->d), 0);
+        ck_assert_int_ge(incidents_new(h->c, NULL, h->d, &h->m), 0);
+}
+
+static void home_down(struct home *h) {
+        incidents_free(h->m);
+        dispatch_free(h->d);
+        sd_event_unref(h->e);
+        config_free(h->c);
+}
+
 START_TEST(test_fire_sounds_the_siren_until_acked_and_cuts_power_until_resolved) {
-        struct config *c = load_ok(GPIO_HOME "[sensor band]\nkind = wristband\ntopic = band/ye\n");
-        sd_event *e = NULL;
-        struct dispatch *d = NULL;
-        struct incidents *m = NULL;
+        struct home h;
+        struct incidents *m;
+        struct config *c;
         struct decision dec;
         const char *id;
         char fire[64];
 
-        ck_assert_int_ge(sd_event_new(&e), 0);
-        ck_assert_int_ge(dispatch_new(e, c, NULL, &d), 0);
-        ck_assert_int_ge(incidents_new(c, NULL, d, &m), 0);
+        home_up(&h);
+        m = h.m;
+        c = h.c;
         outputs_now(m, SIREN_OFF, false);
 
         dec = decide(DECISION_RAISE, INCIDENT_FIRE, SEVERITY_CRITICAL, idx(c, "smoke"), 10);
@@ -245,25 +267,19 @@ START_TEST(test_fire_sounds_the_siren_until_acked_and_cuts_power_until_resolved)
         ck_assert_int_eq(incidents_ack(m, fire, "resolved", "wang", "mqtt", NULL, 900 * USEC_PER_SEC,
                                        dec.wall + 840 * USEC_PER_SEC), ACK_APPLIED);
         outputs_now(m, SIREN_OFF, false);
-
-        incidents_free(m);
-        dispatch_free(d);
-        sd_event_unref(e);
-        config_free(c);
+        home_down(&h);
 }
 END_TEST
 
 START_TEST(test_fall_prealarm_pulses_the_siren_until_the_resident_cancels) {
-        struct config *c = load_ok(GPIO_HOME "[sensor band]\nkind = wristband\ntopic = band/ye\n");
-        sd_event *e = NULL;
-        struct dispatch *d = NULL;
-        struct incidents *m = NULL;
+        struct home h;
+        struct incidents *m;
+        struct config *c;
         struct decision dec;
 
-        ck_assert_int_ge(sd_event_new(&e), 0);
-        ck_assert_int_ge(dispatch_new(e, c, NULL, &d), 0);
-        ck_assert_int_ge(incidents_new(c, NULL, d, &m), 0);
-
+        home_up(&h);
+        m = h.m;
+        c = h.c;
         dec = decide(DECISION_PREALARM, INCIDENT_FALL, SEVERITY_CRITICAL, idx(c, "band"), 10);
         ck_assert_int_ge(incidents_apply(m, &dec), 0);
         ck_assert(incidents_in_prealarm(m, NULL));
@@ -272,11 +288,7 @@ START_TEST(test_fall_prealarm_pulses_the_siren_until_the_resident_cancels) {
         ck_assert_int_ge(incidents_apply(m, &dec), 0);
         ck_assert(!incidents_in_prealarm(m, NULL));
         outputs_now(m, SIREN_OFF, false);
-
-        incidents_free(m);
-        dispatch_free(d);
-        sd_event_unref(e);
-        config_free(c);
+        home_down(&h);
 }
 END_TEST
 
