@@ -135,12 +135,9 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void lose(struct pin *p, int error, const char *what) {
-        const struct sensor_conf *s = conf_of(p);
-
-        log_error_errno(error, "gpio: sensor %s: line %d of %s failed while %s (%m); not watched, "
-                        "trying again every %llu s", s->id, s->gpio_line, s->gpio_chip, what,
-                        (unsigned long long) (p->owner->cfg->hub.gpio_supervision / USEC_PER_SEC));
+/* The line is not held (lost, or not had): released, tried again after
+ * gpio_supervision, and a device-health problem once. */
+static void unheld(struct pin *p, int error) {
         p->io = sd_event_source_disable_unref(p->io);
         gpio_line_free(p->line);
         p->line = NULL;
@@ -150,6 +147,15 @@ static void lose(struct pin *p, int error, const char *what) {
                 p->reported = true;
                 p->owner->cb.health(p->sensor, true, p->owner->userdata);
         }
+}
+
+static void lose(struct pin *p, int error, const char *what) {
+        const struct sensor_conf *s = conf_of(p);
+
+        log_error_errno(error, "gpio: sensor %s: line %d of %s failed while %s (%m); not watched, "
+                        "trying again every %llu s", s->id, s->gpio_line, s->gpio_chip, what,
+                        (unsigned long long) (p->owner->cfg->hub.gpio_supervision / USEC_PER_SEC));
+        unheld(p, error);
 }
 
 static const char *bias_word(enum gpio_bias b) {
@@ -174,8 +180,6 @@ static void try_request(struct pin *p) {
                 r = sd_event_add_io(p->owner->event, &p->io, gpio_line_fd(p->line), EPOLLIN, on_edge, p);
         if (r < 0) {
                 char why[256];
-                gpio_line_free(p->line);
-                p->line = NULL;
                 /* Said once per kind of failure; the retries are quiet. */
                 if (r != p->error) {
                         if (gpio_probe(s->gpio_chip, (unsigned) s->gpio_line, why, sizeof why) >= 0)
@@ -184,12 +188,7 @@ static void try_request(struct pin *p) {
                                   s->id, s->gpio_chip, s->gpio_line, why,
                                   (unsigned long long) (p->owner->cfg->hub.gpio_supervision / USEC_PER_SEC));
                 }
-                p->error = r;
-                arm(p, now_real(p) + p->owner->cfg->hub.gpio_supervision);
-                if (!p->reported) {
-                        p->reported = true;
-                        p->owner->cb.health(p->sensor, true, p->owner->userdata);
-                }
+                unheld(p, r);
                 return;
         }
         p->error = 0;
@@ -206,7 +205,7 @@ static void try_request(struct pin *p) {
                 p->held_before = true;
                 report(p, level, true);
         }
-        if (p->reported) {
+        if (p->line && p->reported) {
                 p->reported = false;
                 p->owner->cb.health(p->sensor, false, p->owner->userdata);
         }
