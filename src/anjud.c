@@ -3,6 +3,7 @@
 #include "anju-build.h"
 #include "clock.h"
 #include "config.h"
+#include "ctlcmd.h"
 #include "gpio.h"
 #include "hub.h"
 #include "log.h"
@@ -33,6 +34,8 @@ static void usage(FILE *f) {
                 "                        for demonstrations and tests only\n"
                 "      --clock-start T   with --time-scale: start the clock at local time\n"
                 "                        T (\"2026-11-23 07:00\"), in the hub's time zone\n"
+                "      --clock-sync S    synced or unsynced: what to take the system clock for\n"
+                "                        instead of asking the kernel (tests only)\n"
                 "  -v, --verbose         log debug messages\n"
                 "      --version         print the version and exit\n"
                 "  -h, --help            print this help and exit\n",
@@ -79,6 +82,16 @@ static void print_config_error(const char *msg, void *userdata) {
         fprintf(stderr, "%s\n", msg);
 }
 
+static void print_config_warning(const char *msg, void *userdata) {
+        (void) userdata;
+        fprintf(stderr, "warning: %s\n", msg);
+}
+
+static void log_config_warning(const char *msg, void *userdata) {
+        (void) userdata;
+        log_warning("%s", msg);
+}
+
 /* --check-config: every GPIO line's chip and offset exist and no other
  * program holds the line. 0 or 1, with file:line messages on stderr. */
 static int check_gpio(const struct config *cfg) {
@@ -98,7 +111,7 @@ static int check_gpio(const struct config *cfg) {
 }
 
 int main(int argc, char **argv) {
-        enum { OPT_CHECK = 0x100, OPT_VERSION, OPT_SCALE, OPT_START, OPT_STATS, OPT_DAYS };
+        enum { OPT_CHECK = 0x100, OPT_VERSION, OPT_SCALE, OPT_START, OPT_STATS, OPT_DAYS, OPT_SYNC };
         static const struct option opts[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "check-config", no_argument, NULL, OPT_CHECK },
@@ -109,6 +122,7 @@ int main(int argc, char **argv) {
                 { "clock-start", required_argument, NULL, OPT_START },
                 { "stats", no_argument, NULL, OPT_STATS },
                 { "days", required_argument, NULL, OPT_DAYS },
+                { "clock-sync", required_argument, NULL, OPT_SYNC },
                 { NULL, 0, NULL, 0 },
         };
         const char *path = ANJU_SYSCONFDIR "/anju.conf";
@@ -118,7 +132,7 @@ int main(int argc, char **argv) {
         const char *start = NULL;
         uint64_t start_wall = 0;
         char *end;
-        struct config *cfg;
+        struct config *cfg = NULL;
         struct hub *hub;
         int c, r;
 
@@ -139,6 +153,13 @@ int main(int argc, char **argv) {
                         }
                         break;
                 case OPT_START: start = optarg; break;
+                case OPT_SYNC:
+                        if (strcmp(optarg, "synced") != 0 && strcmp(optarg, "unsynced") != 0) {
+                                fprintf(stderr, "anjud: --clock-sync \"%s\": expected synced or unsynced\n", optarg);
+                                return 2;
+                        }
+                        clock_force_sync(strcmp(optarg, "synced") == 0 ? CLOCK_SYNCED : CLOCK_UNSYNCED);
+                        break;
                 case OPT_STATS: stats = true; break;
                 case OPT_DAYS:
                         if (parse_int_range(optarg, 1, 3650, &days) < 0) {
@@ -153,8 +174,12 @@ int main(int argc, char **argv) {
                 return 2;
         }
         r = config_load(path, print_config_error, NULL, &cfg);
+        if (r >= 0 && !stats)
+                r = config_load_secrets(cfg, print_config_error, check ? print_config_warning : log_config_warning,
+                                        NULL);
         if (r < 0) {
                 fprintf(stderr, "anjud: configuration %s is not valid\n", path);
+                config_free(cfg);
                 return 1;
         }
         if (start) {
@@ -201,10 +226,15 @@ int main(int argc, char **argv) {
                             start ? ", starting at " : "", start ? start : "");
         r = hub_new(cfg, &hub);
         if (r >= 0) {
+                struct ctlcmd *ctl = NULL;
                 bool reload;
+
                 hub_set_argv(hub, argv);
+                /* Operators' commands: without them the home is still watched. */
+                (void) ctlcmd_new(hub, &ctl);
                 r = hub_run(hub);
                 reload = r >= 0 && hub_reload_requested(hub);
+                ctlcmd_free(ctl);
                 hub_free(hub);
                 if (reload) {
                         /* A validated reload: the same program and arguments, from

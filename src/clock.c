@@ -2,6 +2,8 @@
 #include "clock.h"
 #include "util.h"
 
+#include <sys/timex.h>
+
 static double scale = 1.0;
 static uint64_t mono0, wall0;           /* real monotonic and shown wall at start */
 static int fixed_start;
@@ -45,4 +47,22 @@ uint64_t clock_real_duration(uint64_t d) {
                 return d;
         r = (uint64_t) ((double) d / scale);
         return r > 0 ? r : 1;
+}
+
+static enum clock_sync forced = CLOCK_SYNC_UNKNOWN;
+
+void clock_force_sync(enum clock_sync state) {
+        forced = state;
+}
+
+enum clock_sync clock_sync_state(void) {
+        struct timex tx = { .modes = 0 };
+        int r;
+
+        if (forced != CLOCK_SYNC_UNKNOWN)
+                return forced;
+        r = adjtimex(&tx);
+        if (r < 0)
+                return CLOCK_SYNC_UNKNOWN;
+        return r == TIME_ERROR || (tx.status & STA_UNSYNC) ? CLOCK_UNSYNCED : CLOCK_SYNCED;
 }

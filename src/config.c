@@ -4,6 +4,7 @@
  * not silently become a default. */
 #include "config.h"
 #include "decode.h"
+#include "policy.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -18,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum key_type { KT_STRING, KT_DURATION, KT_UINT, KT_BOOL, KT_ENUM, KT_TIME };
+enum key_type { KT_STRING, KT_DURATION, KT_UINT, KT_BOOL, KT_ENUM, KT_TIME, KT_SIZE, KT_CLOSERS };
 
 struct key_desc {
         const char *name;
@@ -102,13 +103,11 @@ static const char *secret_path(const char *v, char *buf, size_t n) {
         return buf;
 }
 
-static const char *check_readable(const char *v, char *buf, size_t n) {
-        char path[4096];
-
-        if (access(secret_path(v, path, sizeof path), R_OK) == 0)
-                return NULL;
-        snprintf(buf, n, "cannot read it: %s", strerror(errno));
-        return buf;
+/* A file the daemon reads (a key, a token, a CA): its place is recorded
+ * at parse time and the file is read or checked by config_load_secrets(),
+ * never by config_load() (anjuctl loads the file without those rights). */
+static const char *check_file(const char *v, char *buf, size_t n) {
+        return *v ? NULL : "must name a file";
 }
 
 /* A switch that weakens security is turned on only by the word true (any
@@ -133,8 +132,10 @@ static const struct key_desc hub_keys[] = {
         { "timezone", KT_STRING, S(hub.timezone), 0, 0, NULL, check_timezone },
         { "database", KT_STRING, S(hub.database), 0, 0, NULL, NULL },
         { "ctl_socket", KT_STRING, S(hub.ctl_socket), 0, 0, NULL, NULL },
-        { "operator_key_file", KT_STRING, S(hub.operator_key_file), 0, 0, NULL, check_readable },
+        { "operator_key_file", KT_STRING, S(hub.operator_key_file), 0, 0, NULL, check_file },
         { "gpio_supervision", KT_DURATION, S(hub.gpio_supervision), DUR(USEC_PER_SEC, USEC_PER_HOUR), NULL, NULL },
+        { "history_retention", KT_DURATION, S(hub.history_retention), DUR(USEC_PER_DAY, 3650 * USEC_PER_DAY), NULL, NULL },
+        { "history_max", KT_SIZE, S(hub.history_max), 1024 * 1024, 1024LL * 1024 * 1024 * 1024, NULL, NULL },
         { NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
@@ -150,23 +151,24 @@ static const struct key_desc mqtt_keys[] = {
         { "host", KT_STRING, S(mqtt.host), 0, 0, NULL, NULL },
         { "port", KT_UINT, S(mqtt.port), 1, 65535, NULL, NULL },
         { "username", KT_STRING, S(mqtt.username), 0, 0, NULL, NULL },
-        { "password_file", KT_STRING, S(mqtt.password_file), 0, 0, NULL, check_readable },
-        { "tls_ca_file", KT_STRING, S(mqtt.tls_ca_file), 0, 0, NULL, check_readable },
-        { "tls_cert_file", KT_STRING, S(mqtt.tls_cert_file), 0, 0, NULL, check_readable },
-        { "tls_key_file", KT_STRING, S(mqtt.tls_key_file), 0, 0, NULL, check_readable },
+        { "password_file", KT_STRING, S(mqtt.password_file), 0, 0, NULL, check_file },
+        { "tls_ca_file", KT_STRING, S(mqtt.tls_ca_file), 0, 0, NULL, check_file },
+        { "tls_cert_file", KT_STRING, S(mqtt.tls_cert_file), 0, 0, NULL, check_file },
+        { "tls_key_file", KT_STRING, S(mqtt.tls_key_file), 0, 0, NULL, check_file },
         { "keepalive", KT_DURATION, S(mqtt.keepalive), DUR(5 * USEC_PER_SEC, USEC_PER_HOUR), NULL, NULL },
         { "reconnect_min", KT_DURATION, S(mqtt.reconnect_min), DUR(10 * USEC_PER_MSEC, USEC_PER_MIN), NULL, NULL },
         { "reconnect_max", KT_DURATION, S(mqtt.reconnect_max), DUR(10 * USEC_PER_MSEC, USEC_PER_HOUR), NULL, NULL },
         { "client_id", KT_STRING, S(mqtt.client_id), 0, 0, NULL, NULL },
+        { "max_packet", KT_SIZE, S(mqtt.max_packet), 4096, 16 * 1024 * 1024, NULL, NULL },
         { NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
 static const struct key_desc dispatch_keys[] = {
         { "url", KT_STRING, S(dispatch.url), 0, 0, NULL, check_url },
         { "fallback_url", KT_STRING, S(dispatch.fallback_url), 0, 0, NULL, check_url },
-        { "token_file", KT_STRING, S(dispatch.token_file), 0, 0, NULL, check_readable },
-        { "hmac_key_file", KT_STRING, S(dispatch.hmac_key_file), 0, 0, NULL, check_readable },
-        { "ca_file", KT_STRING, S(dispatch.ca_file), 0, 0, NULL, check_readable },
+        { "token_file", KT_STRING, S(dispatch.token_file), 0, 0, NULL, check_file },
+        { "hmac_key_file", KT_STRING, S(dispatch.hmac_key_file), 0, 0, NULL, check_file },
+        { "ca_file", KT_STRING, S(dispatch.ca_file), 0, 0, NULL, check_file },
         { "insecure", KT_BOOL, S(dispatch.insecure), 0, 0, NULL, check_spelled_out },
         { "heartbeat_interval", KT_DURATION, S(dispatch.heartbeat_interval), DUR(10 * USEC_PER_SEC, USEC_PER_HOUR), NULL, NULL },
         { "timeout", KT_DURATION, S(dispatch.timeout), DUR(100 * USEC_PER_MSEC, 5 * USEC_PER_MIN), NULL, NULL },
@@ -201,7 +203,7 @@ static const struct key_desc contact_keys[] = {
         { "topic", KT_STRING, CD(topic), 0, 0, NULL, check_topic },
         { "webhook", KT_STRING, CD(webhook), 0, 0, NULL, check_url },
         { "template", KT_ENUM, CD(template), 0, 0, template_names, NULL },
-        { "key_file", KT_STRING, CD(key_file), 0, 0, NULL, check_readable },
+        { "key_file", KT_STRING, CD(key_file), 0, 0, NULL, check_file },
         { "order", KT_UINT, CD(order), 0, 1000, NULL, NULL },
         { "phone", KT_STRING, CD(phone), 0, 0, NULL, NULL },
         { NULL, 0, 0, 0, 0, NULL, NULL },
@@ -245,6 +247,8 @@ static const struct rule_key {
 #define N_RULE_KEYS ELEMENTSOF(rule_keys)
 
 static const char *const target_names[] = { "volunteer", "grid", "maintenance", "dispatch", NULL };
+/* enum closer, bit by bit */
+static const char *const closer_names[] = { "volunteer", "grid", "maintenance", "operator", "onsite", "anyone", NULL };
 static const char *const severity_names[] = { "warning", "urgent", "critical", NULL };
 
 /* "volunteer 0s, grid 60s, dispatch 180s": steps in order of time. */
@@ -304,66 +308,24 @@ static const struct key_desc escalation_keys[] = {
         { "repeat", KT_DURATION, ED(repeat), DUR(0, USEC_PER_DAY), NULL, NULL },
         { "onsite_within", KT_DURATION, ED(onsite_within), DUR(0, USEC_PER_DAY), NULL, NULL },
         { "per_device", KT_DURATION, ED(per_device), DUR(0, 7 * USEC_PER_DAY), NULL, NULL },
+        { "false_alarm_by", KT_CLOSERS, ED(false_alarm_by), 0, 0, closer_names, NULL },
         { NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
-/* SPEC §6: urgent climbs the "1-3-10" ladder, critical reaches everyone at
- * once, warnings go to maintenance once a day per device. */
 static void escalation_defaults(struct config *c) {
-        static const char *const ladders[_SEVERITY_MAX] = {
-                [SEVERITY_WARNING] = "maintenance 0s",
-                [SEVERITY_URGENT] = "volunteer 0s, grid 60s, dispatch 180s",
-                [SEVERITY_CRITICAL] = "volunteer 0s, grid 0s, dispatch 0s",
-        };
         char buf[128];
 
         for (int s = 0; s < _SEVERITY_MAX; s++) {
                 struct escalation_conf *e = &c->escalation[s];
-                e->ladder = strdup(ladders[s]);
-                (void) parse_ladder(ladders[s], e, buf, sizeof buf);
-                e->repeat = s == SEVERITY_WARNING ? 0 : 60 * USEC_PER_SEC;
-                e->onsite_within = s == SEVERITY_WARNING ? 0 : 10 * USEC_PER_MIN;
-                e->per_device = s == SEVERITY_WARNING ? USEC_PER_DAY : 0;
+                e->ladder = strdup(policy_ladder((enum severity) s));
+                (void) parse_ladder(e->ladder, e, buf, sizeof buf);
+                policy_escalation((enum severity) s, e);
         }
 }
 
 static const char *const rule_names[] = { "fall", "inactivity", "morning_check", "presence",
                                           "night_exit", "door_open", "bathroom_dwell", "vitals",
                                           "device_health", "power", NULL };
-
-/* The risk profiles (docs/RULES.md says why these numbers). */
-void rule_params_profile(enum risk_tier risk, struct rule_params *r) {
-        *r = (struct rule_params) {
-                .fall_window = 30 * USEC_PER_SEC,
-                .inactivity = true, .day_start = 7 * 60, .day_end = 22 * 60,
-                .day_limit = 4 * USEC_PER_HOUR, .night_limit = 12 * USEC_PER_HOUR,
-                .morning_check = true, .morning_from = 5 * 60, .morning_by = 10 * 60,
-                .away_after = 10 * USEC_PER_MIN,
-                .night_exit = false, .night_start = 22 * 60, .night_end = 6 * 60,
-                .night_return = 10 * USEC_PER_MIN,
-                .door_open = true, .door_open_limit = 30 * USEC_PER_MIN,
-                .bathroom = true, .bathroom_limit = 45 * USEC_PER_MIN,
-                .vitals = true, .hr_low = 40, .hr_high = 130, .vitals_sustain = 60 * USEC_PER_SEC,
-                .offline_after = 3, .battery_low = 15, .not_worn = 2 * USEC_PER_HOUR,
-                .power_delay = 60 * USEC_PER_SEC,
-        };
-        if (risk == RISK_ELEVATED) {
-                r->day_limit = 3 * USEC_PER_HOUR;
-                r->morning_by = 9 * 60 + 30;
-                r->night_exit = true;
-                r->door_open_limit = 20 * USEC_PER_MIN;
-                r->bathroom_limit = 40 * USEC_PER_MIN;
-        } else if (risk == RISK_HIGH) {
-                r->day_limit = 2 * USEC_PER_HOUR;
-                r->night_limit = 10 * USEC_PER_HOUR;
-                r->morning_by = 9 * 60;
-                r->night_exit = true;
-                r->night_return = 5 * USEC_PER_MIN;
-                r->door_open_limit = 15 * USEC_PER_MIN;
-                r->bathroom_limit = 30 * USEC_PER_MIN;
-                r->not_worn = 1 * USEC_PER_HOUR;
-        }
-}
 
 /* Per-file parse state; the reader sees every physical line, so it knows
  * line numbers and section headers (inih r55 reports neither to handlers). */
@@ -673,6 +635,62 @@ static bool utf8_valid(const char *s) {
         return true;
 }
 
+/* Where a file key was set, for config_load_secrets()'s messages: the
+ * section and instance, not a pointer (the contacts array still grows). */
+struct secret_ref {
+        char *file;
+        unsigned line;
+        enum section_type sec;
+        size_t index;                   /* the contact's, for [contact X] */
+        const struct key_desc *k;
+        char section[128];
+};
+
+static void note_file(struct parser *p, const struct key_desc *k) {
+        struct config *c = p->cfg;
+        struct secret_ref *n = realloc(c->secret_refs, (c->n_secret_refs + 1) * sizeof *n);
+
+        if (!n)
+                return;
+        c->secret_refs = n;
+        n[c->n_secret_refs++] = (struct secret_ref) {
+                .file = strdup(p->file), .line = p->line, .sec = p->sec, .k = k,
+                .index = p->sec == SEC_CONTACT ? c->n_contacts - 1 : 0,
+        };
+        snprintf(n[c->n_secret_refs - 1].section, sizeof n[0].section, "%s", p->sec_name);
+}
+
+/* "grid, operator, onsite": the roles that may close an incident as a
+ * false alarm (enum closer bits, in the order of closer_names). */
+static int parse_closers(struct parser *p, const struct key_desc *k, char *field, const char *v) {
+        unsigned bits = 0;
+        char buf[256], word[32];
+
+        for (const char *q = v; *q;) {
+                size_t l;
+                int found = -1;
+
+                q += strspn(q, ", \t");
+                l = strcspn(q, ", \t");
+                if (l == 0)
+                        break;
+                snprintf(word, sizeof word, "%.*s", (int) (l < 31 ? l : 31), q);
+                for (int i = 0; k->names[i]; i++)
+                        if (strcmp(k->names[i], word) == 0)
+                                found = i;
+                if (found < 0)
+                        return perr(p, p->line, k->name, "\"%s\" is not one of %s", word,
+                                    names_list(k->names, buf, sizeof buf)), -EINVAL;
+                bits |= 1u << found;
+                q += l;
+        }
+        if (bits == 0)
+                return perr(p, p->line, k->name, "must name at least one of %s",
+                            names_list(k->names, buf, sizeof buf)), -EINVAL;
+        *(unsigned *) field = bits;
+        return 0;
+}
+
 static int set_value(struct parser *p, const struct key_desc *k, void *base, const char *v) {
         char *field = (char *) base + k->offset;
         const char *why_spelled;
@@ -695,6 +713,8 @@ static int set_value(struct parser *p, const struct key_desc *k, void *base, con
                         return perr(p, p->line, k->name, "is not valid UTF-8 (save the file as UTF-8)"), -EINVAL;
                 if (*dst && k->check && (why = k->check(*dst, buf, sizeof buf)))
                         return perr(p, p->line, k->name, "\"%s\" %s", *dst, why), -EINVAL;
+                if (k->check == check_file)
+                        note_file(p, k);
                 return 0;
         }
         case KT_BOOL:
@@ -736,6 +756,17 @@ static int set_value(struct parser *p, const struct key_desc *k, void *base, con
                         }
                 return perr(p, p->line, k->name, "\"%s\" is not one of %s", v,
                             names_list(k->names, buf, sizeof buf)), -EINVAL;
+        case KT_SIZE:
+                if (parse_size(v, &u) < 0 || u < (uint64_t) k->min || u > (uint64_t) k->max)
+                        return perr(p, p->line, k->name, "\"%s\" is not a size from %lld to %lld bytes "
+                                    "(a number, optionally with K, M or G)", v, k->min, k->max), -EINVAL;
+                if (k->max > UINT32_MAX)
+                        *(uint64_t *) field = u;
+                else
+                        *(unsigned *) field = (unsigned) u;
+                return 0;
+        case KT_CLOSERS:
+                return parse_closers(p, k, field, v);
         }
         return -EINVAL;
 }
@@ -853,6 +884,9 @@ static void set_defaults(struct config *c) {
         escalation_defaults(c);
         c->hub.language = LANG_ZH_CN;
         c->hub.gpio_supervision = 30 * USEC_PER_SEC;
+        c->hub.history_retention = 90 * USEC_PER_DAY;
+        c->hub.history_max = 256 * 1024 * 1024;
+        c->mqtt.max_packet = 65536;
         c->hub.database = strdup("/var/lib/anju/anju.db");
         c->hub.ctl_socket = strdup("/run/anju/ctl.sock");
         c->resident.risk = RISK_STANDARD;
@@ -866,23 +900,6 @@ static void set_defaults(struct config *c) {
         c->dispatch.retry_min = 1 * USEC_PER_SEC;
         c->dispatch.retry_max = 60 * USEC_PER_SEC;
         c->dispatch.fallback_after = 3;
-}
-
-static void load_secret(struct parser *p, const char *key, const char *path, char **ret,
-                        size_t *ret_len) {
-        size_t len;
-        int r;
-
-        if (!path)
-                return;
-        char cred[4096];
-
-        r = read_secret_file(secret_path(path, cred, sizeof cred), ret, &len);
-        if (r < 0)
-                perr(p, 0, key, "cannot read \"%s\": %s", path,
-                     r == -ENODATA ? "file is empty" : strerror(-r));
-        else if (ret_len)
-                *ret_len = len;
 }
 
 /* Credentials by name become full paths for the modules that open them. */
@@ -931,19 +948,7 @@ static void validate_top(struct parser *p) {
                 perr(p, p->header_line[p->sec], "url", "missing: where emergency calls go");
         if (c->dispatch.retry_min > c->dispatch.retry_max)
                 perr(p, p->header_line[p->sec], "retry_min", "must not be longer than retry_max");
-        p->sec = SEC_HUB;
-        snprintf(p->sec_name, sizeof p->sec_name, "hub");
-        load_secret(p, "operator_key_file", c->hub.operator_key_file, &c->hub.operator_key,
-                    &c->hub.operator_key_len);
-        p->sec = SEC_DISPATCH;
-        snprintf(p->sec_name, sizeof p->sec_name, "dispatch");
-        load_secret(p, "token_file", c->dispatch.token_file, &c->dispatch.token, NULL);
-        load_secret(p, "hmac_key_file", c->dispatch.hmac_key_file, &c->dispatch.hmac_key,
-                    &c->dispatch.hmac_key_len);
 }
-
-static const char *const default_sos_actions = "sos,emergency";
-static const char *const default_cancel_actions = "cancel,single";
 
 static void validate_sensor(struct parser *p, struct sensor_conf *s) {
         bool gpio = s->gpio_chip || s->gpio_line >= 0;
@@ -975,11 +980,11 @@ static void validate_sensor(struct parser *p, struct sensor_conf *s) {
                 if (!s->keys[a] && decode_default_key(s->kind, a))
                         s->keys[a] = strdup(decode_default_key(s->kind, a));
         if (!s->sos_actions)
-                s->sos_actions = strdup(default_sos_actions);
+                s->sos_actions = strdup(policy_sos_actions());
         if (!s->cancel_actions)
-                s->cancel_actions = strdup(default_cancel_actions);
+                s->cancel_actions = strdup(policy_cancel_actions());
         if (s->supervision == 0)
-                s->supervision = s->kind == SENSOR_WRISTBAND ? 10 * USEC_PER_MIN : USEC_PER_HOUR;
+                s->supervision = policy_supervision(s->kind);
 }
 
 static void validate_contact(struct parser *p, struct contact_conf *k) {
@@ -990,7 +995,6 @@ static void validate_contact(struct parser *p, struct contact_conf *k) {
                 perr(p, k->line, "role", "missing: expected one of volunteer, grid, maintenance");
         if (!k->topic && !k->webhook)
                 perr(p, k->line, NULL, "has no channel: set topic or webhook");
-        load_secret(p, "key_file", k->key_file, &k->key, &k->key_len);
 }
 
 static size_t rule_key_index(const char *rule, const char *key) {
@@ -1013,7 +1017,7 @@ static void validate_rules(struct parser *p) {
         struct rule_params *r = &p->cfg->rules;
         const char *file = p->file;
 
-        rule_params_profile(p->cfg->resident.risk, r);
+        policy_rule_params(p->cfg->resident.risk, r);
         for (size_t i = 0; i < N_RULE_KEYS; i++)
                 if (p->rule_set[i])
                         memcpy((char *) r + rule_keys[i].k.offset,
@@ -1195,9 +1199,117 @@ int config_load_string(const char *name, const char *text, config_error_fn on_er
         return finish(&p, ret);
 }
 
+/* What a file key holds and where it goes once read. */
+enum secret_use { SECRET_NONE, SECRET_TEXT, SECRET_SIGNING, SECRET_PRIVATE };
+
+struct secret_dest {
+        enum secret_use use;
+        char **value;
+        size_t *len;
+};
+
+static struct secret_dest secret_dest(struct config *c, const struct secret_ref *r) {
+        const char *key = r->k->name;
+
+        if (r->sec == SEC_HUB && strcmp(key, "operator_key_file") == 0)
+                return (struct secret_dest) { SECRET_SIGNING, &c->hub.operator_key, &c->hub.operator_key_len };
+        if (r->sec == SEC_DISPATCH && strcmp(key, "token_file") == 0)
+                return (struct secret_dest) { SECRET_TEXT, &c->dispatch.token, NULL };
+        if (r->sec == SEC_DISPATCH && strcmp(key, "hmac_key_file") == 0)
+                return (struct secret_dest) { SECRET_SIGNING, &c->dispatch.hmac_key, &c->dispatch.hmac_key_len };
+        if (r->sec == SEC_MQTT && strcmp(key, "password_file") == 0)
+                return (struct secret_dest) { SECRET_TEXT, &c->mqtt.password, &c->mqtt.password_len };
+        if (r->sec == SEC_MQTT && strcmp(key, "tls_key_file") == 0)
+                return (struct secret_dest) { SECRET_PRIVATE, NULL, NULL };
+        if (r->sec == SEC_CONTACT && strcmp(key, "key_file") == 0 && r->index < c->n_contacts)
+                return (struct secret_dest) { SECRET_SIGNING, &c->contacts[r->index].key,
+                                              &c->contacts[r->index].key_len };
+        return (struct secret_dest) { SECRET_NONE, NULL, NULL };
+}
+
+/* The path a file key names now (after resolve_path()). */
+static const char *ref_path(struct config *c, const struct secret_ref *r) {
+        void *base = r->sec == SEC_CONTACT ? (void *) &c->contacts[r->index] : (void *) c;
+
+        if (r->sec == SEC_CONTACT && r->index >= c->n_contacts)
+                return NULL;
+        return *(char **) ((char *) base + r->k->offset);
+}
+
+/* HMAC keys shorter than this are guessable: refused. */
+#define SIGNING_KEY_MIN 16
+
+int config_load_secrets(struct config *c, config_error_fn on_error, config_error_fn on_warning, void *userdata) {
+        unsigned errors = 0;
+
+        for (size_t i = 0; i < c->n_secret_refs; i++) {
+                const struct secret_ref *r = &c->secret_refs[i];
+                struct secret_dest d = secret_dest(c, r);
+                const char *path = ref_path(c, r);
+                char where[700], msg[1400], cred[4096];
+                const char *real;
+                struct stat st;
+                size_t len = 0;
+                int e;
+
+                if (!path)
+                        continue;
+                real = secret_path(path, cred, sizeof cred);
+                snprintf(where, sizeof where, "%s:%u: [%s] %s", r->file, r->line, r->section, r->k->name);
+                if (access(real, R_OK) < 0) {
+                        snprintf(msg, sizeof msg, "%s: \"%s\" cannot read it: %s", where, path, strerror(errno));
+                        goto error;
+                }
+                if (d.use != SECRET_NONE && on_warning && lstat(real, &st) == 0) {
+                        if (S_ISLNK(st.st_mode)) {
+                                snprintf(msg, sizeof msg, "%s: \"%s\" is a symbolic link: a secret should be a file "
+                                         "of its own (mode 0600 or 0640, owner root)", where, path);
+                                on_warning(msg, userdata);
+                        } else if (st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)) {
+                                snprintf(msg, sizeof msg, "%s: \"%s\" is readable or writable by others (mode %04o): "
+                                         "chmod 0600 (or 0640 with group anju)", where, path,
+                                         (unsigned) (st.st_mode & 07777));
+                                on_warning(msg, userdata);
+                        }
+                }
+                if (!d.value)
+                        continue;
+                if (*d.value) {
+                        explicit_bzero(*d.value, d.len ? *d.len : strlen(*d.value));
+                        free(*d.value);
+                        *d.value = NULL;
+                }
+                e = read_secret_file(real, d.value, &len);
+                if (e < 0) {
+                        snprintf(msg, sizeof msg, "%s: cannot read \"%s\": %s", where, path,
+                                 e == -ENODATA ? "file is empty" : strerror(-e));
+                        goto error;
+                }
+                if (d.len)
+                        *d.len = len;
+                if (d.use == SECRET_SIGNING && len < SIGNING_KEY_MIN) {
+                        snprintf(msg, sizeof msg, "%s: \"%s\" holds a key of %zu bytes: a signing key needs at least "
+                                 "%d (e.g. openssl rand -hex 32)", where, path, len, SIGNING_KEY_MIN);
+                        goto error;
+                }
+                continue;
+error:
+                errors++;
+                if (on_error)
+                        on_error(msg, userdata);
+        }
+        return errors ? -EINVAL : 0;
+}
+
 void config_free(struct config *c) {
         if (!c)
                 return;
+        for (size_t i = 0; i < c->n_secret_refs; i++)
+                free(c->secret_refs[i].file);
+        free(c->secret_refs);
+        if (c->mqtt.password)
+                explicit_bzero(c->mqtt.password, c->mqtt.password_len);
+        free(c->mqtt.password);
         for (size_t i = 0; i < c->n_sensors; i++) {
                 struct sensor_conf *s = &c->sensors[i];
                 free(s->id), free(s->room), free(s->topic), free(s->availability_topic);
@@ -1329,19 +1441,19 @@ static void format_value(const struct key_desc *k, const void *base, char *buf, 
         }
 }
 
-const char *config_setting_name(size_t i, char *buf, size_t n) {
+const char *rule_setting_name(size_t i, char *buf, size_t n) {
         if (i >= N_RULE_KEYS)
                 return NULL;
         snprintf(buf, n, "%s.%s", rule_keys[i].rule, rule_keys[i].k.name);
         return buf;
 }
 
-int config_setting_get(const struct config *c, const char *name, char *buf, size_t n) {
+int rule_setting_get(const struct rule_params *p, const char *name, char *buf, size_t n) {
         const struct rule_key *rk = find_rule_key(name);
 
         if (!rk)
                 return -ENOENT;
-        format_value(&rk->k, &c->rules, buf, n);
+        format_value(&rk->k, p, buf, n);
         return 0;
 }
 
@@ -1352,12 +1464,12 @@ static void collect_first(const char *msg, void *ud) {
                 snprintf(buf, 512, "%s", msg);
 }
 
-int config_setting_set(struct config *c, const char *name, const char *value, const char *source,
-                       char *old, size_t oldn, char *err, size_t errn) {
+int rule_setting_set(struct rule_params *params, const char *name, const char *value, const char *source,
+                     char *old, size_t oldn, char *err, size_t errn) {
         const struct rule_key *rk = find_rule_key(name);
         char first[512] = "", buf[160];
-        struct parser p = { .cfg = c, .file = source, .on_error = collect_first, .userdata = first };
-        struct rule_params tmp = c->rules;
+        struct parser p = { .file = source, .on_error = collect_first, .userdata = first };
+        struct rule_params tmp = *params;
         const char *why;
 
         if (!rk) {
@@ -1365,7 +1477,7 @@ int config_setting_set(struct config *c, const char *name, const char *value, co
                 utf8_trim(err);         /* it goes into a JSON answer */
                 return -ENOENT;
         }
-        format_value(&rk->k, &c->rules, old, oldn);
+        format_value(&rk->k, params, old, oldn);
         p.sec = SEC_RULE;
         snprintf(p.sec_name, sizeof p.sec_name, "rule %s", rk->rule);
         if (set_value(&p, &rk->k, &tmp, value) < 0 || p.n_errors > 0) {
@@ -1378,6 +1490,6 @@ int config_setting_set(struct config *c, const char *name, const char *value, co
                 utf8_trim(err);
                 return -EINVAL;
         }
-        c->rules = tmp;
+        *params = tmp;
         return 0;
 }

@@ -1,6 +1,10 @@
 /* The configuration: /etc/anju/anju.conf plus drop-ins (conf.d, *.conf),
- * parsed with inih into one immutable struct config, every value checked
- * against a table of key, type and range. Errors name file:line. */
+ * parsed with inih into one struct config, every value checked against a
+ * table of key, type and range. Errors name file:line. The struct is not
+ * changed after config_load() and config_load_secrets() return: the
+ * thresholds that change at run time are settings.c's own copy. Secrets
+ * (keys, tokens) are read in a step of their own, which anjuctl never
+ * needs. */
 #pragma once
 
 #include <stdbool.h>
@@ -8,6 +12,8 @@
 #include <stdint.h>
 
 #include "anju/event.h"
+
+struct secret_ref;
 
 enum risk_tier { RISK_STANDARD, RISK_ELEVATED, RISK_HIGH, _RISK_MAX, _RISK_INVALID = -1 };
 enum contact_role { ROLE_VOLUNTEER, ROLE_GRID, ROLE_MAINTENANCE, _ROLE_MAX, _ROLE_INVALID = -1 };
@@ -48,10 +54,20 @@ struct contact_conf {
         char *key_file;                 /* HMAC key for signed acks */
         unsigned order;
         char *phone;
-        char *key;                      /* read from key_file at load */
+        char *key;                      /* read from key_file by config_load_secrets() */
         size_t key_len;
         char *file;
         unsigned line;
+};
+
+/* Who may close an incident as a false alarm ([escalation X] false_alarm_by). */
+enum closer {
+        CLOSER_VOLUNTEER = 1u << 0,
+        CLOSER_GRID = 1u << 1,
+        CLOSER_MAINTENANCE = 1u << 2,
+        CLOSER_OPERATOR = 1u << 3,      /* anjuctl */
+        CLOSER_ONSITE = 1u << 4,        /* any contact who has arrived at this incident */
+        CLOSER_ANYONE = 1u << 5,
 };
 
 /* Who a ladder step reaches: the contacts of a role, or the dispatch center. */
@@ -71,6 +87,7 @@ struct escalation_conf {
         uint64_t repeat;                /* re-notify the reached tiers until an ack; 0 = never */
         uint64_t onsite_within;         /* acked but nobody arrived: next step anyway; 0 = never */
         uint64_t per_device;            /* warnings: at most one notice per device per this */
+        unsigned false_alarm_by;        /* enum closer bits */
 };
 
 /* The thresholds of the rules (SPEC §5), resolved from the resident's risk
@@ -110,7 +127,9 @@ struct config {
                 char *ctl_socket;               /* anjuctl's Unix socket */
                 char *operator_key_file;        /* signs anju/<hub>/config/set */
                 uint64_t gpio_supervision;      /* usec: held GPIO lines checked, lost ones retried */
-                char *operator_key;
+                uint64_t history_retention;     /* usec: sensor log, audit and refusal counts kept this long */
+                uint64_t history_max;           /* bytes: the database beyond this loses its oldest history */
+                char *operator_key;             /* read by config_load_secrets() */
                 size_t operator_key_len;
         } hub;
         struct {
@@ -131,6 +150,9 @@ struct config {
                 uint64_t reconnect_min;
                 uint64_t reconnect_max;
                 char *client_id;
+                char *password;                 /* read from password_file by config_load_secrets() */
+                size_t password_len;
+                unsigned max_packet;            /* bytes: larger packets are refused by the broker (MQTT v5) */
         } mqtt;
         struct {
                 char *url;
@@ -144,16 +166,18 @@ struct config {
                 uint64_t retry_min;
                 uint64_t retry_max;
                 unsigned fallback_after;
-                char *token;            /* read from token_file at load */
-                char *hmac_key;         /* read from hmac_key_file at load */
+                char *token;            /* read from token_file by config_load_secrets() */
+                char *hmac_key;         /* read from hmac_key_file by config_load_secrets() */
                 size_t hmac_key_len;
         } dispatch;
         struct sensor_conf *sensors;
         size_t n_sensors;
         struct contact_conf *contacts;
         size_t n_contacts;
-        struct rule_params rules;
+        struct rule_params rules;       /* as the file says; the live copy is settings.c's */
         struct escalation_conf escalation[_SEVERITY_MAX];
+        struct secret_ref *secret_refs; /* where each file key was set (config.c's own) */
+        size_t n_secret_refs;
 };
 
 /* Called once per error, already formatted as "file:line: [section] key: what". */
@@ -162,12 +186,18 @@ typedef void (*config_error_fn)(const char *msg, void *userdata);
 /* Parses path and the *.conf files of the conf.d directory beside it, in
  * name order, validates everything and returns a new config (caller frees
  * with config_free()). On errors calls on_error for each one and returns
- * -EINVAL; a missing main file is -ENOENT (reported too). */
+ * -EINVAL; a missing main file is -ENOENT (reported too). No secret file
+ * is read. */
 int config_load(const char *path, config_error_fn on_error, void *userdata,
                 struct config **ret);
 /* Same, from a string (tests and fuzzing); name is used in messages. */
 int config_load_string(const char *name, const char *text, config_error_fn on_error,
                        void *userdata, struct config **ret);
+/* Reads the secret files the config names (keys, tokens, passwords):
+ * errors (unreadable, empty, a signing key under 16 bytes) go to on_error
+ * and make it return -EINVAL; a file that others may read, or a symbolic
+ * link, goes to on_warning ("file:line: [section] key: ..."). */
+int config_load_secrets(struct config *c, config_error_fn on_error, config_error_fn on_warning, void *userdata);
 void config_free(struct config *c);
 
 /* Index of the sensor with this id, or -1. */
@@ -177,21 +207,19 @@ bool config_sensor_is_gpio_input(const struct sensor_conf *s);
 /* An output: a siren or relay, driven over GPIO or (a relay) MQTT. */
 bool config_sensor_is_output(const struct sensor_conf *s);
 
-/* Thresholds at run time, named "rule.key" ("inactivity.day_limit"):
- * checked with the same table, ranges and cross-checks as the file. */
-const char *config_setting_name(size_t i, char *buf, size_t n);   /* NULL past the last */
-int config_setting_get(const struct config *c, const char *name, char *buf, size_t n);
-/* Sets it from text; the old value (as text) in old. -ENOENT unknown,
- * -EINVAL refused with why in err ("source: [rule x] key: ..."). */
-int config_setting_set(struct config *c, const char *name, const char *value, const char *source,
-                       char *old, size_t oldn, char *err, size_t errn);
+/* Thresholds by name, "rule.key" ("inactivity.day_limit"), checked with
+ * the same table, ranges and cross-checks as the file (settings.c keeps
+ * the live copy). */
+const char *rule_setting_name(size_t i, char *buf, size_t n);   /* NULL past the last */
+int rule_setting_get(const struct rule_params *p, const char *name, char *buf, size_t n);
+/* Sets it in p from text; the old value (as text) in old. -ENOENT unknown,
+ * -EINVAL refused (p unchanged) with why in err ("source: [rule x] key: ..."). */
+int rule_setting_set(struct rule_params *p, const char *name, const char *value, const char *source,
+                     char *old, size_t oldn, char *err, size_t errn);
 
 /* Index of the contact with this id, or -1. */
 int config_find_contact(const struct config *c, const char *id);
 const char *ladder_target_to_string(enum ladder_target t);
-
-/* The defaults of a risk profile, before any [rule X] key. */
-void rule_params_profile(enum risk_tier risk, struct rule_params *ret);
 
 const char *risk_tier_to_string(enum risk_tier r);
 const char *contact_role_to_string(enum contact_role r);

@@ -18,23 +18,21 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define CTL_MAX_LINE (64 * 1024)
-#define CTL_MAX_OUT (8 * 1024 * 1024)
-/* Operators are few: file descriptors are kept for the alarms. */
-#define CTL_MAX_CONNS 16
-
 struct ctl_conn {
         struct ctl *ctl;
         struct ctl_conn *prev, *next;
         int fd;
         sd_event_source *io;
+        sd_event_source *more;          /* requests left over from the last turn */
+        sd_event_source *idle;
         char in[CTL_MAX_LINE];
         size_t in_len;
         char *out;
         size_t out_len, out_cap;
         char actor[64];
         void *data;
-        bool closing;           /* close once out is written */
+        bool closing;                   /* close once out is written; read nothing more */
+        bool busy;
 };
 
 struct ctl {
@@ -63,14 +61,26 @@ static void conn_free(struct ctl_conn *c) {
         if (c->next)
                 c->next->prev = c->prev;
         sd_event_source_disable_unref(c->io);
+        sd_event_source_disable_unref(c->more);
+        sd_event_source_disable_unref(c->idle);
         if (c->fd >= 0)
                 close(c->fd);
         free(c->out);
         free(c);
 }
 
+/* Reading pauses while the client has not read what it was sent. */
 static void update_events(struct ctl_conn *c) {
-        (void) sd_event_source_set_io_events(c->io, EPOLLIN | EPOLLRDHUP | (c->out_len ? EPOLLOUT : 0));
+        uint32_t ev = EPOLLRDHUP | (c->out_len ? EPOLLOUT : 0);
+
+        if (!c->closing && c->out_len < CTL_OUT_PAUSE)
+                ev |= EPOLLIN;
+        (void) sd_event_source_set_io_events(c->io, ev);
+}
+
+static void touch(struct ctl_conn *c) {
+        (void) sd_event_source_set_time_relative(c->idle, CTL_IDLE_TIMEOUT);
+        (void) sd_event_source_set_enabled(c->idle, SD_EVENT_ONESHOT);
 }
 
 int ctl_send(struct ctl_conn *c, json_t *msg) {
@@ -84,7 +94,12 @@ int ctl_send(struct ctl_conn *c, json_t *msg) {
         if (c->out_len + l + 1 > CTL_MAX_OUT) {
                 /* A client that does not read: let it go rather than grow. */
                 free(line);
+                if (!c->closing)
+                        log_warning("ctl: %s does not read its answers (%zu bytes waiting); closing the connection",
+                                    c->actor, c->out_len);
                 c->closing = true;
+                c->in_len = 0;
+                update_events(c);
                 return -ENOBUFS;
         }
         if (c->out_len + l + 1 > c->out_cap) {
@@ -120,6 +135,45 @@ static void handle_line(struct ctl_conn *c, char *line) {
         json_decref(req);
 }
 
+/* Carries out at most CTL_LINES_PER_TURN whole lines of the buffer; the
+ * rest waits for the next turn of the loop (or for the client to read). */
+static void run_lines(struct ctl_conn *c) {
+        char *nl;
+
+        for (unsigned n = 0; n < CTL_LINES_PER_TURN && !c->closing && c->out_len < CTL_OUT_PAUSE &&
+                             (nl = memchr(c->in, '\n', c->in_len)); n++) {
+                size_t used = (size_t) (nl - c->in) + 1;
+                *nl = '\0';
+                handle_line(c, c->in);
+                memmove(c->in, c->in + used, c->in_len - used);
+                c->in_len -= used;
+        }
+        if (c->closing)
+                c->in_len = 0;
+        (void) sd_event_source_set_enabled(c->more, !c->closing && c->out_len < CTL_OUT_PAUSE &&
+                                                    memchr(c->in, '\n', c->in_len) ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
+}
+
+static int on_more(sd_event_source *s, void *userdata) {
+        struct ctl_conn *c = userdata;
+
+        run_lines(c);
+        update_events(c);
+        return 0;
+}
+
+static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct ctl_conn *c = userdata;
+
+        if (c->busy) {
+                touch(c);
+                return 0;
+        }
+        log_info("ctl: closing the idle connection of %s", c->actor);
+        conn_free(c);
+        return 0;
+}
+
 static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct ctl_conn *c = userdata;
 
@@ -132,30 +186,30 @@ static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userda
                 if (k > 0) {
                         memmove(c->out, c->out + k, c->out_len - (size_t) k);
                         c->out_len -= (size_t) k;
+                        touch(c);
                 }
         }
         if (c->closing && c->out_len == 0) {
                 conn_free(c);
                 return 0;
         }
-        if (revents & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        if ((revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !(revents & EPOLLIN)) {
+                conn_free(c);   /* the client is gone: nothing more to do for it */
+                return 0;
+        }
+        if ((revents & EPOLLIN) && !c->closing) {
                 ssize_t k = read(c->fd, c->in + c->in_len, sizeof c->in - c->in_len);
-                char *nl;
 
                 if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
                         conn_free(c);
                         return 0;
                 }
-                if (k > 0)
+                if (k > 0) {
                         c->in_len += (size_t) k;
-                while ((nl = memchr(c->in, '\n', c->in_len))) {
-                        size_t used = (size_t) (nl - c->in) + 1;
-                        *nl = '\0';
-                        handle_line(c, c->in);
-                        memmove(c->in, c->in + used, c->in_len - used);
-                        c->in_len -= used;
+                        touch(c);
                 }
-                if (c->in_len == sizeof c->in) {
+                run_lines(c);
+                if (c->in_len == sizeof c->in && !memchr(c->in, '\n', c->in_len)) {
                         ctl_send(c, json_pack("{s:b, s:s}", "ok", 0, "error", "request line too long"));
                         c->in_len = 0;
                         c->closing = true;
@@ -219,17 +273,21 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         c->ctl = ctl;
         c->fd = cfd;
         ctl->n_conns++;
-        r = sd_event_add_io(ctl->event, &c->io, cfd, EPOLLIN | EPOLLRDHUP, on_conn_io, c);
-        if (r < 0) {
-                ctl->n_conns--;
-                close(cfd);
-                free(c);
-                return 0;
-        }
         c->next = ctl->conns;
         if (ctl->conns)
                 ctl->conns->prev = c;
         ctl->conns = c;
+        r = sd_event_add_io(ctl->event, &c->io, cfd, EPOLLIN | EPOLLRDHUP, on_conn_io, c);
+        if (r >= 0)
+                r = sd_event_add_defer(ctl->event, &c->more, on_more, c);
+        if (r >= 0)
+                r = sd_event_add_time_relative(ctl->event, &c->idle, CLOCK_MONOTONIC, CTL_IDLE_TIMEOUT, USEC_PER_SEC,
+                                               on_idle, c);
+        if (r < 0) {
+                conn_free(c);
+                return 0;
+        }
+        (void) sd_event_source_set_enabled(c->more, SD_EVENT_OFF);
         if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
             !allowed(cred.uid, cred.gid, c->actor, sizeof c->actor)) {
                 log_warning("ctl: refused a connection from %s: not root, not the anju group",
@@ -237,6 +295,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 ctl_send(c, json_pack("{s:b, s:s}", "ok", 0, "error",
                                       "permission denied: only root and the anju group may control anjud"));
                 c->closing = true;
+                update_events(c);
         }
         return 0;
 }
@@ -321,4 +380,10 @@ void ctl_conn_set_data(struct ctl_conn *c, void *data) {
 
 void *ctl_conn_get_data(const struct ctl_conn *c) {
         return c->data;
+}
+
+void ctl_conn_set_busy(struct ctl_conn *c, bool busy) {
+        c->busy = busy;
+        if (!busy)
+                touch(c);
 }

@@ -1,7 +1,14 @@
 /* The control socket for anjuctl (SPEC §9, docs/CONTROL.md): a Unix
  * stream socket on the loop; one JSON object per line each way. Peer
  * credentials (SO_PEERCRED) name the actor; only root, the daemon's own
- * user and members of the `anju` group are served. */
+ * user and members of the `anju` group are served.
+ *
+ * No client can stall the loop: at most CTL_LINES_PER_TURN requests are
+ * carried out per wake-up (the rest on the next turn), none while the
+ * answers already queued for that client exceed CTL_OUT_PAUSE (it must
+ * read first), a client whose unread answers exceed CTL_MAX_OUT is
+ * dropped, a connection that is closing reads nothing more, and one idle
+ * for CTL_IDLE_TIMEOUT is closed. */
 #pragma once
 
 #include <jansson.h>
@@ -23,9 +30,18 @@ int ctl_new(sd_event *e, const char *path, ctl_request_fn on_request, ctl_close_
             void *userdata, struct ctl **ret);
 void ctl_free(struct ctl *ctl);
 
+#define CTL_MAX_LINE (64 * 1024)
+#define CTL_MAX_OUT (1024 * 1024)
+#define CTL_OUT_PAUSE (64 * 1024)
+#define CTL_LINES_PER_TURN 8
+#define CTL_MAX_CONNS 16
+#define CTL_IDLE_TIMEOUT (60 * 1000000ULL)
+
 /* Queues one line (msg is consumed); written when the socket is writable. */
 int ctl_send(struct ctl_conn *c, json_t *msg);
 /* "root", a user name, or "uid 1000": who is on the other end. */
 const char *ctl_conn_actor(const struct ctl_conn *c);
 void ctl_conn_set_data(struct ctl_conn *c, void *data);
 void *ctl_conn_get_data(const struct ctl_conn *c);
+/* A command is in progress on c (a walk test, a test call): not idle. */
+void ctl_conn_set_busy(struct ctl_conn *c, bool busy);

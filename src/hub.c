@@ -1,112 +1,165 @@
-/* The hub glue. */
-#include "hub-internal.h"
-#include "proto.h"
+/* The hub (see hub.h): the loop, the wiring, the one timer. Everything that
+ * arrives — a sensor's event, a tick of the clock, an answer, a problem of
+ * the hub itself — goes the same way: decisions → the incident manager →
+ * an action list → actions.c; then settle() puts the outputs, the re-raise
+ * of a condition still present and the timer in order. */
+#include "hub.h"
+#include "actions.h"
+#include "alarm.h"
 #include "clock.h"
 #include "config.h"
-#include "decode.h"
-#include "dispatch.h"
+#include "health.h"
+#include "https.h"
+#include "inbox.h"
 #include "incident.h"
+#include "link.h"
 #include "log.h"
 #include "mqtt.h"
+#include "outbox.h"
 #include "outputs.h"
 #include "pins.h"
+#include "refusals.h"
 #include "rules.h"
+#include "settings.h"
 #include "store.h"
 #include "util.h"
+#include "words.h"
 
 #include <errno.h>
-#include <unistd.h>
-#include <math.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
-#include <systemd/sd-event.h>
-#include <time.h>
 
-#define MAX_EVENTS_PER_MESSAGE 24
 #define LOG_FLUSH_DELAY (500 * USEC_PER_MSEC)
 #define LOG_FLUSH_BATCH 4096
+/* The WAL is checkpointed once the loop has been quiet this long. */
+#define CHECKPOINT_IDLE (200 * USEC_PER_MSEC)
+/* Refusal counts go to the database, history is pruned, the broker's
+ * flapping is re-checked: once a minute, off any alarm's path. */
+#define HOUSEKEEPING (60 * USEC_PER_SEC)
+#define PRUNE_BUDGET 5000
 
-static void check_storage(struct hub *h);
+struct tap {
+        hub_tap_fn fn;
+        void *userdata;
+};
 
-void hub_warn_bad_input(struct hub *h, const char *topic, const char *what, const char *detail) {
-        unsigned suppressed;
+struct hub {
+        sd_event *event;
+        struct config *cfg;
+        struct store *store;
+        bool storage_fault;             /* the database did not open as it was */
+        struct settings *settings;
+        struct refusals *refusals;
+        struct health *health;
+        struct https *https;
+        struct outbox *outbox;
+        struct link *link;
+        struct incidents *incidents;
+        struct actions *actions;
+        struct action_list list;        /* scratch, reused */
+        struct rules *rules;
+        struct inbox *inbox;
+        struct mqtt *mqtt[_LANE_MAX];
+        struct pins *pins;
+        struct outputs *outputs;
+        struct tap *taps;
+        size_t n_taps;
+        sd_event_source *timer;         /* the rules' and the ladders' next deadline */
+        sd_event_source *flush;         /* the sensor log */
+        sd_event_source *checkpoint;    /* the WAL, when idle */
+        sd_event_source *housekeeping;
+        char *config_topic;
+        char *const *argv;              /* for a reload by re-exec */
+        uint64_t started;               /* wall */
+        bool reload;
+        int presence;                   /* enum presence last logged */
+        bool settling;
+};
 
-        if (!ratelimit_below(&h->bad_input_rl, now_mono(), &suppressed))
-                return;
-        if (suppressed > 0)
-                log_warning("%u more bad messages were not logged", suppressed);
-        log_warning("bad message on %.120s: %s%s%s, ignoring", topic, what, *detail ? ": " : "", detail);
+/* --- the path of a change ---------------------------------------------- */
+
+static void settle(struct hub *h);
+static int on_flush(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void apply(struct hub *h, const struct decision *d, size_t n, const char *actor, const char *channel) {
+        for (size_t i = 0; i < n; i++)
+                (void) incidents_apply(h->incidents, &d[i], actor, channel, &h->list);
 }
 
-static void arm_flush(struct hub *h) {
-        if (store_log_pending(h->store) >= LOG_FLUSH_BATCH) {
-                (void) store_flush(h->store);
-                return;
-        }
-        if (sd_event_source_get_enabled(h->flush, NULL) == 0)
-                (void) sd_event_source_set_time_relative(h->flush, LOG_FLUSH_DELAY),
-                (void) sd_event_source_set_enabled(h->flush, SD_EVENT_ONESHOT);
-}
-
-static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
+/* Every sensor event: the walk tests, the history, the rules. */
+static void on_event(const struct event *ev, void *userdata) {
         struct hub *h = userdata;
-        int r = store_flush(h->store);
+        struct decision d[RULES_MAX_DECISIONS];
+        size_t n;
 
-        if (r < 0) {
-                log_warning_errno(r, "sensor log: batch of %zu events not written: %m, will retry",
-                                  store_log_pending(h->store));
-                check_storage(h);
+        for (size_t i = 0; i < h->n_taps; i++)
+                h->taps[i].fn(ev, h->taps[i].userdata);
+        if (h->store && store_log_event(h->store, h->cfg->sensors[ev->sensor].id, ev) == 0) {
+                if (store_log_pending(h->store) >= LOG_FLUSH_BATCH)
+                        (void) on_flush(h->flush, 0, h);
+                else if (sd_event_source_get_enabled(h->flush, NULL) == 0) {
+                        (void) sd_event_source_set_time_relative(h->flush, LOG_FLUSH_DELAY);
+                        (void) sd_event_source_set_enabled(h->flush, SD_EVENT_ONESHOT);
+                }
         }
-        if (store_log_pending(h->store) > 0)
-                arm_flush(h);
+        n = rules_feed(h->rules, ev, d, ELEMENTSOF(d));
+        apply(h, d, n, NULL, NULL);
+        settle(h);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct hub *h = userdata;
+        struct decision d[RULES_MAX_DECISIONS];
+        uint64_t mono = clock_mono(), wall = clock_wall();
+        size_t n;
+
+        do {
+                n = rules_tick(h->rules, mono, wall, d, ELEMENTSOF(d));
+                apply(h, d, n, NULL, NULL);
+        } while (n == ELEMENTSOF(d));
+        incidents_tick(h->incidents, mono, wall, &h->list);
+        settle(h);
         return 0;
 }
 
-/* The relays cut or restored the power: on the fire incident's record. */
-static void record_power(struct hub *h, bool cut) {
-        const char *id = cut ? incidents_open_id(h->incidents, INCIDENT_FIRE) : h->power_cut_by;
+/* A closed incident whose condition is still there (smoke still reported)
+ * opens again; timed rules watch again from now. */
+static void reraise_closed(struct hub *h, size_t from) {
+        struct decision d[RULES_MAX_DECISIONS];
+        size_t end = h->list.n;
 
-        if (cut)
-                snprintf(h->power_cut_by, sizeof h->power_cut_by, "%s", id ? id : "");
-        if (h->store && id && *id)
-                (void) store_timeline_add(h->store, id, clock_wall(), cut ? "power_cut" : "power_restored", "relay",
-                                          "output", cut ? "the charger's power is cut" : "the charger's power is back");
-        if (!cut)
-                h->power_cut_by[0] = '\0';
+        for (size_t i = from; i < end; i++) {
+                const struct action *a = &h->list.v[i];
+                size_t n;
+                if (a->kind != ACT_STATE || !a->close)
+                        continue;
+                n = rules_incident_closed(h->rules, a->type, clock_mono(), clock_wall(), d, ELEMENTSOF(d));
+                apply(h, d, n, NULL, NULL);
+        }
 }
 
-/* Sets the one timer of the rules and the escalation ladders to the
- * earliest deadline of either (scaled clock → real). */
-void hub_rearm(struct hub *h) {
-        uint64_t t = rules_next_deadline(h->rules), e = incidents_next_deadline(h->incidents);
+/* The relays and the siren follow the incidents; the relay also stays cut
+ * while any smoke detector still reports smoke. */
+static void drive_outputs(struct hub *h) {
         enum siren_pattern siren;
         bool relay_cut;
 
-        /* Every change of an incident passes here: the outputs follow. */
         incidents_outputs(h->incidents, &siren, &relay_cut);
+        relay_cut = relay_cut || rules_smoke_present(h->rules);
         if (outputs_set(h->outputs, siren, relay_cut))
-                record_power(h, relay_cut);
-        if (e < t)
-                t = e;
-        if (t == RULES_NEVER) {
-                (void) sd_event_source_set_enabled(h->rules_timer, SD_EVENT_OFF);
-                return;
-        }
-        (void) sd_event_source_set_time(h->rules_timer, clock_to_real(t));
-        (void) sd_event_source_set_enabled(h->rules_timer, SD_EVENT_ONESHOT);
+                incidents_relay_switched(h->incidents, relay_cut, clock_wall(), &h->list);
 }
 
-void hub_apply(struct hub *h, const struct decision *dec, size_t n, const char *actor,
-               const char *channel) {
-        for (size_t i = 0; i < n; i++) {
-                h->stats.decisions++;
-                (void) incidents_apply_from(h->incidents, &dec[i], actor, channel);
+static void check_storage(struct hub *h) {
+        struct decision d;
+
+        if (health_storage(h->health, store_failures(h->store), h->storage_fault, clock_mono(), clock_wall(), &d)) {
+                h->storage_fault = false;
+                apply(h, &d, 1, NULL, NULL);
         }
-        if (n > 0)
-                check_storage(h);
 }
 
 /* Presence is no alarm, but people want to see it change. */
@@ -122,288 +175,321 @@ static void note_presence(struct hub *h) {
                 log_info("presence: home");
 }
 
-static int on_rules_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct hub *h = userdata;
-        struct decision dec[RULES_MAX_DECISIONS];
-        uint64_t mono = clock_mono(), wall = clock_wall();
+static void rearm(struct hub *h) {
+        uint64_t t = rules_next_deadline(h->rules), e = incidents_next_deadline(h->incidents);
+
+        if (e < t)
+                t = e;
+        if (t == RULES_NEVER) {
+                (void) sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time(h->timer, clock_to_real(t));
+        (void) sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
+}
+
+/* Carries out what was decided, until nothing more follows from it: a
+ * closed incident whose condition is still there, the outputs, a store
+ * that failed while carrying it out. */
+static void settle(struct hub *h) {
+        if (h->settling)
+                return;         /* the outer settle() carries it out */
+        h->settling = true;
+        for (int round = 0; round < 4; round++) {
+                check_storage(h);
+                reraise_closed(h, 0);
+                drive_outputs(h);
+                if (h->list.n == 0)
+                        break;
+                (void) actions_run(h->actions, &h->list);
+                action_list_clear(&h->list);
+        }
+        h->settling = false;
+        note_presence(h);
+        rearm(h);
+        if (h->store) {
+                (void) sd_event_source_set_time_relative(h->checkpoint, CHECKPOINT_IDLE);
+                (void) sd_event_source_set_enabled(h->checkpoint, SD_EVENT_ONESHOT);
+        }
+}
+
+/* --- answers --------------------------------------------------------------- */
+
+/* The resident's cancel of a fall pre-alarm (the ack topic, anjuctl). */
+static const char *cancel_prealarm(struct hub *h, const char *id, const char *actor, const char *channel) {
+        struct decision d[RULES_MAX_DECISIONS];
         size_t n;
 
-        do {
-                n = rules_tick(h->rules, mono, wall, dec, ELEMENTSOF(dec));
-                hub_apply(h, dec, n, NULL, NULL);
-        } while (n == ELEMENTSOF(dec));
-        incidents_tick(h->incidents, mono, wall);
-        note_presence(h);
-        hub_rearm(h);
-        return 0;
-}
-
-/* What the sensor said last, for anjuctl sensors. */
-static void note_live(struct hub *h, const struct event *ev) {
-        struct sensor_live *l = &h->live[ev->sensor];
-        int main_attr = decode_main_attr(h->cfg->sensors[ev->sensor].kind);
-
-        if (!ev->retained || !l->last_seen)
-                l->last_seen = ev->wall;
-        if (ev->attr == ATTR_BATTERY)
-                l->battery = (float) ev->value;
-        else if ((int) ev->attr == main_attr || (main_attr < 0 && ev->attr == ATTR_HEART_RATE))
-                l->value = (float) ev->value;
-}
-
-static void handle_event(struct hub *h, const struct event *ev) {
-        struct decision dec[RULES_MAX_DECISIONS];
-        size_t n;
-
-        h->stats.events++;
-        note_live(h, ev);
-        if (h->walks)
-                hubctl_event(h, ev);
-        if (h->store && store_log_event(h->store, h->cfg->sensors[ev->sensor].id, ev) == 0)
-                arm_flush(h);
-        n = rules_feed(h->rules, ev, dec, ELEMENTSOF(dec));
-        hub_apply(h, dec, n, NULL, NULL);
-        note_presence(h);
-        hub_rearm(h);
-}
-
-/* Acks seen recently, by signature: a replayed message is refused. */
-bool hub_seen_before(struct hub *h, const char *sig) {
-        for (size_t i = 0; i < ELEMENTSOF(h->recent_sigs); i++)
-                if (strcmp(h->recent_sigs[i], sig) == 0)
-                        return true;
-        snprintf(h->recent_sigs[h->next_sig], sizeof h->recent_sigs[0], "%s", sig);
-        h->next_sig = (h->next_sig + 1) % ELEMENTSOF(h->recent_sigs);
-        return false;
-}
-
-static bool hex_equal(const char *a, const char *b) {
-        unsigned char d = 0;
-
-        if (strlen(a) != strlen(b))
-                return false;
-        for (size_t i = 0; a[i]; i++)
-                d |= (unsigned char) (a[i] ^ b[i]);
-        return d == 0;
-}
-
-const char *hub_check_signature(struct hub *h, const char *key, size_t key_len, const char *msg,
-                                long long ts, const char *sig) {
-        long long age = (long long) (now_wall() / USEC_PER_SEC) - ts;
-        char want[65];
-
-        if (age > 300 || age < -300)
-                return "ts is more than 5 minutes from this hub's clock";
-        if (hmac_sha256_hex(key, key_len, msg, strlen(msg), want) < 0 || !hex_equal(want, sig))
-                return "bad signature";
-        if (hub_seen_before(h, sig))
-                return "replayed (this signed message was already applied)";
+        if (!incidents_in_prealarm(h->incidents, id))
+                return "cancel is only for a fall pre-alarm still waiting (unknown, already called or closed); "
+                       "responders send false_alarm";
+        n = rules_cancel(h->rules, clock_mono(), clock_wall(), d, ELEMENTSOF(d));
+        apply(h, d, n, actor, channel);
+        settle(h);
         return NULL;
 }
 
-static void refuse_ack(struct hub *h, const char *incident, const char *by, const char *why) {
-        h->stats.bad_acks++;
-        log_warning("ack refused (incident %.40s, by %.40s): %s", incident ? incident : "?", by ? by : "?", why);
+static int known(const struct store_incident *inc, void *ud) {
+        return 0;
 }
 
-/* anju/<hub>/ack: {"incident", "action", "by", "note", "ts", "sig"} where
- * sig = hex HMAC-SHA256 with the contact's key of
- * "<incident>\n<action>\n<by>\n<ts>\n<note>" and ts = Unix seconds (real
- * time, within 5 minutes). "cancel" of a fall pre-alarm is the resident's
- * own "I am all right" and needs no signature. docs/ESCALATION.md. */
-static void handle_ack(struct hub *h, const char *topic, const void *payload, size_t len) {
-        struct decision dec[RULES_MAX_DECISIONS];
-        struct ack_msg m;
-        const char *why = NULL;
-        char text[600];
-        size_t n;
+/* A responder's or operator's answer; why not, or NULL (and what it did). */
+static const char *answer(struct hub *h, const char *id, const char *action, const char *actor, const char *channel,
+                          const char *note, const char **result, bool *not_found) {
+        enum ack_result r;
 
-        if (proto_parse_ack(payload, len, &m, &why) < 0) {
-                h->stats.bad_acks++;
-                hub_warn_bad_input(h, topic, "ack refused", why);
+        if (not_found)
+                *not_found = false;
+        r = incidents_ack(h->incidents, id, action, actor, channel, note, clock_mono(), clock_wall(), &h->list);
+        if (r == ACK_UNKNOWN_INCIDENT && h->store && store_incident_get(h->store, id, known, NULL) == 0)
+                r = ACK_CLOSED_INCIDENT;        /* in the record, not open: closed */
+        settle(h);
+        if (result)
+                *result = ack_result_to_string(r);
+        if (r == ACK_APPLIED || r == ACK_RECORDED)
+                return NULL;
+        if (not_found)
+                *not_found = r == ACK_UNKNOWN_INCIDENT;
+        return ack_result_to_string(r);
+}
+
+static const char *on_answer(const struct inbox_answer *a, void *userdata) {
+        struct hub *h = userdata;
+
+        if (!a->signed_by_contact)
+                return cancel_prealarm(h, a->incident, a->by[0] ? a->by : "resident", "mqtt");
+        return answer(h, a->incident, a->action, a->by, "mqtt", a->note[0] ? a->note : NULL, NULL, NULL);
+}
+
+const char *hub_answer(struct hub *h, const char *id, const char *action, const char *actor, const char *note,
+                       const char **result, bool *not_found) {
+        if (strcmp(action, "cancel") == 0 && incidents_in_prealarm(h->incidents, id)) {
+                *not_found = false;
+                *result = "pre-alarm cancelled";
+                return cancel_prealarm(h, id, actor, "ctl");
+        }
+        return answer(h, id, strcmp(action, "cancel") == 0 ? "false_alarm" : action, actor, "ctl", note, result,
+                      not_found);
+}
+
+static void on_taken(const char *incident, const char *case_id, void *userdata) {
+        struct hub *h = userdata;
+
+        incidents_center_answered(h->incidents, incident, case_id, clock_mono(), clock_wall(), &h->list);
+        settle(h);
+}
+
+/* --- problems of the hub --------------------------------------------------- */
+
+static void problem(struct hub *h, enum health_problem p, bool bad, uint32_t sensor, double value) {
+        struct decision d = health_decision(p, bad, sensor, clock_mono(), clock_wall());
+
+        d.value = value;
+        apply(h, &d, 1, NULL, NULL);
+        settle(h);
+}
+
+static void on_center_problem(bool bad, long status, void *userdata) {
+        problem(userdata, HEALTH_CENTER, bad, SENSOR_NONE, (double) status);
+}
+
+static void on_line_health(uint32_t sensor, bool bad, void *userdata) {
+        struct hub *h = userdata;
+
+        if (h->incidents)
+                problem(h, HEALTH_GPIO, bad, sensor, 0);
+}
+
+/* The link went down or came back: a warning for the maintenance contact
+ * (the calls themselves keep retrying, and go at once when it is back). */
+static void on_link(bool up, unsigned failures, void *userdata) {
+        struct hub *h = userdata;
+        uint64_t lost = failures * h->cfg->dispatch.heartbeat_interval;
+        struct decision d = health_decision(HEALTH_LINK, !up, SENSOR_NONE, clock_mono(), clock_wall());
+
+        d.since_wall = d.wall > lost ? d.wall - lost : d.wall;
+        d.duration = lost;
+        if (up)
+                outbox_link_restored(h->outbox);
+        apply(h, &d, 1, NULL, NULL);
+        settle(h);
+}
+
+static void publish_config(struct hub *h) {
+        char *txt = settings_json(h->settings, clock_wall());
+
+        if (txt)
+                (void) mqtt_publish(h->mqtt[LANE_BUSY], h->config_topic, txt, strlen(txt), 1, true);
+        free(txt);
+}
+
+static void on_mqtt(bool up, void *userdata) {
+        struct hub *h = userdata;
+        struct decision d;
+
+        if (up) {
+                publish_config(h);
+                outputs_mqtt_connected(h->outputs);
                 return;
         }
-        if (strcmp(m.action, "cancel") == 0 && !m.sig[0]) {
-                if (!incidents_in_prealarm(h->incidents, m.incident)) {
-                        refuse_ack(h, m.incident, m.by, "cancel is only for a fall pre-alarm still waiting "
-                                   "(unknown, already called or closed); responders send false_alarm");
-                } else {
-                        n = rules_cancel(h->rules, clock_mono(), clock_wall(), dec, ELEMENTSOF(dec));
-                        hub_apply(h, dec, n, m.by[0] ? m.by : "resident", "mqtt");
-                }
-        } else {
-                int k = m.by[0] ? config_find_contact(h->cfg, m.by) : -1;
-                const struct contact_conf *c = k >= 0 ? &h->cfg->contacts[k] : NULL;
-
-                if (!c)
-                        refuse_ack(h, m.incident, m.by, "unknown responder (no [contact] with this id)");
-                else if (!c->key)
-                        refuse_ack(h, m.incident, m.by, "this contact has no key_file: its acks cannot be checked");
-                else if (!m.sig[0] || m.ts <= 0)
-                        refuse_ack(h, m.incident, m.by, "not signed (ts and sig are required)");
-                else if (proto_ack_signed_text(&m, text, sizeof text) < 0)
-                        refuse_ack(h, m.incident, m.by, "message too long");
-                else if ((why = hub_check_signature(h, c->key, c->key_len, text, m.ts, m.sig)))
-                        refuse_ack(h, m.incident, m.by, why);
-                else if (strcmp(m.action, "cancel") == 0)
-                        refuse_ack(h, m.incident, m.by, "cancel is the resident's; responders send false_alarm");
-                else {
-                        enum ack_result r = incidents_ack(h->incidents, m.incident, m.action, m.by, "mqtt", m.note,
-                                                          clock_mono(), clock_wall());
-                        if (r != ACK_APPLIED && r != ACK_RECORDED)
-                                refuse_ack(h, m.incident, m.by, ack_result_to_string(r));
-                        else
-                                h->stats.acks++;
-                }
+        if (health_mqtt(h->health, false, clock_mono(), clock_wall(), &d)) {
+                apply(h, &d, 1, NULL, NULL);
+                settle(h);
         }
-        hub_rearm(h);
 }
 
-bool hub_sensor_online(const struct hub *h, uint32_t i) {
-        return !rules_sensor_offline(h->rules, i) && pins_sensor_held(h->pins, i) &&
-               outputs_sensor_held(h->outputs, i);
+static void on_settings_changed(void *userdata) {
+        struct hub *h = userdata;
+
+        rules_params_changed(h->rules);
+        publish_config(h);
+        settle(h);
 }
 
-size_t hub_offline_count(const struct hub *h) {
-        return rules_offline_count(h->rules) + pins_failed(h->pins) + outputs_failed(h->outputs);
+static const char *on_setting(const char *key, const char *value, const char *by, char *err, size_t n,
+                              void *userdata) {
+        struct hub *h = userdata;
+
+        return settings_set(h->settings, key, value, by, "mqtt", err, n);
 }
 
-/* The hub's health for the center's heartbeat (anju.heartbeat.v1). */
+static int on_publish(const char *topic, const char *payload, size_t len, void *userdata) {
+        struct hub *h = userdata;
+
+        return mqtt_publish(h->mqtt[LANE_BUSY], topic, payload, len, 1, false);
+}
+
+static void on_pin_event(const struct event *ev, void *userdata) {
+        struct hub *h = userdata;
+
+        inbox_event(h->inbox, ev);
+}
+
+static void on_message(const char *topic, const void *payload, size_t len, bool retained, void *userdata) {
+        struct hub *h = userdata;
+
+        inbox_message(h->inbox, topic, payload, len, retained);
+}
+
+/* --- the sink of actions.c ------------------------------------------------- */
+
+static int sink_call(void *ud, enum call_kind kind, const char *incident, const char *body, const char *url,
+                     uint64_t wall) {
+        struct hub *h = ud;
+        return outbox_add(h->outbox, kind, incident, body, url, wall);
+}
+
+static void sink_commit(void *ud, bool stored) {
+        struct hub *h = ud;
+        outbox_commit(h->outbox, stored);
+}
+
+static void sink_abort(void *ud) {
+        struct hub *h = ud;
+        outbox_abort(h->outbox);
+}
+
+static int sink_publish(void *ud, const char *topic, const char *payload, size_t len) {
+        struct hub *h = ud;
+        return mqtt_publish(h->mqtt[LANE_BUSY], topic, payload, len, 1, false);
+}
+
+static void sink_drop(void *ud, const char *incident) {
+        struct hub *h = ud;
+        (void) outbox_drop_notices(h->outbox, incident);
+}
+
+static int rekey(const char *old_id, char *new_id, size_t n, void *ud) {
+        struct hub *h = ud;
+        return incidents_rekey(h->incidents, old_id, new_id, n);
+}
+
+/* --- the heartbeat ---------------------------------------------------------- */
+
 static char *health_body(void *userdata) {
         struct hub *h = userdata;
+        struct hub_status st;
         char at[40];
         json_t *j;
         char *txt;
-        int depth = h->store ? store_outbox_depth(h->store) : -1;
 
+        hub_get_status(h, &st);
         format_rfc3339(at, sizeof at, clock_wall());
-        j = json_pack("{s:s, s:s, s:s, s:{s:I, s:I}, s:I, s:o, s:b}",
+        j = json_pack("{s:s, s:s, s:s, s:{s:I, s:I}, s:I, s:o, s:b, s:b, s:o}",
                       "schema", "anju.heartbeat.v1", "hub", h->cfg->hub.id, "at", at,
-                      "sensors", "total", (json_int_t) h->cfg->n_sensors,
-                      "online", (json_int_t) (h->cfg->n_sensors - hub_offline_count(h)),
+                      "sensors", "total", (json_int_t) st.sensors, "online", (json_int_t) (st.sensors - st.offline),
                       "open_incidents", (json_int_t) incidents_open_count(h->incidents),
-                      "outbox_depth", depth >= 0 ? json_integer(depth) : json_null(),
-                      "mqtt_connected", h->mqtt && mqtt_is_connected(h->mqtt));
+                      "outbox_depth", st.outbox_depth >= 0 ? json_integer(st.outbox_depth) : json_null(),
+                      "mqtt_connected", st.broker_connected, "mqtt_flapping", st.broker_flapping,
+                      "clock_synced", st.clock_synced < 0 ? json_null() : json_boolean(st.clock_synced));
         txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
         json_decref(j);
         return txt;
 }
 
-/* The link to the center went down or came back: a warning for the
- * maintenance contact (the calls themselves keep retrying). */
-static void on_link(bool up, unsigned failures, void *userdata) {
-        struct hub *h = userdata;
-        uint64_t wall = clock_wall(), mono = clock_mono();
-        uint64_t lost = failures * h->cfg->dispatch.heartbeat_interval;
-        struct decision d = {
-                .kind = up ? DECISION_CLEAR : DECISION_RAISE, .type = INCIDENT_DEVICE_HEALTH,
-                .severity = SEVERITY_WARNING, .sensor = SENSOR_NONE, .mono = mono, .wall = wall,
-                .since_wall = wall > lost ? wall - lost : wall, .duration = lost, .problem = HEALTH_LINK,
-        };
+/* --- timers of the store ------------------------------------------------------ */
 
-        hub_apply(h, &d, 1, NULL, NULL);
-        hub_rearm(h);
+static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct hub *h = userdata;
+        int r = store_flush(h->store);
+
+        if (r < 0)
+                log_warning_errno(r, "sensor log: batch of %zu events not written: %m, will retry",
+                                  store_log_pending(h->store));
+        if (store_log_pending(h->store) > 0) {
+                (void) sd_event_source_set_time_relative(h->flush, LOG_FLUSH_DELAY);
+                (void) sd_event_source_set_enabled(h->flush, SD_EVENT_ONESHOT);
+        }
+        if (store_checkpoint_due(h->store))
+                (void) store_checkpoint(h->store);
+        if (r < 0) {
+                check_storage(h);
+                settle(h);
+        }
+        return 0;
 }
 
-/* A GPIO line was lost or is back: a device-health warning on the sensor. */
-static void on_line_health(uint32_t sensor, bool bad, void *userdata) {
+static int on_checkpoint(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct hub *h = userdata;
+
+        if (store_wal_frames(h->store) > 0)
+                (void) store_checkpoint(h->store);
+        return 0;
+}
+
+static void save_refusals(const char *what, const char *why, unsigned long count, void *ud) {
+        struct hub *h = ud;
+
+        if (h->store)
+                (void) store_refusals_add(h->store, clock_wall(), what, why, count);
+}
+
+static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
         struct hub *h = userdata;
         uint64_t wall = clock_wall();
-        struct decision d = {
-                .kind = bad ? DECISION_RAISE : DECISION_CLEAR, .type = INCIDENT_DEVICE_HEALTH,
-                .severity = SEVERITY_WARNING, .sensor = sensor, .mono = clock_mono(), .wall = wall,
-                .since_wall = wall, .problem = HEALTH_GPIO,
-        };
+        struct decision d;
+        int r;
 
-        if (!h->incidents)
-                return;
-        hub_apply(h, &d, 1, NULL, NULL);
-        hub_rearm(h);
+        (void) sd_event_source_set_time_relative(s, HOUSEKEEPING);
+        refusals_take(h->refusals, save_refusals, h);
+        if (h->store && wall > h->cfg->hub.history_retention) {
+                r = store_prune(h->store, wall - h->cfg->hub.history_retention, h->cfg->hub.history_max, PRUNE_BUDGET);
+                if (r == PRUNE_BUDGET)  /* more to go: soon, in another small step */
+                        (void) sd_event_source_set_time_relative(s, USEC_PER_SEC);
+                if (r > 0)
+                        log_debug("history: %d old rows pruned", r);
+        }
+        if (health_mqtt_tick(h->health, clock_mono(), wall, &d)) {
+                apply(h, &d, 1, NULL, NULL);
+                settle(h);
+        }
+        return 0;
 }
 
-static void on_pin_event(const struct event *ev, void *userdata) {
-        handle_event(userdata, ev);
-}
-
-static void on_center_answered(const char *incident, const char *case_id, void *userdata) {
-        struct hub *h = userdata;
-
-        incidents_center_answered(h->incidents, incident, case_id, clock_mono(), clock_wall());
-        hub_rearm(h);
-}
-
-static void handle_availability(struct hub *h, uint32_t idx, const char *topic, const void *p,
-                                size_t len, uint64_t mono, uint64_t wall) {
-        int on = decode_availability(p, len);
-        struct event ev = { .sensor = idx, .attr = ATTR_ONLINE, .mono = mono, .wall = wall };
-
-        if (on < 0) {
-                h->stats.bad_availability++;
-                hub_warn_bad_input(h, topic, "availability is not online/offline", "");
-                return;
-        }
-        if (h->online[idx] != on)
-                log_notice("sensor %s is %s (its bridge says so)", h->cfg->sensors[idx].id,
-                           on ? "online" : "OFFLINE");
-        h->online[idx] = (signed char) on;
-        ev.value = on;
-        handle_event(h, &ev);
-}
-
-static void count_decode_error(struct hub *h, const char *topic, const struct decode_result *res) {
-        switch (res->error) {
-        case DECODE_TOO_LARGE: h->stats.too_large++; break;
-        case DECODE_NOT_JSON: h->stats.not_json++; break;
-        case DECODE_BAD_TYPE: h->stats.bad_type++; break;
-        default: return;        /* no known key: a device's chatter, not an error */
-        }
-        hub_warn_bad_input(h, topic, decode_error_to_string(res->error), res->detail);
-}
-
-static void on_message(const char *topic, const void *payload, size_t len, bool retained,
-                       void *userdata) {
-        struct hub *h = userdata;
-        struct event ev[MAX_EVENTS_PER_MESSAGE];
-        struct decode_result res;
-        uint64_t mono = clock_mono(), wall = clock_wall();
-        uint32_t v;
-        size_t n;
-
-        h->stats.messages++;
-        if (strcmp(topic, h->ack_topic) == 0) {
-                handle_ack(h, topic, payload, len);
-                return;
-        }
-        if (strcmp(topic, h->config_set_topic) == 0) {
-                hubctl_remote_set(h, topic, payload, len);
-                return;
-        }
-        if (!strmap_get(h->topics, topic, strlen(topic), &v)) {
-                h->stats.unknown_topic++;
-                hub_warn_bad_input(h, topic, "no sensor has this topic", "");
-                return;
-        }
-        if (v & 1) {
-                handle_availability(h, v >> 1, topic, payload, len, mono, wall);
-                return;
-        }
-        n = decode_state(&h->cfg->sensors[v >> 1], v >> 1, payload, len, mono, wall, retained, ev,
-                         ELEMENTSOF(ev), &res);
-        if (res.error != DECODE_OK)
-                count_decode_error(h, topic, &res);
-        for (size_t i = 0; i < n; i++)
-                handle_event(h, &ev[i]);
-}
+/* --- signals ---------------------------------------------------------------- */
 
 static void log_config_error(const char *msg, void *userdata) {
         log_error("%s", msg);
-}
-
-static void on_mqtt_connected(void *userdata) {
-        struct hub *h = userdata;
-
-        hubctl_publish_config(h);
-        outputs_mqtt_connected(h->outputs);
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -413,9 +499,10 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 struct config *fresh = NULL;
 
                 /* All or nothing: a file that does not validate changes nothing. */
-                if (config_load(h->cfg->path, log_config_error, NULL, &fresh) < 0) {
-                        log_error("SIGHUP: %s is not valid; the running configuration stays in force",
-                                  h->cfg->path);
+                if (config_load(h->cfg->path, log_config_error, NULL, &fresh) < 0 ||
+                    config_load_secrets(fresh, log_config_error, NULL, NULL) < 0) {
+                        config_free(fresh);
+                        log_error("SIGHUP: %s is not valid; the running configuration stays in force", h->cfg->path);
                         return 0;
                 }
                 config_free(fresh);
@@ -427,32 +514,12 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                            "database, rule timers start again)", h->cfg->path);
                 (void) sd_notify(false, "RELOADING=1\nSTATUS=reloading the configuration");
                 h->reload = true;
-                mqtt_set_reloading(h->mqtt);
+                for (int l = 0; l < _LANE_MAX; l++)
+                        mqtt_set_reloading(h->mqtt[l]);
                 return sd_event_exit(h->event, 0);
         }
         log_notice("%s received, stopping", strsignal((int) si->ssi_signo));
         return sd_event_exit(h->event, 0);
-}
-
-static int build_topic_map(struct hub *h) {
-        const struct config *cfg = h->cfg;
-
-        h->topics = strmap_new(cfg->n_sensors * 2);
-        h->online = malloc(cfg->n_sensors ? cfg->n_sensors : 1);
-        if (!h->topics || !h->online)
-                return -ENOMEM;
-        memset(h->online, -1, cfg->n_sensors);
-        for (size_t i = 0; i < cfg->n_sensors; i++) {
-                const struct sensor_conf *s = &cfg->sensors[i];
-                if (s->topic && strmap_put(h->topics, s->topic, (uint32_t) i << 1) == -EEXIST)
-                        return log_error_errno(EINVAL, "sensor %s: topic %s is used by another sensor",
-                                               s->id, s->topic);
-                if (s->availability_topic &&
-                    strmap_put(h->topics, s->availability_topic, ((uint32_t) i << 1) | 1) == -EEXIST)
-                        return log_error_errno(EINVAL, "sensor %s: topic %s is used by another sensor",
-                                               s->id, s->availability_topic);
-        }
-        return 0;
 }
 
 static int setup_loop(struct hub *h) {
@@ -476,75 +543,121 @@ static int setup_loop(struct hub *h) {
                 return r;
         /* Pings the systemd watchdog from the loop: a stuck loop gets restarted. */
         (void) sd_event_set_watchdog(h->event, true);
-        r = sd_event_add_time(h->event, &h->flush, CLOCK_MONOTONIC, UINT64_MAX, 10 * USEC_PER_MSEC,
-                              on_flush, h);
-        if (r < 0)
+        /* Rules deadlines: 100 ms of slack is nothing to a person, and lets
+         * the kernel coalesce wake-ups; a scaled clock needs it scaled. */
+        if ((r = sd_event_add_time(h->event, &h->timer, CLOCK_MONOTONIC, UINT64_MAX,
+                                   clock_real_duration(100 * USEC_PER_MSEC), on_timer, h)) < 0 ||
+            (r = sd_event_add_time(h->event, &h->flush, CLOCK_MONOTONIC, UINT64_MAX, 10 * USEC_PER_MSEC, on_flush,
+                                   h)) < 0 ||
+            (r = sd_event_add_time(h->event, &h->checkpoint, CLOCK_MONOTONIC, UINT64_MAX, 50 * USEC_PER_MSEC,
+                                   on_checkpoint, h)) < 0 ||
+            (r = sd_event_add_time_relative(h->event, &h->housekeeping, CLOCK_MONOTONIC, HOUSEKEEPING, USEC_PER_SEC,
+                                            on_housekeeping, h)) < 0)
                 return r;
-        return sd_event_source_set_enabled(h->flush, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(h->flush, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(h->checkpoint, SD_EVENT_OFF);
+        /* Idle loops stay idle at a low priority. */
+        (void) sd_event_source_set_priority(h->checkpoint, SD_EVENT_PRIORITY_IDLE);
+        return sd_event_source_set_enabled(h->housekeeping, SD_EVENT_ON);
 }
 
-/* The database will not open (corrupt, unreadable, no space): set the file
- * aside and start a new one; failing that, run from memory. Never refuse
- * to watch the home over its record. */
-static void open_store_anyway(struct hub *h) {
-        const char *path = h->cfg->hub.database;
-        char aside[4200];
+/* --- start-up ------------------------------------------------------------------ */
 
-        h->store = NULL;
-        h->storage_fault = true;
-        snprintf(aside, sizeof aside, "%s.broken-%llu", path, (unsigned long long) (now_wall() / USEC_PER_SEC));
-        if (access(path, F_OK) == 0 && rename(path, aside) == 0) {
-                char wal[4300], walaside[4400];
-                snprintf(wal, sizeof wal, "%s-wal", path);
-                snprintf(walaside, sizeof walaside, "%s-wal", aside);
-                (void) rename(wal, walaside);
-                snprintf(wal, sizeof wal, "%s-shm", path);
-                (void) unlink(wal);
-                log_error("database %s could not be opened: kept as %s for inspection; starting a new one",
-                          path, aside);
-                if (store_open(path, &h->store) == 0)
-                        return;
-        }
-        h->store = NULL;
-        log_error("database %s is not usable: running from memory — alarms still go out, "
-                  "but nothing is recorded until it is fixed", path);
+static int restore_sensor(const char *sensor, void *ud) {
+        struct hub *h = ((void **) ud)[0];
+        const char *id = ((void **) ud)[1];
+        int s = config_find_sensor(h->cfg, sensor);
+
+        if (s >= 0)
+                incidents_restore_sensor(h->incidents, id, (uint32_t) s);
+        return 0;
 }
 
-/* A storage fault (at start, or a failed write since) is a warning for the
- * maintenance contact, once per fault. */
-static void check_storage(struct hub *h) {
-        unsigned long f = store_failures(h->store);
-        struct decision d;
+static int restore_arrival(const struct store_timeline_row *row, void *ud) {
+        struct hub *h = ((void **) ud)[0];
+        const char *id = ((void **) ud)[1];
+        int k;
 
-        if (!h->storage_fault && f == h->storage_failures_seen)
-                return;
-        /* A full disk fails every write: one warning per 10 minutes is plenty. */
-        if (!h->storage_fault && h->storage_warned_at && clock_mono() - h->storage_warned_at < 10 * USEC_PER_MIN)
-                return;
-        h->storage_warned_at = clock_mono();
-        h->storage_fault = false;
-        h->storage_failures_seen = f;
-        d = (struct decision) {
-                .kind = DECISION_RAISE, .type = INCIDENT_DEVICE_HEALTH, .severity = SEVERITY_WARNING,
-                .sensor = SENSOR_NONE, .mono = clock_mono(), .wall = clock_wall(), .problem = HEALTH_STORAGE,
+        if (strcmp(row->event, "arrived") == 0 && row->actor && (k = config_find_contact(h->cfg, row->actor)) >= 0)
+                incidents_restore_arrival(h->incidents, id, (uint32_t) k);
+        return 0;
+}
+
+/* An incident still open in the database: its sensors, who arrived. */
+static int restore_one(const struct store_incident *inc, void *ud) {
+        struct hub *h = ud;
+        int s = inc->sensor ? config_find_sensor(h->cfg, inc->sensor) : -1;
+        struct incident_record rec = {
+                .id = inc->id, .type = inc->type, .severity = inc->severity, .state = inc->state,
+                .sensor = s >= 0 ? (uint32_t) s : SENSOR_NONE, .reason = inc->reason, .opened_at = inc->opened_at,
+                .calls = inc->calls, .person_answered = inc->person_answered,
+                .problem = inc->sensor && strncmp(inc->sensor, "hub:", 4) == 0
+                           ? health_problem_from_string(inc->sensor + 4) : HEALTH_NONE,
         };
-        d.since_wall = d.wall;
-        (void) incidents_apply(h->incidents, &d);
+        void *ctx[2] = { h, (void *) inc->id };
+
+        if (incidents_restore(h->incidents, &rec) < 0)
+                return 0;
+        (void) store_incident_sensors_foreach(h->store, inc->id, restore_sensor, ctx);
+        (void) store_timeline_foreach(h->store, inc->id, restore_arrival, ctx);
+        return 0;
+}
+
+static int start_mqtt(struct hub *h) {
+        int r;
+
+        for (int l = 0; l < _LANE_MAX; l++) {
+                struct mqtt_session session = { .name = l == LANE_SAFETY ? "safety" : "", .status = l == LANE_BUSY };
+
+                session.n_topics = inbox_topics(h->inbox, (enum inbox_lane) l, &session.topics);
+                if ((r = mqtt_new(h->event, h->cfg, &session, on_message, h, &h->mqtt[l])) < 0)
+                        return r;
+                mqtt_set_connected_cb(h->mqtt[l], on_mqtt);
+        }
+        return 0;
+}
+
+static int new_modules(struct hub *h) {
+        const struct config *cfg = h->cfg;
+        const struct actions_sink sink = {
+                .call = sink_call, .commit = sink_commit, .abort = sink_abort, .publish = sink_publish,
+                .drop_notices = sink_drop, .userdata = h,
+        };
+        const struct inbox_callbacks inbox_cb = {
+                .event = on_event, .answer = on_answer, .setting = on_setting, .publish = on_publish,
+        };
+        int r;
+
+        if ((r = settings_new(cfg, h->store, &h->settings)) < 0 ||
+            !(h->refusals = refusals_new()) || !(h->health = health_new()) ||
+            (r = https_new(h->event, &h->https)) < 0 ||
+            (r = outbox_new(h->event, cfg, h->store, h->https, &h->outbox)) < 0 ||
+            (r = incidents_new(cfg, settings_params(h->settings), &h->incidents)) < 0 ||
+            (r = actions_new(cfg, h->store, &sink, rekey, h, &h->actions)) < 0 ||
+            (r = inbox_new(cfg, h->refusals, &inbox_cb, h, &h->inbox)) < 0)
+                return r < 0 ? r : -ENOMEM;
+        h->rules = rules_new(cfg, settings_params(h->settings), clock_mono(), clock_wall());
+        if (!h->rules || asprintf(&h->config_topic, "anju/%s/config", cfg->hub.id) < 0)
+                return -ENOMEM;
+        settings_set_changed_cb(h->settings, on_settings_changed, h);
+        outbox_set_callbacks(h->outbox, on_taken, on_center_problem, h);
+        if (h->store && (r = store_open_incidents_foreach(h->store, restore_one, h)) < 0)
+                return r;
+        return 0;
 }
 
 /* The outputs start in the state the stored incidents ask for: a restart
  * during a fire keeps the charger's power cut. */
-static int outputs_start(struct hub *h) {
+static int start_outputs(struct hub *h) {
         enum siren_pattern siren;
         bool relay_cut;
 
         incidents_outputs(h->incidents, &siren, &relay_cut);
-        if (relay_cut) {
-                const char *id = incidents_open_id(h->incidents, INCIDENT_FIRE);
-                snprintf(h->power_cut_by, sizeof h->power_cut_by, "%s", id ? id : "");
-                log_notice("fire incident %s is still open: relays stay cut", h->power_cut_by);
-        }
-        return outputs_new(h->event, h->cfg, h->mqtt, on_line_health, h, siren, relay_cut, &h->outputs);
+        if (relay_cut)
+                log_notice("fire incident %s is still open: relays stay cut",
+                           incidents_open_id(h->incidents, INCIDENT_FIRE));
+        return outputs_new(h->event, h->cfg, h->mqtt[LANE_BUSY], on_line_health, h, siren, relay_cut, &h->outputs);
 }
 
 int hub_new(struct config *cfg, struct hub **ret) {
@@ -557,60 +670,22 @@ int hub_new(struct config *cfg, struct hub **ret) {
                 return -ENOMEM;
         }
         h->cfg = cfg;
-        h->bad_input_rl = (struct ratelimit) RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
+        h->presence = -1;
         if (cfg->hub.timezone) {
                 setenv("TZ", cfg->hub.timezone, 1);
                 tzset();
         }
-        if ((r = setup_loop(h)) < 0 || (r = build_topic_map(h)) < 0)
+        if ((r = setup_loop(h)) < 0)
                 goto err;
-        if (store_open(cfg->hub.database, &h->store) < 0)
-                open_store_anyway(h);
+        /* Never refuse to watch the home over its record: a database that
+         * will not open is set aside, and failing that the hub runs from
+         * memory (a warning for maintenance either way). */
+        h->storage_fault = store_open_anyway(cfg->hub.database, &h->store) != 0;
         h->started = clock_wall();
-        /* Thresholds set at run time win over the file's until set again. */
-        hubctl_load_settings(h);
-        h->live = calloc(cfg->n_sensors + 1, sizeof *h->live);
-        if (!h->live) {
-                r = -ENOMEM;
-                goto err;
-        }
-        for (size_t i = 0; i < cfg->n_sensors; i++)
-                h->live[i] = (struct sensor_live) { .battery = -1, .value = NAN };
-        if ((r = dispatch_new(h->event, cfg, h->store, &h->dispatch)) < 0 ||
-            (r = incidents_new(cfg, h->store, h->dispatch, &h->incidents)) < 0)
-                goto err;
-        h->rules = rules_new(cfg, clock_mono(), clock_wall());
-        if (!h->rules || asprintf(&h->ack_topic, "anju/%s/ack", cfg->hub.id) < 0 ||
-            asprintf(&h->config_set_topic, "anju/%s/config/set", cfg->hub.id) < 0 ||
-            asprintf(&h->config_topic, "anju/%s/config", cfg->hub.id) < 0 ||
-            asprintf(&h->config_result_topic, "anju/%s/config/result", cfg->hub.id) < 0) {
-                r = -ENOMEM;
-                goto err;
-        }
-        /* Rules deadlines: 100 ms of slack is nothing to a person, and lets
-         * the kernel coalesce wake-ups; a scaled clock needs it scaled. */
-        r = sd_event_add_time(h->event, &h->rules_timer, CLOCK_MONOTONIC, UINT64_MAX,
-                              clock_real_duration(100 * USEC_PER_MSEC), on_rules_timer, h);
-        if (r < 0)
-                goto err;
-        (void) sd_event_source_set_enabled(h->rules_timer, SD_EVENT_OFF);
-        if ((r = mqtt_new(h->event, cfg, on_message, h, &h->mqtt)) < 0 ||
-            (r = mqtt_subscribe_extra(h->mqtt, h->ack_topic)) < 0 ||
-            (r = mqtt_subscribe_extra(h->mqtt, h->config_set_topic)) < 0)
-                goto err;
-        mqtt_set_connected_cb(h->mqtt, on_mqtt_connected);
-        incidents_set_mqtt(h->incidents, h->mqtt);
-        if ((r = outputs_start(h)) < 0 ||
+        if ((r = new_modules(h)) < 0 || (r = start_mqtt(h)) < 0 || (r = start_outputs(h)) < 0 ||
             (r = pins_new(h->event, cfg, &(const struct pins_callbacks) { on_pin_event, on_line_health }, h,
-                          &h->pins)) < 0)
-                goto err;
-        /* The control socket is for operators: without it the home is still
-         * watched, so a failure here is logged, not fatal. */
-        if (cfg->hub.ctl_socket && *cfg->hub.ctl_socket &&
-            ctl_new(h->event, cfg->hub.ctl_socket, hubctl_request, hubctl_closed, h, &h->ctl) < 0)
-                log_warning("anjuctl will not reach this daemon: no control socket at %s", cfg->hub.ctl_socket);
-        dispatch_set_delivered_cb(h->dispatch, on_center_answered, h);
-        if ((r = dispatch_start_heartbeat(h->dispatch, health_body, on_link, h)) < 0)
+                          &h->pins)) < 0 ||
+            (r = link_new(h->event, cfg, h->https, health_body, on_link, h, &h->link)) < 0)
                 goto err;
         *ret = h;
         return 0;
@@ -623,19 +698,21 @@ err:
 int hub_run(struct hub *h) {
         int r, n;
 
-        n = dispatch_replay(h->dispatch);
+        n = outbox_replay(h->outbox);
         if (n > 0)
                 log_notice("outbox: %d undelivered call(s) replayed", n);
-        (void) incidents_resume(h->incidents, clock_mono(), clock_wall());
+        incidents_resume(h->incidents, clock_mono(), clock_wall(), &h->list);
+        settle(h);
         pins_start(h->pins);
-        check_storage(h);
-        hub_rearm(h);
-        r = mqtt_start(h->mqtt);
-        if (r < 0)
-                return r;
-        log_notice("anjud ready: hub %s, %zu sensors, %zu open incident(s), dispatch %s",
-                   h->cfg->hub.id, h->cfg->n_sensors, incidents_open_count(h->incidents),
-                   h->cfg->dispatch.url);
+        settle(h);
+        if (clock_sync_state() == CLOCK_UNSYNCED)
+                log_warning("the system clock is not synchronised (no NTP yet?): signed acks are checked by their "
+                            "signature and replay guard, not by their time");
+        for (int l = 0; l < _LANE_MAX; l++)
+                if ((r = mqtt_start(h->mqtt[l])) < 0)
+                        return r;
+        log_notice("anjud ready: hub %s, %zu sensors, %zu open incident(s), dispatch %s", h->cfg->hub.id,
+                   h->cfg->n_sensors, incidents_open_count(h->incidents), h->cfg->dispatch.url);
         (void) sd_notifyf(false, "READY=1\nSTATUS=watching %zu sensors", h->cfg->n_sensors);
         r = sd_event_loop(h->event);
         if (!h->reload)
@@ -654,27 +731,119 @@ void hub_set_argv(struct hub *h, char *const *argv) {
 void hub_free(struct hub *h) {
         if (!h)
                 return;
-        hubctl_free_walks(h);
-        ctl_free(h->ctl);
         pins_free(h->pins);
         outputs_free(h->outputs);
-        mqtt_free(h->mqtt);
+        for (int l = 0; l < _LANE_MAX; l++)
+                mqtt_free(h->mqtt[l]);
+        link_free(h->link);
+        inbox_free(h->inbox);
         rules_free(h->rules);
+        actions_free(h->actions);
+        action_list_free(&h->list);
         incidents_free(h->incidents);
-        dispatch_free(h->dispatch);
+        outbox_free(h->outbox);
+        https_free(h->https);
+        health_free(h->health);
+        refusals_free(h->refusals);
+        settings_free(h->settings);
         store_close(h->store);
+        sd_event_source_disable_unref(h->timer);
         sd_event_source_disable_unref(h->flush);
-        sd_event_source_disable_unref(h->rules_timer);
-        free(h->ack_topic);
-        free(h->config_set_topic), free(h->config_topic), free(h->config_result_topic);
-        free(h->live);
-        strmap_free(h->topics);
-        free(h->online);
+        sd_event_source_disable_unref(h->checkpoint);
+        sd_event_source_disable_unref(h->housekeeping);
+        free(h->taps);
+        free(h->config_topic);
         sd_event_unref(h->event);
         config_free(h->cfg);
         free(h);
 }
 
-const struct hub_stats *hub_get_stats(const struct hub *h) {
-        return &h->stats;
+/* --- for the operators' commands ------------------------------------------------ */
+
+sd_event *hub_event(struct hub *h) {
+        return h->event;
+}
+
+const struct config *hub_config(const struct hub *h) {
+        return h->cfg;
+}
+
+struct store *hub_store(struct hub *h) {
+        return h->store;
+}
+
+struct settings *hub_settings(struct hub *h) {
+        return h->settings;
+}
+
+bool hub_sensor_online(const struct hub *h, uint32_t i) {
+        return !rules_sensor_offline(h->rules, i) && pins_sensor_held(h->pins, i) && outputs_sensor_held(h->outputs, i);
+}
+
+const struct sensor_live *hub_sensor_live(const struct hub *h, uint32_t i) {
+        return inbox_sensor_live(h->inbox, i);
+}
+
+void hub_get_status(const struct hub *h, struct hub_status *st) {
+        const struct outbox_stats *os = outbox_get_stats(h->outbox);
+        bool all = true;
+
+        for (int l = 0; l < _LANE_MAX; l++)
+                all = all && h->mqtt[l] && mqtt_is_connected(h->mqtt[l]);
+        *st = (struct hub_status) {
+                .started = h->started, .presence = presence_to_string(rules_presence(h->rules)),
+                .last_activity = rules_last_activity(h->rules), .broker_connected = all,
+                .broker_flapping = health_mqtt_flapping(h->health),
+                .safety_lane_connected = h->mqtt[LANE_SAFETY] && mqtt_is_connected(h->mqtt[LANE_SAFETY]),
+                .link_up = link_is_up(h->link), .pending = outbox_pending(h->outbox), .delivered = os->delivered,
+                .failed_attempts = os->attempts_failed, .refused_by_center = os->refused,
+                .outbox_depth = h->store ? store_outbox_depth(h->store) : -1, .sensors = h->cfg->n_sensors,
+                .offline = rules_offline_count(h->rules) + pins_failed(h->pins) + outputs_failed(h->outputs),
+                .clock_synced = clock_sync_state(), .storage_ok = h->store && store_failures(h->store) == 0,
+        };
+        for (int k = 0; k < _REFUSED_MAX && k < (int) ELEMENTSOF(st->refused); k++)
+                st->refused[k] = refusals_total(h->refusals, (enum refusal_kind) k);
+}
+
+bool hub_open_incident(const struct hub *h, size_t i, const char **id, enum incident_type *type) {
+        return incidents_open_at(h->incidents, i, id, type);
+}
+
+int hub_add_tap(struct hub *h, hub_tap_fn fn, void *userdata) {
+        struct tap *n = realloc(h->taps, (h->n_taps + 1) * sizeof *n);
+
+        if (!n)
+                return -ENOMEM;
+        h->taps = n;
+        n[h->n_taps++] = (struct tap) { fn, userdata };
+        return 0;
+}
+
+void hub_remove_tap(struct hub *h, hub_tap_fn fn, void *userdata) {
+        for (size_t i = 0; i < h->n_taps; i++)
+                if (h->taps[i].fn == fn && h->taps[i].userdata == userdata) {
+                        memmove(&h->taps[i], &h->taps[i + 1], (h->n_taps - i - 1) * sizeof *h->taps);
+                        h->n_taps--;
+                        return;
+                }
+}
+
+int hub_test_call(struct hub *h, hub_test_fn done, void *userdata) {
+        struct alarm_info a = {
+                .incident_id = "test", .type = INCIDENT_SOS, .severity = SEVERITY_CRITICAL, .sequence = 1,
+                .started_at = clock_wall(), .raised_at = clock_wall(), .reason = words_test_call(h->cfg),
+                .test = true,
+        };
+        char *body = alarm_build_body(h->cfg, &a);
+        int r;
+
+        if (!body)
+                return -ENOMEM;
+        r = outbox_test_call(h->outbox, body, done, userdata);
+        free(body);
+        return r;
+}
+
+void hub_forget_test_call(struct hub *h, void *userdata) {
+        outbox_forget_test(h->outbox, userdata);
 }

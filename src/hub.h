@@ -1,25 +1,24 @@
-/* The hub: owns the event loop and wires the modules together —
- * MQTT messages → decode → rules → incidents → dispatch, with the store
- * underneath. Only this glue and main log what sensors send. */
+/* The hub: the event loop, the wiring and the one timer. It connects the
+ * modules so an MQTT message (inbox) becomes events, the rules' decisions,
+ * the incident manager's actions, and stored incidents and calls
+ * (actions, outbox); GPIO lines (pins, outputs) and the center's link
+ * come in the same way. Each module owns its state; the hub owns the
+ * modules. Operators' commands (ctlcmd.c) see the hub only through this
+ * header. */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "anju/event.h"
 
 struct config;
 struct hub;
-
-struct hub_stats {
-        unsigned long long messages;
-        unsigned long long events;
-        unsigned long long unknown_topic;
-        unsigned long long too_large;
-        unsigned long long not_json;
-        unsigned long long bad_type;
-        unsigned long long bad_availability;
-        unsigned long long bad_acks;
-        unsigned long long acks;
-        unsigned long long decisions;
-};
+struct settings;
+struct store;
+struct sensor_live;
 
 /* Builds the hub from cfg (takes ownership: freed by hub_free()). Opens the
  * database, replays the outbox, starts connecting to the broker. */
@@ -31,4 +30,52 @@ void hub_free(struct hub *h);
 bool hub_reload_requested(const struct hub *h);
 /* The command line to re-execute on reload. */
 void hub_set_argv(struct hub *h, char *const *argv);
-const struct hub_stats *hub_get_stats(const struct hub *h);
+
+/* --- for the operators' commands (ctlcmd.c) ------------------------------- */
+
+sd_event *hub_event(struct hub *h);
+const struct config *hub_config(const struct hub *h);
+/* The database, NULL while the hub runs from memory. */
+struct store *hub_store(struct hub *h);
+struct settings *hub_settings(struct hub *h);
+
+struct hub_status {
+        uint64_t started;               /* wall */
+        const char *presence;           /* home, leaving, away */
+        uint64_t last_activity;         /* wall */
+        bool broker_connected;          /* every session */
+        bool broker_flapping;
+        bool safety_lane_connected;
+        bool link_up;
+        size_t pending;                 /* calls not yet delivered */
+        unsigned long long delivered, failed_attempts, refused_by_center;
+        int outbox_depth;               /* -1 without a database */
+        size_t sensors, offline;
+        int clock_synced;               /* 1, 0, -1 unknown */
+        bool storage_ok;
+        unsigned long long refused[5];  /* per enum refusal_kind */
+};
+void hub_get_status(const struct hub *h, struct hub_status *ret);
+/* The i-th open incident (oldest first), false past the last. */
+bool hub_open_incident(const struct hub *h, size_t i, const char **id, enum incident_type *type);
+/* A sensor is online unless supervision says it went silent or its GPIO
+ * line is not held; and what it said last. */
+bool hub_sensor_online(const struct hub *h, uint32_t i);
+const struct sensor_live *hub_sensor_live(const struct hub *h, uint32_t i);
+
+/* An operator's answer to an incident: ack, arrived, resolved, false_alarm
+ * (cancel: the resident's pre-alarm, else a false alarm). NULL if taken,
+ * with *result "applied", "recorded" or "pre-alarm cancelled"; else why,
+ * and *not_found if the incident is unknown. */
+const char *hub_answer(struct hub *h, const char *id, const char *action, const char *actor, const char *note,
+                       const char **result, bool *not_found);
+
+/* Every sensor event is also told to the taps (walk tests, sensor tests). */
+typedef void (*hub_tap_fn)(const struct event *ev, void *userdata);
+int hub_add_tap(struct hub *h, hub_tap_fn fn, void *userdata);
+void hub_remove_tap(struct hub *h, hub_tap_fn fn, void *userdata);
+
+/* anjuctl test dispatch: one test call to the center. */
+typedef void (*hub_test_fn)(bool delivered, long status, const char *case_id, const char *why, void *userdata);
+int hub_test_call(struct hub *h, hub_test_fn done, void *userdata);
+void hub_forget_test_call(struct hub *h, void *userdata);

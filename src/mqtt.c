@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ struct mqtt {
         const struct config *cfg;
         struct mosquitto *mosq;
         mqtt_message_fn on_message;
-        void (*on_connected)(void *userdata);
+        void (*on_connected)(bool up, void *userdata);
         bool reloading;
         void *userdata;
         sd_event_source *io;
@@ -34,11 +35,11 @@ struct mqtt {
         uint64_t backoff;               /* next reconnect delay */
         bool connected;
         bool stopping;
-        char *status_topic;
-        char **subs;                    /* borrowed strings (and extra[]) */
-        char *extra[MQTT_MAX_EXTRA];    /* owned: the hub's own topics */
-        int n_extra;
-        int n_subs;
+        char *status_topic;             /* NULL unless this session owns the status */
+        const char *const *subs;        /* borrowed */
+        size_t n_subs;
+        char *name;                     /* "" or "safety" */
+        bool first_connect_done;
         struct mqtt_stats stats;
 };
 
@@ -83,10 +84,13 @@ static void handle_loop_error(struct mqtt *m, int rc) {
         /* on_disconnect normally ran already and scheduled the reconnect. */
         drop_io(m);
         if (m->connected || !m->reconnect) {
+                bool was = m->connected;
                 m->connected = false;
                 if (!m->stopping) {
-                        log_warning("mqtt: connection to %s:%u lost: %s", m->cfg->mqtt.host,
-                                    m->cfg->mqtt.port, mosquitto_strerror(rc));
+                        log_warning("mqtt%s%s: connection to %s:%u lost: %s", *m->name ? " " : "", m->name,
+                                    m->cfg->mqtt.host, m->cfg->mqtt.port, mosquitto_strerror(rc));
+                        if (was && m->on_connected)
+                                m->on_connected(false, m->userdata);
                         schedule_reconnect(m);
                 }
         }
@@ -141,19 +145,41 @@ static void watch_socket(struct mqtt *m) {
         (void) sd_event_source_set_description(m->io, "mqtt-io");
 }
 
+/* The first connection carries the MQTT v5 properties, which libmosquitto
+ * keeps for every reconnect: the broker must not send a packet larger than
+ * max_packet (it drops it: a poison message never reaches this process),
+ * may send up to 65535 QoS 1 messages without waiting for our PUBACKs
+ * (nothing waits in its queue of max_queued_messages while we read), and
+ * keeps the session a week while we are away. libmosquitto 2.0 has no
+ * asynchronous connect with properties: this one TCP connect blocks (the
+ * broker is on the gateway or its LAN); every reconnect is asynchronous. */
+static int connect_v5(struct mqtt *m) {
+        mosquitto_property *props = NULL;
+        int rc;
+
+        rc = mosquitto_property_add_int32(&props, MQTT_PROP_MAXIMUM_PACKET_SIZE, m->cfg->mqtt.max_packet);
+        if (rc == MOSQ_ERR_SUCCESS)
+                rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, 7 * 24 * 3600);
+        if (rc == MOSQ_ERR_SUCCESS) {
+                /* From here libmosquitto keeps the host and the properties. */
+                m->first_connect_done = true;
+                rc = mosquitto_connect_bind_v5(m->mosq, m->cfg->mqtt.host, (int) m->cfg->mqtt.port,
+                                               (int) (m->cfg->mqtt.keepalive / USEC_PER_SEC), NULL, props);
+        }
+        mosquitto_property_free_all(&props);
+        return rc;
+}
+
 static int on_reconnect(sd_event_source *s, uint64_t usec, void *userdata) {
         struct mqtt *m = userdata;
         int rc;
 
         m->reconnect = sd_event_source_disable_unref(m->reconnect);
-        rc = m->stats.connects == 0 && m->stats.disconnects == 0
-                     ? mosquitto_connect_async(m->mosq, m->cfg->mqtt.host, (int) m->cfg->mqtt.port,
-                                               (int) (m->cfg->mqtt.keepalive / USEC_PER_SEC))
-                     : mosquitto_reconnect_async(m->mosq);
+        rc = !m->first_connect_done ? connect_v5(m) : mosquitto_reconnect_async(m->mosq);
         if (rc != MOSQ_ERR_SUCCESS) {
-                log_full(LOG_WARNING, 0, "mqtt: cannot connect to %s:%u: %s", m->cfg->mqtt.host,
-                         m->cfg->mqtt.port, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-                m->stats.disconnects++;         /* next time, reconnect_async */
+                log_full(LOG_WARNING, 0, "mqtt%s%s: cannot connect to %s:%u: %s", *m->name ? " " : "", m->name,
+                         m->cfg->mqtt.host, m->cfg->mqtt.port,
+                         rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
                 schedule_reconnect(m);
                 return 0;
         }
@@ -195,17 +221,18 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc) {
         m->backoff = m->cfg->mqtt.reconnect_min;
         /* Subscribing again re-delivers every retained state topic: alarm
          * state is re-read, not trusted to have been seen before. */
-        for (int i = 0; i < m->n_subs; i += 64) {
-                int n = m->n_subs - i < 64 ? m->n_subs - i : 64;
-                r = mosquitto_subscribe_multiple(mosq, NULL, n, m->subs + i, 1, 0, NULL);
+        for (size_t i = 0; i < m->n_subs; i += 64) {
+                size_t n = m->n_subs - i < 64 ? m->n_subs - i : 64;
+                r = mosquitto_subscribe_multiple(mosq, NULL, (int) n, (char *const *) m->subs + i, 1, 0, NULL);
                 if (r != MOSQ_ERR_SUCCESS)
                         log_error("mqtt: subscribe failed: %s", mosquitto_strerror(r));
         }
-        (void) mosquitto_publish(mosq, NULL, m->status_topic, 6, "online", 1, true);
-        log_notice("mqtt: connected to %s:%u, %d topics subscribed", m->cfg->mqtt.host,
-                   m->cfg->mqtt.port, m->n_subs);
+        if (m->status_topic)
+                (void) mosquitto_publish(mosq, NULL, m->status_topic, 6, "online", 1, true);
+        log_notice("mqtt: connected to %s:%u%s%s, %zu topics subscribed", m->cfg->mqtt.host, m->cfg->mqtt.port,
+                   *m->name ? " as the " : "", *m->name ? m->name : "", m->n_subs);
         if (m->on_connected)
-                m->on_connected(m->userdata);
+                m->on_connected(true, m->userdata);
 }
 
 void mqtt_set_reloading(struct mqtt *m) {
@@ -213,7 +240,7 @@ void mqtt_set_reloading(struct mqtt *m) {
                 m->reloading = true;
 }
 
-void mqtt_set_connected_cb(struct mqtt *m, void (*fn)(void *userdata)) {
+void mqtt_set_connected_cb(struct mqtt *m, void (*fn)(bool up, void *userdata)) {
         m->on_connected = fn;
 }
 
@@ -226,9 +253,12 @@ static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc) {
         m->stats.disconnects++;
         if (m->stopping)
                 return;
-        if (was)
-                log_warning("mqtt: disconnected from %s:%u: %s", m->cfg->mqtt.host, m->cfg->mqtt.port,
-                            rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        if (was) {
+                log_warning("mqtt%s%s: disconnected from %s:%u: %s", *m->name ? " " : "", m->name, m->cfg->mqtt.host,
+                            m->cfg->mqtt.port, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+                if (m->on_connected)
+                        m->on_connected(false, m->userdata);
+        }
         schedule_reconnect(m);
 }
 
@@ -262,19 +292,10 @@ static int on_misc(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static int setup_auth(struct mqtt *m) {
         const struct config *cfg = m->cfg;
-        char *password = NULL;
-        size_t len;
-        int r = 0, rc;
+        int rc;
 
         if (cfg->mqtt.username) {
-                if (cfg->mqtt.password_file &&
-                    (r = read_secret_file(cfg->mqtt.password_file, &password, &len)) < 0)
-                        return log_error_errno(r, "mqtt: cannot read %s: %m", cfg->mqtt.password_file);
-                rc = mosquitto_username_pw_set(m->mosq, cfg->mqtt.username, password);
-                if (password) {
-                        explicit_bzero(password, len);
-                        free(password);
-                }
+                rc = mosquitto_username_pw_set(m->mosq, cfg->mqtt.username, cfg->mqtt.password);
                 if (rc != MOSQ_ERR_SUCCESS)
                         return mosq_to_errno(rc);
         }
@@ -288,23 +309,8 @@ static int setup_auth(struct mqtt *m) {
         return 0;
 }
 
-static int collect_subscriptions(struct mqtt *m) {
-        const struct config *cfg = m->cfg;
-
-        m->subs = calloc(cfg->n_sensors * 2 + 1 + MQTT_MAX_EXTRA, sizeof *m->subs);
-        if (!m->subs)
-                return -ENOMEM;
-        for (size_t i = 0; i < cfg->n_sensors; i++) {
-                if (cfg->sensors[i].topic)
-                        m->subs[m->n_subs++] = cfg->sensors[i].topic;
-                if (cfg->sensors[i].availability_topic)
-                        m->subs[m->n_subs++] = cfg->sensors[i].availability_topic;
-        }
-        return 0;
-}
-
-int mqtt_new(sd_event *e, const struct config *cfg, mqtt_message_fn on_msg, void *userdata,
-             struct mqtt **ret) {
+int mqtt_new(sd_event *e, const struct config *cfg, const struct mqtt_session *session, mqtt_message_fn on_msg,
+             void *userdata, struct mqtt **ret) {
         char client_id[128];
         struct mqtt *m;
         int r;
@@ -318,11 +324,18 @@ int mqtt_new(sd_event *e, const struct config *cfg, mqtt_message_fn on_msg, void
         m->userdata = userdata;
         m->io_fd = -1;
         m->backoff = cfg->mqtt.reconnect_min;
-        snprintf(client_id, sizeof client_id, "%s", cfg->mqtt.client_id ? cfg->mqtt.client_id : "");
-        if (!cfg->mqtt.client_id)
-                snprintf(client_id, sizeof client_id, "anjud-%s", cfg->hub.id);
-        if (asprintf(&m->status_topic, "anju/%s/status", cfg->hub.id) < 0 ||
-            (r = collect_subscriptions(m)) < 0) {
+        m->subs = session->topics;
+        m->n_subs = session->n_topics;
+        /* Each session its own client id: the broker keeps a queue per id. */
+        if (cfg->mqtt.client_id)
+                snprintf(client_id, sizeof client_id, "%s%s%s", cfg->mqtt.client_id, *session->name ? "-" : "",
+                         session->name);
+        else
+                snprintf(client_id, sizeof client_id, "anjud-%s%s%s", cfg->hub.id, *session->name ? "-" : "",
+                         session->name);
+        if (!(m->name = strdup(session->name)) ||
+            (session->status && asprintf(&m->status_topic, "anju/%s/status", cfg->hub.id) < 0)) {
+                m->status_topic = NULL;
                 r = -ENOMEM;
                 goto err;
         }
@@ -333,13 +346,16 @@ int mqtt_new(sd_event *e, const struct config *cfg, mqtt_message_fn on_msg, void
                 r = -errno;
                 goto err;
         }
-        mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+        mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+        mosquitto_int_option(m->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, 65535);
         mosquitto_connect_callback_set(m->mosq, on_connect);
         mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
         mosquitto_message_callback_set(m->mosq, on_message);
         mosquitto_log_callback_set(m->mosq, on_log);
-        r = mosq_to_errno(mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true));
-        if (r < 0 || (r = setup_auth(m)) < 0)
+        if (m->status_topic && (r = mosq_to_errno(mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1,
+                                                                     true))) < 0)
+                goto err;
+        if ((r = setup_auth(m)) < 0)
                 goto err;
         r = sd_event_add_time_relative(e, &m->misc, CLOCK_MONOTONIC, cfg->mqtt.keepalive / 4,
                                        USEC_PER_SEC, on_misc, m);
@@ -364,7 +380,7 @@ void mqtt_free(struct mqtt *m) {
         if (m->mosq && m->connected) {
                 /* A clean goodbye: the will is only for unclean ends. A reload
                  * comes straight back: no "offline" flap for the monitors. */
-                if (!m->reloading)
+                if (!m->reloading && m->status_topic)
                         (void) mosquitto_publish(m->mosq, NULL, m->status_topic, 7, "offline", 1, true);
                 (void) mosquitto_disconnect(m->mosq);
                 for (int i = 0; i < 100 && mosquitto_want_write(m->mosq); i++)
@@ -376,22 +392,10 @@ void mqtt_free(struct mqtt *m) {
         sd_event_source_disable_unref(m->reconnect);
         if (m->mosq)
                 mosquitto_destroy(m->mosq);
-        free(m->subs);
-        for (int i = 0; i < m->n_extra; i++)
-                free(m->extra[i]);
+        free(m->name);
         free(m->status_topic);
         sd_event_unref(m->event);
         free(m);
-}
-
-int mqtt_subscribe_extra(struct mqtt *m, const char *topic) {
-        if (m->n_extra >= MQTT_MAX_EXTRA)
-                return -ENOSPC;
-        m->extra[m->n_extra] = strdup(topic);
-        if (!m->extra[m->n_extra])
-                return -ENOMEM;
-        m->subs[m->n_subs++] = m->extra[m->n_extra++];
-        return 0;
 }
 
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos,
@@ -407,6 +411,10 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 
 bool mqtt_is_connected(const struct mqtt *m) {
         return m->connected;
+}
+
+const char *mqtt_name(const struct mqtt *m) {
+        return m->name;
 }
 
 const struct mqtt_stats *mqtt_get_stats(const struct mqtt *m) {

@@ -112,8 +112,8 @@ int proto_parse_config_set(const void *payload, size_t len, struct config_set_ms
         return r;
 }
 
-int proto_config_set_signed_text(const struct config_set_msg *m, char *buf, size_t n) {
-        int l = snprintf(buf, n, "%s\n%s\n%s\n%lld", m->key, m->value, m->by, m->ts);
+int proto_config_set_signed_text(const struct config_set_msg *m, const char *hub, char *buf, size_t n) {
+        int l = snprintf(buf, n, "%s\n%s\n%s\n%s\n%lld", hub, m->key, m->value, m->by, m->ts);
         return l < 0 || (size_t) l >= n ? -ENOBUFS : 0;
 }
 

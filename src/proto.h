@@ -30,8 +30,9 @@ struct config_set_msg {
         long long ts;
 };
 int proto_parse_config_set(const void *payload, size_t len, struct config_set_msg *ret, const char **why);
-/* What sig signs: "<key>\n<value>\n<by>\n<ts>". */
-int proto_config_set_signed_text(const struct config_set_msg *m, char *buf, size_t n);
+/* What sig signs: "<hub>\n<key>\n<value>\n<by>\n<ts>" (the hub's id: a
+ * message for one hub does not replay on another sharing the key). */
+int proto_config_set_signed_text(const struct config_set_msg *m, const char *hub, char *buf, size_t n);
 
 /* One control-socket line: a JSON object with a string "cmd". Returns the
  * object (caller decrefs) or NULL with why. */

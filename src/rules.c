@@ -204,14 +204,14 @@ static void fire_timed(struct out *o, struct timed *t, enum incident_type type, 
 
 static void plan_inactivity(struct rules *r);
 
-struct rules *rules_new(const struct config *cfg, uint64_t mono, uint64_t wall) {
+struct rules *rules_new(const struct config *cfg, const struct rule_params *params, uint64_t mono, uint64_t wall) {
         struct rules *r = calloc(1, sizeof *r);
         size_t n = cfg->n_sensors ? cfg->n_sensors : 1;
 
         if (!r)
                 return NULL;
         r->cfg = cfg;
-        r->p = &cfg->rules;
+        r->p = params;
         r->n_sensors = cfg->n_sensors;
         r->s = calloc(n, sizeof *r->s);
         r->armed = calloc(n, sizeof *r->armed);
@@ -662,6 +662,58 @@ size_t rules_tick(struct rules *r, uint64_t mono, uint64_t wall, struct decision
         }
         sweep_offline(r, &o, mono, wall);
         return o.n;
+}
+
+/* A level still on after its incident closed: raised again, marked. */
+static void level_again(struct rules *r, struct out *o, enum incident_type type, bool water, uint64_t mono,
+                        uint64_t wall) {
+        for (size_t i = 0; i < r->n_sensors; i++)
+                if ((water ? r->s[i].water : r->s[i].smoke) == LEVEL_ON &&
+                    emit(o, DECISION_RAISE, type, (uint32_t) i, mono, wall, wall, 0))
+                        last(o)->again = true;
+}
+
+size_t rules_incident_closed(struct rules *r, enum incident_type type, uint64_t mono, uint64_t wall,
+                             struct decision *out, size_t max) {
+        struct out o = { out, 0, max, r };
+
+        switch (type) {
+        case INCIDENT_FIRE:
+                level_again(r, &o, type, false, mono, wall);
+                break;
+        case INCIDENT_WATER_LEAK:
+                level_again(r, &o, type, true, mono, wall);
+                break;
+        case INCIDENT_INACTIVITY:
+        case INCIDENT_MORNING_CHECK:
+                /* Someone has seen her: that is the last sign of life. */
+                r->inactivity.raised = false;
+                r->morning_raised = false;
+                r->act_mono = mono;
+                r->act_wall = wall;
+                plan_inactivity(r);
+                break;
+        case INCIDENT_BATHROOM_DWELL:
+                r->bath = IDLE;
+                break;
+        case INCIDENT_NIGHT_EXIT:
+                r->night_exit = IDLE;
+                break;
+        case INCIDENT_VITALS:
+                for (size_t i = 0; i < r->n_sensors; i++)
+                        r->s[i].vitals = IDLE;
+                break;
+        default:
+                break;
+        }
+        return o.n;
+}
+
+bool rules_smoke_present(const struct rules *r) {
+        for (size_t i = 0; i < r->n_sensors; i++)
+                if (r->s[i].smoke == LEVEL_ON)
+                        return true;
+        return false;
 }
 
 size_t rules_cancel(struct rules *r, uint64_t mono, uint64_t wall, struct decision *out, size_t max) {

@@ -14,6 +14,7 @@
 #include "anju/event.h"
 
 struct config;
+struct rule_params;
 struct rules;
 
 /* One call never writes more decisions than this; pass at least as many. */
@@ -28,11 +29,11 @@ struct rules_stats {
         uint64_t ignored_retained;      /* retained SOS/fall/motion: history, not news */
 };
 
-/* Creates rule state for the sensors of cfg (borrowed; must outlive it; its
- * rule_params are read at every use, so a changed threshold takes effect at
- * once). mono/wall is the start: the resident counts as active then, every
- * sensor as just seen. NULL on OOM. */
-struct rules *rules_new(const struct config *cfg, uint64_t mono, uint64_t wall);
+/* Creates rule state for the sensors of cfg with the thresholds params
+ * (both borrowed, must outlive it; params are read at every use, so a
+ * changed threshold takes effect at once). mono/wall is the start: the
+ * resident counts as active then, every sensor as just seen. NULL on OOM. */
+struct rules *rules_new(const struct config *cfg, const struct rule_params *params, uint64_t mono, uint64_t wall);
 void rules_free(struct rules *r);
 
 /* Feeds one event (its times are "now"). Returns the number of decisions
@@ -46,6 +47,15 @@ size_t rules_tick(struct rules *r, uint64_t mono, uint64_t wall, struct decision
 /* The resident cancels a pending fall pre-alarm by other means than a
  * sensor (the ack topic, anjuctl). 1 decision if one was pending, else 0. */
 size_t rules_cancel(struct rules *r, uint64_t mono, uint64_t wall, struct decision *out, size_t max);
+
+/* An incident of type was closed by a person. A condition that is still
+ * there raises again at once (a detector still reporting smoke or water:
+ * one decision per such sensor, marked `again`); a timed rule watches again
+ * from now (the responder has seen her). Returns the decisions written. */
+size_t rules_incident_closed(struct rules *r, enum incident_type type, uint64_t mono, uint64_t wall,
+                             struct decision *out, size_t max);
+/* True while any smoke detector reports smoke (the charger stays cut). */
+bool rules_smoke_present(const struct rules *r);
 
 /* Monotonic time of the earliest deadline, RULES_NEVER if none. */
 uint64_t rules_next_deadline(const struct rules *r);

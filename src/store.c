@@ -1,65 +1,94 @@
-/* SQLite storage. One connection, prepared statements, WAL. Alarm paths use
- * BEGIN IMMEDIATE … COMMIT with synchronous=FULL, so a COMMIT that returned
- * is on disk before the call it holds is sent. The sensor log (history, not
- * alarms) and delivery records (a lost one means the call goes again with
- * its Idempotency-Key) are committed with synchronous=NORMAL: no fsync of
- * their own; the next FULL commit's fsync of the WAL carries them, and a
- * power cut can lose their last rows but never an alarm's (WAL stays
- * consistent). */
+/* SQLite storage (see store.h). One connection, prepared statements, WAL.
+ * Durable transactions run with synchronous=FULL, so a COMMIT that returned
+ * is on disk before anything it holds is sent; relaxed ones with NORMAL: no
+ * fsync of their own (the next durable commit's fsync of the WAL carries
+ * them), and a power cut can lose their last rows but never a durable one.
+ * Automatic checkpoints are off: the hub checkpoints when the loop is idle
+ * (store_checkpoint), so an alarm's commit never pays for one. */
 #include "store.h"
 #include "log.h"
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* WAL frames (pages) after which a checkpoint runs even without an idle
+ * moment (a flood that never lets the loop rest): ~16 MB of WAL. */
+#define WAL_FORCE_FRAMES 4000
 
 enum stmt {
-        ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-        ST_INCIDENT_INSERT, ST_SENSOR_JOIN, ST_TIMELINE_INSERT, ST_OUTBOX_INSERT,
-        ST_OPEN_INCIDENTS, ST_OUTBOX_LOAD, ST_OUTBOX_FAILED,
-        ST_OUTBOX_DELETE, ST_DELIVERY_INSERT, ST_OUTBOX_DEPTH, ST_LOG_INSERT,
-        ST_INCIDENT_STATE, ST_INCIDENT_LOOKUP, ST_SYNC_NORMAL, ST_SYNC_FULL,
+        ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SYNC_NORMAL, ST_SYNC_FULL,
+        ST_INCIDENT_INSERT, ST_INCIDENT_STATE, ST_SENSOR_JOIN, ST_TIMELINE_INSERT,
+        ST_OUTBOX_INSERT, ST_OUTBOX_LOAD, ST_OUTBOX_FAILED, ST_OUTBOX_DELETE, ST_DELIVERY_INSERT,
+        ST_OUTBOX_DEPTH, ST_LOG_INSERT, ST_OPEN_INCIDENTS, ST_INCIDENT_GET, ST_INCIDENTS_ALL,
+        ST_INCIDENTS_OPEN, ST_TIMELINE_LOAD, ST_INCIDENT_SENSORS, ST_SETTING_PUT, ST_AUDIT_INSERT,
+        ST_SETTINGS_LOAD, ST_AUDIT_ALL, ST_AUDIT_KEY, ST_REFUSALS_ADD, ST_ACTIVITY,
         _ST_MAX,
 };
+
+#define INCIDENT_COLS "id, type, severity, state, sensor, room, reason, opened_at, closed_at"
 
 static const char *const stmt_sql[_ST_MAX] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
         [ST_COMMIT] = "COMMIT",
         [ST_ROLLBACK] = "ROLLBACK",
+        [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+        [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
         [ST_INCIDENT_INSERT] =
                 "INSERT INTO incidents(id, type, severity, state, sensor, room, reason, opened_at, updated_at)"
                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-        [ST_SENSOR_JOIN] =
-                "INSERT OR IGNORE INTO incident_sensors(incident, sensor, at) VALUES(?1, ?2, ?3)",
+        [ST_INCIDENT_STATE] =
+                "UPDATE incidents SET state = ?2, updated_at = ?3, reason = coalesce(?5, reason),"
+                " closed_at = CASE WHEN ?4 THEN ?3 ELSE closed_at END WHERE id = ?1 AND closed_at IS NULL",
+        [ST_SENSOR_JOIN] = "INSERT OR IGNORE INTO incident_sensors(incident, sensor, at) VALUES(?1, ?2, ?3)",
         [ST_TIMELINE_INSERT] =
-                "INSERT INTO timeline(incident, at, event, actor, channel, note)"
-                " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO timeline(incident, at, event, actor, channel, note) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
         [ST_OUTBOX_INSERT] =
-                "INSERT INTO outbox(key, kind, incident, body, created_at, url) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-        [ST_OPEN_INCIDENTS] =
-                "SELECT id, type, severity, state, sensor, room, reason, opened_at,"
-                " (SELECT count(*) FROM outbox o WHERE o.incident = incidents.id AND o.kind = 'alarm')"
-                " + (SELECT count(*) FROM deliveries d WHERE d.incident = incidents.id AND d.kind = 'alarm')"
-                " FROM incidents WHERE closed_at IS NULL ORDER BY opened_at, id",
+                "INSERT INTO outbox(key, kind, dest, incident, body, url, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         [ST_OUTBOX_LOAD] =
-                "SELECT id, key, kind, incident, body, attempts, created_at, url FROM outbox ORDER BY id",
+                "SELECT id, key, kind, dest, incident, body, url, attempts, created_at FROM outbox ORDER BY id",
         [ST_OUTBOX_FAILED] = "UPDATE outbox SET attempts = ?2, last_error = ?3 WHERE id = ?1",
         [ST_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ?1",
         [ST_DELIVERY_INSERT] =
-                "INSERT INTO deliveries(key, kind, incident, url, case_id, attempts, created_at, delivered_at)"
-                " SELECT key, kind, incident, ?2, ?3, ?4, created_at, ?5 FROM outbox WHERE id = ?1",
+                "INSERT INTO deliveries(key, kind, dest, incident, url, case_id, attempts, created_at, delivered_at)"
+                " SELECT key, kind, dest, incident, ?2, ?3, ?4, created_at, ?5 FROM outbox WHERE id = ?1",
         [ST_OUTBOX_DEPTH] = "SELECT count(*) FROM outbox",
         [ST_LOG_INSERT] = "INSERT INTO sensor_log(at, sensor, attr, value) VALUES(?1, ?2, ?3, ?4)",
-        [ST_INCIDENT_STATE] =
-                "UPDATE incidents SET state = ?2, updated_at = ?3,"
-                " reason = CASE WHEN ?2 = 'open' AND ?5 IS NOT NULL THEN ?5 ELSE reason END,"
-                " closed_at = CASE WHEN ?4 THEN ?3 ELSE closed_at END WHERE id = ?1 AND closed_at IS NULL",
-        [ST_INCIDENT_LOOKUP] = "SELECT state, closed_at IS NOT NULL FROM incidents WHERE id = ?1",
-        [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
-        [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
+        [ST_OPEN_INCIDENTS] =
+                "SELECT " INCIDENT_COLS ","
+                " (SELECT count(*) FROM outbox o WHERE o.incident = incidents.id AND o.kind IN ('alarm', 'dc09'))"
+                " + (SELECT count(*) FROM deliveries d WHERE d.incident = incidents.id AND d.kind IN ('alarm', 'dc09')),"
+                " EXISTS(SELECT 1 FROM timeline t WHERE t.incident = incidents.id AND t.event IN ('ack', 'arrived')"
+                "        AND t.actor IS NOT 'dispatch')"
+                " FROM incidents WHERE closed_at IS NULL ORDER BY opened_at, id",
+        [ST_INCIDENT_GET] = "SELECT " INCIDENT_COLS " FROM incidents WHERE id = ?1",
+        [ST_INCIDENTS_ALL] = "SELECT " INCIDENT_COLS " FROM incidents ORDER BY opened_at DESC LIMIT ?1",
+        [ST_INCIDENTS_OPEN] =
+                "SELECT " INCIDENT_COLS " FROM incidents WHERE closed_at IS NULL ORDER BY opened_at DESC LIMIT ?1",
+        [ST_TIMELINE_LOAD] = "SELECT at, event, actor, channel, note FROM timeline WHERE incident = ?1 ORDER BY seq",
+        [ST_INCIDENT_SENSORS] = "SELECT sensor FROM incident_sensors WHERE incident = ?1 ORDER BY at",
+        [ST_SETTING_PUT] =
+                "INSERT INTO settings(key, value, at, actor, channel) VALUES(?1, ?2, ?3, ?4, ?5)"
+                " ON CONFLICT(key) DO UPDATE SET value = ?2, at = ?3, actor = ?4, channel = ?5",
+        [ST_AUDIT_INSERT] =
+                "INSERT INTO audit(at, key, old, new, actor, channel, result) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [ST_SETTINGS_LOAD] = "SELECT key, value, actor, channel FROM settings ORDER BY key",
+        [ST_AUDIT_ALL] =
+                "SELECT seq, at, key, old, new, actor, channel, result FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        [ST_AUDIT_KEY] =
+                "SELECT seq, at, key, old, new, actor, channel, result FROM audit WHERE seq > ?1 AND key = ?3"
+                " ORDER BY seq LIMIT ?2",
+        [ST_REFUSALS_ADD] =
+                "INSERT INTO refusals(minute, what, why, count) VALUES(?1, ?2, ?3, ?4)"
+                " ON CONFLICT(minute, what, why) DO UPDATE SET count = count + ?4",
+        [ST_ACTIVITY] =
+                "SELECT at, sensor FROM sensor_log WHERE at >= ?1 AND value > 0 AND attr IN ('motion', 'door_open')",
 };
 
 /* Version 1. Times are wall-clock microseconds (for people and reports);
@@ -88,6 +117,31 @@ static const char schema_v1[] =
         "  value REAL);"
         "CREATE INDEX sensor_log_at ON sensor_log(at);";
 
+/* Each later version: the step from the one before. */
+static const char *const migrations[] = {
+        [1] = schema_v1,
+        /* v2: webhook notices share the outbox; url NULL = the dispatch center. */
+        [2] = "ALTER TABLE outbox ADD COLUMN url TEXT;",
+        /* v3: thresholds set at run time, and who changed what when. */
+        [3] = "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL, at INTEGER NOT NULL,"
+              "  actor TEXT, channel TEXT);"
+              "CREATE TABLE audit(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, key TEXT NOT NULL,"
+              "  old TEXT, new TEXT, actor TEXT, channel TEXT, result TEXT NOT NULL);"
+              "CREATE INDEX audit_key ON audit(key, seq);",
+        /* v4: a call names its destination (a center, a webhook, an alarm
+         * receiver); refused input is counted per minute, never row by row;
+         * history is pruned by time (audit by its own time). */
+        [4] = "ALTER TABLE outbox ADD COLUMN dest TEXT;"
+              "UPDATE outbox SET dest = CASE WHEN url IS NULL THEN 'dispatch' ELSE 'webhook' END;"
+              "ALTER TABLE deliveries ADD COLUMN dest TEXT;"
+              "UPDATE deliveries SET dest = CASE WHEN url IS NULL OR kind = 'alarm' THEN 'dispatch' ELSE 'webhook' END;"
+              "CREATE TABLE refusals(minute INTEGER NOT NULL, what TEXT NOT NULL, why TEXT NOT NULL,"
+              "  count INTEGER NOT NULL, PRIMARY KEY(minute, what, why));"
+              "CREATE INDEX audit_at ON audit(at);"
+              "CREATE INDEX deliveries_incident ON deliveries(incident);"
+              "CREATE INDEX outbox_incident ON outbox(incident);",
+};
+
 struct log_entry {
         uint64_t at;
         const char *sensor;     /* borrowed from config: lives as long as the daemon */
@@ -101,7 +155,9 @@ struct store {
         struct log_entry *batch;
         size_t n_batch, cap_batch;
         unsigned long failures;
+        int sync;                       /* the synchronous pragma now in force: 1 NORMAL, 2 FULL */
         bool unsynced;                  /* synchronous=FULL could not be restored */
+        unsigned wal_frames;
 };
 
 static int sqlite_to_errno(int rc) {
@@ -120,13 +176,17 @@ static int sqlite_to_errno(int rc) {
 
 static int fail(struct store *s, int rc, const char *what) {
         s->failures++;
-        return log_error_errno(sqlite_to_errno(rc), "database: %s failed: %s", what,
-                               sqlite3_errmsg(s->db));
+        return log_error_errno(sqlite_to_errno(rc), "database: %s failed: %s", what, sqlite3_errmsg(s->db));
 }
 
 static int exec(struct store *s, const char *sql) {
         int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
         return rc == SQLITE_OK ? 0 : fail(s, rc, sql);
+}
+
+static void reset(sqlite3_stmt *q) {
+        sqlite3_reset(q);
+        sqlite3_clear_bindings(q);
 }
 
 /* Runs a prepared statement to completion and resets it. */
@@ -136,8 +196,7 @@ static int step(struct store *s, enum stmt i) {
 
         if (r < 0 && rc != SQLITE_CONSTRAINT)
                 (void) fail(s, rc, stmt_sql[i]);
-        sqlite3_reset(s->st[i]);
-        sqlite3_clear_bindings(s->st[i]);
+        reset(s->st[i]);
         return r;
 }
 
@@ -152,8 +211,22 @@ static void bind_text(struct store *s, enum stmt i, int col, const char *v) {
                 sqlite3_bind_null(s->st[i], col);
 }
 
-#define STRINGIFY_(x) #x
-#define STRINGIFY(x) STRINGIFY_(x)
+static void bind_int(struct store *s, enum stmt i, int col, int64_t v) {
+        sqlite3_bind_int64(s->st[i], col, (sqlite3_int64) v);
+}
+
+/* Steps a prepared query, handing each row to row(); resets it. */
+static int each_row(struct store *s, enum stmt i, int (*row)(sqlite3_stmt *q, void *ctx), void *ctx) {
+        sqlite3_stmt *q = s->st[i];
+        int rc, r = 0;
+
+        while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW)
+                r = row(q, ctx);
+        if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+                r = fail(s, rc, stmt_sql[i]);
+        reset(q);
+        return r;
+}
 
 static int migrate(struct store *s) {
         sqlite3_stmt *q;
@@ -165,57 +238,64 @@ static int migrate(struct store *s) {
                 version = sqlite3_column_int(q, 0);
         sqlite3_finalize(q);
         if (version > STORE_SCHEMA_VERSION)
-                return log_error_errno(EPROTO, "database: schema version %d is newer than this "
-                                       "anjud knows (%d); refusing to touch it", version,
-                                       STORE_SCHEMA_VERSION);
+                return log_error_errno(EPROTO, "database: schema version %d is newer than this anjud knows (%d); "
+                                       "refusing to touch it", version, STORE_SCHEMA_VERSION);
         if (version == STORE_SCHEMA_VERSION)
                 return 0;
-        r = exec(s, "BEGIN IMMEDIATE");
-        if (r < 0)
+        if ((r = exec(s, "BEGIN IMMEDIATE")) < 0)
                 return r;
-        if (version < 1 && (r = exec(s, schema_v1)) < 0)
+        for (int v = version + 1; v <= STORE_SCHEMA_VERSION; v++)
+                if ((r = exec(s, migrations[v])) < 0)
+                        goto rollback;
+        if ((r = exec(s, "PRAGMA user_version = " STRINGIFY(STORE_SCHEMA_VERSION))) < 0 ||
+            (r = exec(s, "COMMIT")) < 0)
                 goto rollback;
-        /* v2: webhook notices share the outbox; url NULL = the dispatch center. */
-        if (version < 2 && (r = exec(s, "ALTER TABLE outbox ADD COLUMN url TEXT;")) < 0)
-                goto rollback;
-        /* v3: thresholds set at run time, and who changed what when. */
-        if (version < 3 && (r = exec(s,
-                        "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL, at INTEGER NOT NULL,"
-                        "  actor TEXT, channel TEXT);"
-                        "CREATE TABLE audit(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, key TEXT NOT NULL,"
-                        "  old TEXT, new TEXT, actor TEXT, channel TEXT, result TEXT NOT NULL);"
-                        "CREATE INDEX audit_key ON audit(key, seq);")) < 0)
-                goto rollback;
-        if ((r = exec(s, "PRAGMA user_version = " STRINGIFY(STORE_SCHEMA_VERSION))) < 0)
-                goto rollback;
-        if ((r = exec(s, "COMMIT")) < 0)
-                goto rollback;
-        log_info("database: schema migrated from version %d to %d", version, STORE_SCHEMA_VERSION);
+        if (version > 0)
+                log_info("database: schema migrated from version %d to %d", version, STORE_SCHEMA_VERSION);
         return 0;
 rollback:
         (void) exec(s, "ROLLBACK");
         return r;
 }
 
+static int on_wal(void *ud, sqlite3 *db, const char *name, int frames) {
+        struct store *s = ud;
+
+        s->wal_frames = frames > 0 ? (unsigned) frames : 0;
+        return SQLITE_OK;
+}
+
+/* The file is created 0600 before SQLite opens it: the journal and WAL
+ * files take the database's mode, and the record holds health data. */
+static int create_private(const char *path) {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+        if (fd < 0)
+                return -errno;
+        close(fd);
+        return 0;
+}
+
 int store_open(const char *path, struct store **ret) {
         struct store *s;
         int rc, r;
 
+        if ((r = create_private(path)) < 0)
+                return log_error_errno(r, "database: cannot create %s: %m", path);
         s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
-        rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                             SQLITE_OPEN_NOMUTEX, NULL);
+        rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK) {
                 r = log_error_errno(sqlite_to_errno(rc), "database: cannot open %s: %s", path,
                                     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
                 goto err_close;
         }
-        sqlite3_busy_timeout(s->db, 2000);      /* anjuctl may read at the same time */
-        /* WAL + FULL: every COMMIT is fsynced, so a stored alarm survives power loss. */
-        if ((r = exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                      " PRAGMA foreign_keys = ON; PRAGMA cache_size = -512;")) < 0)
+        sqlite3_busy_timeout(s->db, 2000);      /* anjuctl --stats may read at the same time */
+        if ((r = exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                      " PRAGMA cache_size = -512; PRAGMA wal_autocheckpoint = 0;")) < 0)
                 goto err_close;
+        s->sync = 2;
         if ((r = migrate(s)) < 0)
                 goto err_close;
         for (int i = 0; i < _ST_MAX; i++) {
@@ -225,6 +305,7 @@ int store_open(const char *path, struct store **ret) {
                         goto err_close;
                 }
         }
+        sqlite3_wal_hook(s->db, on_wal, s);
         *ret = s;
         return 0;
 
@@ -233,11 +314,36 @@ err_close:
         return r;
 }
 
+int store_open_anyway(const char *path, struct store **ret) {
+        char aside[4200], wal[4300], walaside[4400];
+
+        *ret = NULL;
+        if (store_open(path, ret) == 0)
+                return 0;
+        snprintf(aside, sizeof aside, "%s.broken-%llu", path, (unsigned long long) (now_wall() / USEC_PER_SEC));
+        if (access(path, F_OK) == 0 && rename(path, aside) == 0) {
+                snprintf(wal, sizeof wal, "%s-wal", path);
+                snprintf(walaside, sizeof walaside, "%s-wal", aside);
+                (void) rename(wal, walaside);
+                snprintf(wal, sizeof wal, "%s-shm", path);
+                (void) unlink(wal);
+                log_error("database %s could not be opened: kept as %s for inspection; starting a new one", path,
+                          aside);
+                if (store_open(path, ret) == 0)
+                        return 1;
+        }
+        *ret = NULL;
+        return log_error_errno(EIO, "database %s is not usable: running from memory — alarms still go out, "
+                               "but nothing is recorded until it is fixed", path);
+}
+
 void store_close(struct store *s) {
         if (!s)
                 return;
         if (s->st[ST_LOG_INSERT])
                 (void) store_flush(s);
+        if (s->db && s->st[ST_BEGIN])
+                (void) sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         for (int i = 0; i < _ST_MAX; i++)
                 sqlite3_finalize(s->st[i]);
         sqlite3_close(s->db);
@@ -245,66 +351,58 @@ void store_close(struct store *s) {
         free(s);
 }
 
-static int begin(struct store *s) {
-        /* A commit without fsync must never hold an alarm. */
-        if (s->unsynced && step(s, ST_SYNC_FULL) < 0)
-                return -EIO;
-        s->unsynced = false;
-        return step(s, ST_BEGIN);
+/* --- transactions ----------------------------------------------------------- */
+
+/* The connection is at synchronous=FULL between transactions; a relaxed
+ * one switches to NORMAL for itself and back when it ends. If FULL cannot
+ * be restored, durable transactions refuse (the caller sends from memory)
+ * until it can. */
+static int set_sync(struct store *s, int want) {
+        int r;
+
+        if (s->sync == want && !s->unsynced)
+                return 0;
+        r = step(s, want == 2 ? ST_SYNC_FULL : ST_SYNC_NORMAL);
+        if (r == 0) {
+                s->sync = want;
+                s->unsynced = false;
+        } else if (want == 2) {
+                s->unsynced = true;
+        }
+        return r;
 }
 
-static int commit(struct store *s) {
+int store_begin(struct store *s, enum store_sync sync) {
+        int r;
+
+        /* A commit without fsync must never hold an alarm. */
+        if (set_sync(s, sync == STORE_DURABLE ? 2 : 1) < 0 && sync == STORE_DURABLE)
+                return -EIO;
+        r = step(s, ST_BEGIN);
+        if (r < 0)
+                (void) set_sync(s, 2);
+        return r;
+}
+
+int store_commit(struct store *s) {
         int r = step(s, ST_COMMIT);
+
         if (r < 0)
                 (void) step(s, ST_ROLLBACK);
+        (void) set_sync(s, 2);
         return r;
 }
 
-static int rollback(struct store *s, int r) {
+void store_rollback(struct store *s) {
         (void) step(s, ST_ROLLBACK);
-        return r;
+        (void) set_sync(s, 2);
 }
 
-static int insert_timeline(struct store *s, const char *incident, uint64_t at, const char *event,
-                           const char *actor, const char *channel, const char *note) {
-        bind_text(s, ST_TIMELINE_INSERT, 1, incident);
-        sqlite3_bind_int64(s->st[ST_TIMELINE_INSERT], 2, (sqlite3_int64) at);
-        bind_text(s, ST_TIMELINE_INSERT, 3, event);
-        bind_text(s, ST_TIMELINE_INSERT, 4, actor);
-        bind_text(s, ST_TIMELINE_INSERT, 5, channel);
-        bind_text(s, ST_TIMELINE_INSERT, 6, note);
-        return step(s, ST_TIMELINE_INSERT);
-}
+/* --- incidents ----------------------------------------------------------------- */
 
-static int insert_call(struct store *s, const struct store_call *c, uint64_t at, int64_t *ret_id) {
-        int r;
-
-        bind_text(s, ST_OUTBOX_INSERT, 1, c->key);
-        bind_text(s, ST_OUTBOX_INSERT, 2, c->kind);
-        bind_text(s, ST_OUTBOX_INSERT, 3, c->incident);
-        bind_text(s, ST_OUTBOX_INSERT, 4, c->body);
-        sqlite3_bind_int64(s->st[ST_OUTBOX_INSERT], 5, (sqlite3_int64) at);
-        bind_text(s, ST_OUTBOX_INSERT, 6, c->url);
-        r = step(s, ST_OUTBOX_INSERT);
-        if (r == 0 && ret_id)
-                *ret_id = sqlite3_last_insert_rowid(s->db);
-        return r;
-}
-
-static int join_sensor(struct store *s, const char *incident, const char *sensor, uint64_t at) {
-        bind_text(s, ST_SENSOR_JOIN, 1, incident);
-        bind_text(s, ST_SENSOR_JOIN, 2, sensor);
-        sqlite3_bind_int64(s->st[ST_SENSOR_JOIN], 3, (sqlite3_int64) at);
-        return step(s, ST_SENSOR_JOIN);
-}
-
-int store_incident_open(struct store *s, const struct store_incident *inc,
-                        const struct store_call *call, int64_t *ret_call_id) {
+int store_incident_insert(struct store *s, const struct store_incident *inc) {
         enum stmt i = ST_INCIDENT_INSERT;
-        int r;
 
-        if ((r = begin(s)) < 0)
-                return r;
         bind_text(s, i, 1, inc->id);
         bind_text(s, i, 2, incident_type_to_string(inc->type));
         bind_text(s, i, 3, severity_to_string(inc->severity));
@@ -312,191 +410,521 @@ int store_incident_open(struct store *s, const struct store_incident *inc,
         bind_text(s, i, 5, inc->sensor);
         bind_text(s, i, 6, inc->room);
         bind_text(s, i, 7, inc->reason);
-        sqlite3_bind_int64(s->st[i], 8, (sqlite3_int64) inc->opened_at);
-        if ((r = step(s, i)) < 0)
-                return rollback(s, r);
-        if (inc->sensor && (r = join_sensor(s, inc->id, inc->sensor, inc->opened_at)) < 0)
-                return rollback(s, r);
-        if ((r = insert_timeline(s, inc->id, inc->opened_at,
-                                 strcmp(inc->state, "open") == 0 ? "opened" : inc->state,
-                                 inc->sensor, "rule", inc->reason)) < 0)
-                return rollback(s, r);
-        if (call && (r = insert_call(s, call, inc->opened_at, ret_call_id)) < 0)
-                return rollback(s, r);
-        return commit(s);
+        bind_int(s, i, 8, (int64_t) inc->opened_at);
+        return step(s, i);
 }
 
-int store_incident_attach(struct store *s, const char *incident, const char *sensor,
-                          uint64_t at, const char *note, const struct store_call *call,
-                          int64_t *ret_call_id) {
-        int r;
-
-        if ((r = begin(s)) < 0)
-                return r;
-        if (sensor && (r = join_sensor(s, incident, sensor, at)) < 0)
-                return rollback(s, r);
-        if ((r = insert_timeline(s, incident, at, "triggered", sensor, "rule", note)) < 0)
-                return rollback(s, r);
-        if (call && (r = insert_call(s, call, at, ret_call_id)) < 0)
-                return rollback(s, r);
-        return commit(s);
-}
-
-int store_incident_state(struct store *s, const char *incident, const char *state, bool close,
-                         uint64_t at, const char *event, const char *actor, const char *channel,
-                         const char *note, const struct store_call *call, int64_t *ret_call_id) {
+int store_incident_set_state(struct store *s, const char *id, const char *state, bool close, uint64_t at,
+                             const char *reason) {
         enum stmt i = ST_INCIDENT_STATE;
         int r;
 
-        if ((r = begin(s)) < 0)
+        bind_text(s, i, 1, id);
+        bind_text(s, i, 2, state);
+        bind_int(s, i, 3, (int64_t) at);
+        bind_int(s, i, 4, close);
+        bind_text(s, i, 5, reason);
+        if ((r = step(s, i)) < 0)
                 return r;
-        if (state) {
-                bind_text(s, i, 1, incident);
-                bind_text(s, i, 2, state);
-                sqlite3_bind_int64(s->st[i], 3, (sqlite3_int64) at);
-                sqlite3_bind_int(s->st[i], 4, close);
-                bind_text(s, i, 5, note);
-                if ((r = step(s, i)) < 0)
-                        return rollback(s, r);
-                if (sqlite3_changes(s->db) != 1)
-                        return rollback(s, -ENOENT);    /* unknown or already closed */
-        }
-        if ((r = insert_timeline(s, incident, at, event, actor, channel, note)) < 0)
-                return rollback(s, r);
-        if (call && (r = insert_call(s, call, at, ret_call_id)) < 0)
-                return rollback(s, r);
-        return commit(s);
+        return sqlite3_changes(s->db) == 1 ? 0 : -ENOENT;
 }
 
-int store_incident_lookup(struct store *s, const char *id, char *state, size_t n, bool *closed) {
-        sqlite3_stmt *q = s->st[ST_INCIDENT_LOOKUP];
-        int rc, r = -ENOENT;
+int store_incident_join(struct store *s, const char *id, const char *sensor, uint64_t at) {
+        bind_text(s, ST_SENSOR_JOIN, 1, id);
+        bind_text(s, ST_SENSOR_JOIN, 2, sensor);
+        bind_int(s, ST_SENSOR_JOIN, 3, (int64_t) at);
+        return step(s, ST_SENSOR_JOIN);
+}
 
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        rc = sqlite3_step(q);
-        if (rc == SQLITE_ROW) {
-                snprintf(state, n, "%s", col_text(q, 0) ? col_text(q, 0) : "");
-                *closed = sqlite3_column_int(q, 1) != 0;
-                r = 0;
-        } else if (rc != SQLITE_DONE) {
-                r = fail(s, rc, "looking up an incident");
-        }
-        sqlite3_reset(q);
-        sqlite3_clear_bindings(q);
+int store_timeline_insert(struct store *s, const char *incident, uint64_t at, const char *event, const char *actor,
+                          const char *channel, const char *note) {
+        enum stmt i = ST_TIMELINE_INSERT;
+
+        bind_text(s, i, 1, incident);
+        bind_int(s, i, 2, (int64_t) at);
+        bind_text(s, i, 3, event);
+        bind_text(s, i, 4, actor);
+        bind_text(s, i, 5, channel);
+        bind_text(s, i, 6, note);
+        return step(s, i);
+}
+
+/* --- the outbox ---------------------------------------------------------------- */
+
+int store_outbox_insert(struct store *s, const struct store_outbox_row *row, int64_t *ret_id) {
+        enum stmt i = ST_OUTBOX_INSERT;
+        int r;
+
+        bind_text(s, i, 1, row->key);
+        bind_text(s, i, 2, row->kind);
+        bind_text(s, i, 3, row->dest);
+        bind_text(s, i, 4, row->incident);
+        bind_text(s, i, 5, row->body);
+        bind_text(s, i, 6, row->url);
+        bind_int(s, i, 7, (int64_t) row->created_at);
+        r = step(s, i);
+        if (r == 0 && ret_id)
+                *ret_id = sqlite3_last_insert_rowid(s->db);
         return r;
 }
 
-int store_timeline_add(struct store *s, const char *incident, uint64_t at, const char *event,
-                       const char *actor, const char *channel, const char *note) {
-        return insert_timeline(s, incident, at, event, actor, channel, note);
+struct outbox_ctx {
+        int (*cb)(const struct store_outbox_row *row, void *ud);
+        void *ud;
+};
+
+static int outbox_row(sqlite3_stmt *q, void *ctx) {
+        struct outbox_ctx *c = ctx;
+        struct store_outbox_row row = {
+                .id = sqlite3_column_int64(q, 0), .key = col_text(q, 1), .kind = col_text(q, 2),
+                .dest = col_text(q, 3), .incident = col_text(q, 4), .body = col_text(q, 5), .url = col_text(q, 6),
+                .attempts = (unsigned) sqlite3_column_int(q, 7), .created_at = (uint64_t) sqlite3_column_int64(q, 8),
+        };
+
+        if (!row.key || !row.body)
+                return 0;
+        if (!row.kind)
+                row.kind = "alarm";
+        if (!row.dest)
+                row.dest = row.url ? "webhook" : "dispatch";
+        return c->cb(&row, c->ud);
 }
 
-int store_load_open_incidents(struct store *s,
-                              int (*cb)(const struct store_incident *inc, void *ud), void *ud) {
-        sqlite3_stmt *q = s->st[ST_OPEN_INCIDENTS];
-        int rc, r = 0;
-
-        while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-                struct store_incident inc = {
-                        .type = incident_type_from_string(col_text(q, 1)),
-                        .severity = severity_from_string(col_text(q, 2)),
-                        .state = col_text(q, 3), .sensor = col_text(q, 4), .room = col_text(q, 5),
-                        .reason = col_text(q, 6), .opened_at = (uint64_t) sqlite3_column_int64(q, 7),
-                        .calls = (unsigned) sqlite3_column_int(q, 8),
-                };
-                snprintf(inc.id, sizeof inc.id, "%s", col_text(q, 0) ? col_text(q, 0) : "");
-                if (inc.type >= 0)
-                        r = cb(&inc, ud);
-        }
-        if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-                r = fail(s, rc, "loading open incidents");
-        sqlite3_reset(q);
-        return r;
+int store_outbox_foreach(struct store *s, int (*cb)(const struct store_outbox_row *row, void *ud), void *ud) {
+        struct outbox_ctx c = { cb, ud };
+        return each_row(s, ST_OUTBOX_LOAD, outbox_row, &c);
 }
 
-int store_outbox_load(struct store *s,
-                      int (*cb)(const struct store_outbox_row *row, void *ud), void *ud) {
-        sqlite3_stmt *q = s->st[ST_OUTBOX_LOAD];
-        int rc, r = 0;
+/* A statement of its own, relaxed: its loss in a power cut costs a repeat. */
+static int relaxed_step(struct store *s, enum stmt i) {
+        int r;
 
-        while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-                struct store_outbox_row row = {
-                        .id = sqlite3_column_int64(q, 0), .key = col_text(q, 1), .kind = col_text(q, 2),
-                        .incident = col_text(q, 3), .body = col_text(q, 4),
-                        .attempts = (unsigned) sqlite3_column_int(q, 5),
-                        .created_at = (uint64_t) sqlite3_column_int64(q, 6),
-                        .url = col_text(q, 7),
-                };
-                if (row.key && row.body)
-                        r = cb(&row, ud);
+        if (set_sync(s, 1) < 0) {
+                reset(s->st[i]);
+                return -EIO;
         }
-        if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-                r = fail(s, rc, "loading the outbox");
-        sqlite3_reset(q);
+        r = step(s, i);
+        (void) set_sync(s, 2);
         return r;
 }
 
 int store_outbox_failed(struct store *s, int64_t id, unsigned attempts, const char *error) {
-        sqlite3_bind_int64(s->st[ST_OUTBOX_FAILED], 1, id);
-        sqlite3_bind_int(s->st[ST_OUTBOX_FAILED], 2, (int) attempts);
+        bind_int(s, ST_OUTBOX_FAILED, 1, id);
+        bind_int(s, ST_OUTBOX_FAILED, 2, attempts);
         bind_text(s, ST_OUTBOX_FAILED, 3, error);
-        return step(s, ST_OUTBOX_FAILED);
-}
-
-/* Transactions whose loss in a power cut costs nothing but a repeat run
- * with synchronous=NORMAL (no fsync of their own); relaxed_end() puts FULL
- * back before anything else can commit. */
-static int relaxed_begin(struct store *s) {
-        int r;
-
-        if ((r = step(s, ST_SYNC_NORMAL)) < 0)
-                return r;
-        if ((r = step(s, ST_BEGIN)) < 0)
-                s->unsynced = step(s, ST_SYNC_FULL) < 0;
-        return r;
-}
-
-static int relaxed_end(struct store *s, int r) {
-        s->unsynced = step(s, ST_SYNC_FULL) < 0;
-        return r;
+        return relaxed_step(s, ST_OUTBOX_FAILED);
 }
 
 static int delivered_tx(struct store *s, int64_t id, const char *incident, const char *url, const char *case_id,
                         unsigned attempts, uint64_t at) {
-        char note[160];
+        char note[200];
         int r;
 
-        sqlite3_bind_int64(s->st[ST_DELIVERY_INSERT], 1, id);
+        bind_int(s, ST_DELIVERY_INSERT, 1, id);
         bind_text(s, ST_DELIVERY_INSERT, 2, url);
         bind_text(s, ST_DELIVERY_INSERT, 3, case_id);
-        sqlite3_bind_int(s->st[ST_DELIVERY_INSERT], 4, (int) attempts);
-        sqlite3_bind_int64(s->st[ST_DELIVERY_INSERT], 5, (sqlite3_int64) at);
+        bind_int(s, ST_DELIVERY_INSERT, 4, attempts);
+        bind_int(s, ST_DELIVERY_INSERT, 5, (int64_t) at);
         if ((r = step(s, ST_DELIVERY_INSERT)) < 0 && r != -EEXIST)
-                return rollback(s, r);
-        sqlite3_bind_int64(s->st[ST_OUTBOX_DELETE], 1, id);
+                return r;
+        bind_int(s, ST_OUTBOX_DELETE, 1, id);
         if ((r = step(s, ST_OUTBOX_DELETE)) < 0)
-                return rollback(s, r);
+                return r;
         if (case_id)
                 snprintf(note, sizeof note, "case %s, attempt %u", case_id, attempts);
         else
                 snprintf(note, sizeof note, "attempt %u", attempts);
-        if (incident && (r = insert_timeline(s, incident, at, case_id ? "dispatch_delivered" : "webhook_delivered",
-                                             case_id ? "dispatch" : "webhook", "https", note)) < 0)
-                return rollback(s, r);
-        return commit(s);
+        if (incident)
+                r = store_timeline_insert(s, incident, at, case_id ? "dispatch_delivered" : "webhook_delivered",
+                                          case_id ? "dispatch" : "webhook", "https", note);
+        return r;
 }
 
-/* Relaxed: if a power cut loses this record, the call is still in the
- * outbox and goes again with its Idempotency-Key, which the center
- * deduplicates; an alarm is never lost by it, and the loop does not wait
- * for an fsync while the next alarm may be arriving. */
-int store_outbox_delivered(struct store *s, int64_t id, const char *incident, const char *url,
-                           const char *case_id, unsigned attempts, uint64_t at) {
-        int r = relaxed_begin(s);
+int store_outbox_delivered(struct store *s, int64_t id, const char *incident, const char *url, const char *case_id,
+                           unsigned attempts, uint64_t at) {
+        int r = store_begin(s, STORE_RELAXED);
 
         if (r < 0)
                 return r;
-        return relaxed_end(s, delivered_tx(s, id, incident, url, case_id, attempts, at));
+        if ((r = delivered_tx(s, id, incident, url, case_id, attempts, at)) < 0) {
+                store_rollback(s);
+                return r;
+        }
+        return store_commit(s);
+}
+
+int store_outbox_drop(struct store *s, int64_t id) {
+        bind_int(s, ST_OUTBOX_DELETE, 1, id);
+        return relaxed_step(s, ST_OUTBOX_DELETE);
+}
+
+int store_outbox_depth(struct store *s) {
+        sqlite3_stmt *q = s->st[ST_OUTBOX_DEPTH];
+        int n = -EIO;
+
+        if (sqlite3_step(q) == SQLITE_ROW)
+                n = sqlite3_column_int(q, 0);
+        reset(q);
+        return n;
+}
+
+/* --- reading incidents ------------------------------------------------------------- */
+
+struct incident_ctx {
+        int (*cb)(const struct store_incident *inc, void *ud);
+        void *ud;
+        bool extra;                     /* the open-incidents query: calls and person_answered */
+        bool found;
+};
+
+static int incident_row(sqlite3_stmt *q, void *ctx) {
+        struct incident_ctx *c = ctx;
+        struct store_incident inc = {
+                .id = col_text(q, 0), .type = incident_type_from_string(col_text(q, 1)),
+                .severity = severity_from_string(col_text(q, 2)), .state = col_text(q, 3),
+                .sensor = col_text(q, 4), .room = col_text(q, 5), .reason = col_text(q, 6),
+                .opened_at = (uint64_t) sqlite3_column_int64(q, 7),
+                .closed_at = (uint64_t) sqlite3_column_int64(q, 8),
+        };
+
+        if (!inc.id || !inc.state || inc.type < 0 || inc.severity < 0)
+                return 0;       /* a row of a newer type, or damaged: not ours to act on */
+        if (c->extra) {
+                inc.calls = (unsigned) sqlite3_column_int(q, 9);
+                inc.person_answered = sqlite3_column_int(q, 10) != 0;
+        }
+        c->found = true;
+        return c->cb(&inc, c->ud);
+}
+
+int store_open_incidents_foreach(struct store *s, int (*cb)(const struct store_incident *inc, void *ud), void *ud) {
+        struct incident_ctx c = { cb, ud, true, false };
+        return each_row(s, ST_OPEN_INCIDENTS, incident_row, &c);
+}
+
+int store_incidents_foreach(struct store *s, bool open_only, int64_t limit,
+                            int (*cb)(const struct store_incident *inc, void *ud), void *ud) {
+        enum stmt i = open_only ? ST_INCIDENTS_OPEN : ST_INCIDENTS_ALL;
+        struct incident_ctx c = { cb, ud, false, false };
+
+        bind_int(s, i, 1, limit);
+        return each_row(s, i, incident_row, &c);
+}
+
+int store_incident_get(struct store *s, const char *id, int (*cb)(const struct store_incident *inc, void *ud),
+                       void *ud) {
+        struct incident_ctx c = { cb, ud, false, false };
+        int r;
+
+        bind_text(s, ST_INCIDENT_GET, 1, id);
+        r = each_row(s, ST_INCIDENT_GET, incident_row, &c);
+        return r < 0 ? r : c.found ? 0 : -ENOENT;
+}
+
+struct timeline_ctx {
+        int (*cb)(const struct store_timeline_row *row, void *ud);
+        void *ud;
+};
+
+static int timeline_row(sqlite3_stmt *q, void *ctx) {
+        struct timeline_ctx *c = ctx;
+        struct store_timeline_row row = {
+                .at = (uint64_t) sqlite3_column_int64(q, 0), .event = col_text(q, 1), .actor = col_text(q, 2),
+                .channel = col_text(q, 3), .note = col_text(q, 4),
+        };
+
+        return row.event ? c->cb(&row, c->ud) : 0;
+}
+
+int store_timeline_foreach(struct store *s, const char *incident,
+                           int (*cb)(const struct store_timeline_row *row, void *ud), void *ud) {
+        struct timeline_ctx c = { cb, ud };
+
+        bind_text(s, ST_TIMELINE_LOAD, 1, incident);
+        return each_row(s, ST_TIMELINE_LOAD, timeline_row, &c);
+}
+
+struct name_ctx {
+        int (*cb)(const char *name, void *ud);
+        void *ud;
+};
+
+static int name_row(sqlite3_stmt *q, void *ctx) {
+        struct name_ctx *c = ctx;
+        return col_text(q, 0) ? c->cb(col_text(q, 0), c->ud) : 0;
+}
+
+int store_incident_sensors_foreach(struct store *s, const char *incident, int (*cb)(const char *sensor, void *ud),
+                                   void *ud) {
+        struct name_ctx c = { cb, ud };
+
+        bind_text(s, ST_INCIDENT_SENSORS, 1, incident);
+        return each_row(s, ST_INCIDENT_SENSORS, name_row, &c);
+}
+
+/* --- settings and their audit ---------------------------------------------------------- */
+
+static int audit_insert(struct store *s, uint64_t at, const char *key, const char *old, const char *value,
+                        const char *actor, const char *channel, const char *result) {
+        enum stmt i = ST_AUDIT_INSERT;
+
+        bind_int(s, i, 1, (int64_t) at);
+        bind_text(s, i, 2, key);
+        bind_text(s, i, 3, old);
+        bind_text(s, i, 4, value);
+        bind_text(s, i, 5, actor);
+        bind_text(s, i, 6, channel);
+        bind_text(s, i, 7, result);
+        return step(s, i);
+}
+
+int store_setting_put(struct store *s, const char *key, const char *old, const char *value, uint64_t at,
+                      const char *actor, const char *channel) {
+        int r;
+
+        if ((r = store_begin(s, STORE_DURABLE)) < 0)
+                return r;
+        bind_text(s, ST_SETTING_PUT, 1, key);
+        bind_text(s, ST_SETTING_PUT, 2, value);
+        bind_int(s, ST_SETTING_PUT, 3, (int64_t) at);
+        bind_text(s, ST_SETTING_PUT, 4, actor);
+        bind_text(s, ST_SETTING_PUT, 5, channel);
+        if ((r = step(s, ST_SETTING_PUT)) < 0 ||
+            (r = audit_insert(s, at, key, old, value, actor, channel, "applied")) < 0) {
+                store_rollback(s);
+                return r;
+        }
+        return store_commit(s);
+}
+
+int store_audit_refused(struct store *s, const char *key, const char *old, const char *value, uint64_t at,
+                        const char *actor, const char *channel, const char *why) {
+        int r;
+
+        if (set_sync(s, 1) < 0)
+                return -EIO;
+        r = audit_insert(s, at, key, old, value, actor, channel, why);
+        (void) set_sync(s, 2);
+        return r;
+}
+
+struct setting_ctx {
+        int (*cb)(const struct store_setting_row *row, void *ud);
+        void *ud;
+};
+
+static int setting_row(sqlite3_stmt *q, void *ctx) {
+        struct setting_ctx *c = ctx;
+        struct store_setting_row row = {
+                .key = col_text(q, 0), .value = col_text(q, 1), .actor = col_text(q, 2), .channel = col_text(q, 3),
+        };
+
+        return row.key && row.value ? c->cb(&row, c->ud) : 0;
+}
+
+int store_settings_foreach(struct store *s, int (*cb)(const struct store_setting_row *row, void *ud), void *ud) {
+        struct setting_ctx c = { cb, ud };
+        return each_row(s, ST_SETTINGS_LOAD, setting_row, &c);
+}
+
+struct audit_ctx {
+        int (*cb)(const struct store_audit_row *row, void *ud);
+        void *ud;
+};
+
+static int audit_row(sqlite3_stmt *q, void *ctx) {
+        struct audit_ctx *c = ctx;
+        struct store_audit_row row = {
+                .seq = sqlite3_column_int64(q, 0), .at = (uint64_t) sqlite3_column_int64(q, 1),
+                .key = col_text(q, 2), .old = col_text(q, 3), .value = col_text(q, 4), .actor = col_text(q, 5),
+                .channel = col_text(q, 6), .result = col_text(q, 7),
+        };
+
+        return c->cb(&row, c->ud);
+}
+
+int store_audit_foreach(struct store *s, const char *key, int64_t after, int64_t limit,
+                        int (*cb)(const struct store_audit_row *row, void *ud), void *ud) {
+        enum stmt i = key ? ST_AUDIT_KEY : ST_AUDIT_ALL;
+        struct audit_ctx c = { cb, ud };
+
+        bind_int(s, i, 1, after);
+        bind_int(s, i, 2, limit);
+        if (key)
+                bind_text(s, i, 3, key);
+        return each_row(s, i, audit_row, &c);
+}
+
+/* --- refused input ------------------------------------------------------------------ */
+
+int store_refusals_add(struct store *s, uint64_t at, const char *what, const char *why, unsigned long count) {
+        bind_int(s, ST_REFUSALS_ADD, 1, (int64_t) (at / USEC_PER_MIN * USEC_PER_MIN));
+        bind_text(s, ST_REFUSALS_ADD, 2, what);
+        bind_text(s, ST_REFUSALS_ADD, 3, why);
+        bind_int(s, ST_REFUSALS_ADD, 4, (int64_t) count);
+        return relaxed_step(s, ST_REFUSALS_ADD);
+}
+
+/* --- history ------------------------------------------------------------------------------ */
+
+int store_log_event(struct store *s, const char *sensor, const struct event *ev) {
+        if (s->n_batch == s->cap_batch) {
+                size_t cap = s->cap_batch ? s->cap_batch * 2 : 256;
+                struct log_entry *n;
+
+                if (cap > 65536)
+                        return -ENOBUFS;        /* the flush timer is behind: drop the log, not alarms */
+                n = realloc(s->batch, cap * sizeof *n);
+                if (!n)
+                        return -ENOMEM;
+                s->batch = n;
+                s->cap_batch = cap;
+        }
+        s->batch[s->n_batch++] = (struct log_entry) { ev->wall, sensor, ev->attr, ev->value };
+        return 0;
+}
+
+int store_flush(struct store *s) {
+        sqlite3_stmt *q = s->st[ST_LOG_INSERT];
+        size_t n = s->n_batch;
+        int r;
+
+        if (n == 0)
+                return 0;
+        if ((r = store_begin(s, STORE_RELAXED)) < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                sqlite3_bind_int64(q, 1, (sqlite3_int64) s->batch[i].at);
+                sqlite3_bind_text(q, 2, s->batch[i].sensor, -1, SQLITE_STATIC);
+                sqlite3_bind_text(q, 3, event_attr_to_string(s->batch[i].attr), -1, SQLITE_STATIC);
+                sqlite3_bind_double(q, 4, s->batch[i].value);
+                if ((r = step(s, ST_LOG_INSERT)) < 0) {
+                        store_rollback(s);
+                        return r;
+                }
+        }
+        s->n_batch = 0;
+        r = store_commit(s);
+        return r < 0 ? r : (int) n;
+}
+
+size_t store_log_pending(const struct store *s) {
+        return s->n_batch;
+}
+
+struct activity_ctx {
+        int (*cb)(uint64_t at, const char *sensor, void *ud);
+        void *ud;
+};
+
+static int activity_row(sqlite3_stmt *q, void *ctx) {
+        struct activity_ctx *c = ctx;
+        return col_text(q, 1) ? c->cb((uint64_t) sqlite3_column_int64(q, 0), col_text(q, 1), c->ud) : 0;
+}
+
+int store_activity_foreach(struct store *s, uint64_t since, int (*cb)(uint64_t at, const char *sensor, void *ud),
+                           void *ud) {
+        struct activity_ctx c = { cb, ud };
+
+        bind_int(s, ST_ACTIVITY, 1, (int64_t) since);
+        return each_row(s, ST_ACTIVITY, activity_row, &c);
+}
+
+static int64_t pragma_int(struct store *s, const char *sql) {
+        sqlite3_stmt *q;
+        int64_t v = -EIO;
+
+        if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+                return -EIO;
+        if (sqlite3_step(q) == SQLITE_ROW)
+                v = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+        return v;
+}
+
+int64_t store_size(struct store *s) {
+        int64_t pages = pragma_int(s, "PRAGMA page_count"), free_pages = pragma_int(s, "PRAGMA freelist_count");
+        int64_t size = pragma_int(s, "PRAGMA page_size");
+
+        if (pages < 0 || free_pages < 0 || size < 0)
+                return -EIO;
+        return (pages - free_pages) * size;
+}
+
+/* Runs one DELETE of history with the time bound and the budget bound;
+ * how many rows went. */
+static int prune_sql(struct store *s, const char *sql, int64_t bound, unsigned budget) {
+        sqlite3_stmt *q;
+        int rc;
+
+        if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+                return fail(s, sqlite3_errcode(s->db), sql);
+        sqlite3_bind_int64(q, 1, (sqlite3_int64) bound);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64) budget);
+        rc = sqlite3_step(q);
+        sqlite3_finalize(q);
+        if (rc != SQLITE_DONE)
+                return fail(s, rc, sql);
+        return sqlite3_changes(s->db);
+}
+
+/* History: what may go, older first (each has an index on its time). */
+static const char *const prune_older[] = {
+        "DELETE FROM sensor_log WHERE rowid IN (SELECT rowid FROM sensor_log WHERE at < ?1 LIMIT ?2)",
+        "DELETE FROM audit WHERE seq IN (SELECT seq FROM audit WHERE at < ?1 LIMIT ?2)",
+        "DELETE FROM refusals WHERE rowid IN (SELECT rowid FROM refusals WHERE minute < ?1 LIMIT ?2)",
+};
+static const char *const prune_oldest[] = {
+        "DELETE FROM sensor_log WHERE rowid IN (SELECT rowid FROM sensor_log ORDER BY at LIMIT ?2)",
+        "DELETE FROM refusals WHERE rowid IN (SELECT rowid FROM refusals ORDER BY minute LIMIT ?2)",
+        "DELETE FROM audit WHERE seq IN (SELECT seq FROM audit ORDER BY seq LIMIT ?2)",
+};
+
+int store_prune(struct store *s, uint64_t before, uint64_t max_bytes, unsigned budget) {
+        unsigned total = 0;
+        int r;
+
+        if ((r = store_begin(s, STORE_RELAXED)) < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(prune_older) && total < budget; i++) {
+                if ((r = prune_sql(s, prune_older[i], (int64_t) before, budget - total)) < 0)
+                        goto fail;
+                total += (unsigned) r;
+        }
+        /* Over the size cap: the oldest history goes, the sensor log first
+         * (it is most of it), until the database fits. */
+        for (size_t i = 0; max_bytes > 0 && i < ELEMENTSOF(prune_oldest) && total < budget &&
+                           store_size(s) > (int64_t) max_bytes; i++) {
+                if ((r = prune_sql(s, prune_oldest[i], 0, budget - total)) < 0)
+                        goto fail;
+                total += (unsigned) r;
+        }
+        if ((r = store_commit(s)) < 0)
+                return r;
+        return (int) total;
+fail:
+        store_rollback(s);
+        return r;
+}
+
+unsigned store_wal_frames(const struct store *s) {
+        return s ? s->wal_frames : 0;
+}
+
+int store_checkpoint(struct store *s) {
+        int rc, log = 0, done = 0;
+
+        rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+                return fail(s, rc, "checkpoint");
+        /* Every frame copied: the next writer starts the WAL over. */
+        if (done >= log)
+                s->wal_frames = 0;
+        return 0;
+}
+
+bool store_checkpoint_due(const struct store *s) {
+        return s && s->wal_frames >= WAL_FORCE_FRAMES;
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -569,193 +997,11 @@ out:
         return r;
 }
 
-/* Runs sql with text parameters (NULL-terminated list), calling cb per row
- * with the columns as text. A small helper for the operator's queries,
- * which are not on any alarm path. */
-static int query(struct store *s, const char *sql, const char *const *params, int64_t num,
-                 int (*cb)(int n, const char *const *cols, void *ud), void *ud) {
-        sqlite3_stmt *q;
-        int rc, r = 0, i = 0;
-
-        if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
-                return fail(s, sqlite3_errcode(s->db), sql);
-        for (; params && params[i]; i++)
-                sqlite3_bind_text(q, i + 1, params[i], -1, SQLITE_STATIC);
-        if (num >= 0)
-                sqlite3_bind_int64(q, i + 1, num);
-        while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-                const char *cols[16];
-                int n = sqlite3_column_count(q);
-                if (n > 16)
-                        n = 16;
-                for (int k = 0; k < n; k++)
-                        cols[k] = col_text(q, k);
-                r = cb(n, cols, ud);
-        }
-        if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-                r = fail(s, rc, sql);
-        sqlite3_finalize(q);
-        return r;
-}
-
-int store_setting_put(struct store *s, const char *key, const char *old, const char *value, uint64_t at,
-                      const char *actor, const char *channel) {
-        sqlite3_stmt *q = NULL;
-        int r;
-
-        if ((r = begin(s)) < 0)
-                return r;
-        if (sqlite3_prepare_v2(s->db, "INSERT INTO settings(key, value, at, actor, channel) VALUES(?1, ?2, ?3, ?4, ?5)"
-                               " ON CONFLICT(key) DO UPDATE SET value = ?2, at = ?3, actor = ?4, channel = ?5",
-                               -1, &q, NULL) != SQLITE_OK)
-                return rollback(s, fail(s, sqlite3_errcode(s->db), "settings"));
-        sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, value, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 3, (sqlite3_int64) at);
-        sqlite3_bind_text(q, 4, actor, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 5, channel, -1, SQLITE_STATIC);
-        r = sqlite3_step(q) == SQLITE_DONE ? 0 : fail(s, sqlite3_errcode(s->db), "settings");
-        sqlite3_finalize(q);
-        if (r < 0)
-                return rollback(s, r);
-        if ((r = store_audit_add(s, key, old, value, at, actor, channel, "applied")) < 0)
-                return rollback(s, r);
-        return commit(s);
-}
-
-int store_audit_add(struct store *s, const char *key, const char *old, const char *value, uint64_t at,
-                    const char *actor, const char *channel, const char *result) {
-        sqlite3_stmt *q = NULL;
-        int r;
-
-        if (sqlite3_prepare_v2(s->db, "INSERT INTO audit(at, key, old, new, actor, channel, result)"
-                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &q, NULL) != SQLITE_OK)
-                return fail(s, sqlite3_errcode(s->db), "audit");
-        sqlite3_bind_int64(q, 1, (sqlite3_int64) at);
-        sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 3, old, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 4, value, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 5, actor, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 6, channel, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 7, result, -1, SQLITE_STATIC);
-        r = sqlite3_step(q) == SQLITE_DONE ? 0 : fail(s, sqlite3_errcode(s->db), "audit");
-        sqlite3_finalize(q);
-        return r;
-}
-
-int store_settings_load(struct store *s, int (*cb)(int n, const char *const *cols, void *ud), void *ud) {
-        return query(s, "SELECT key, value, actor, channel FROM settings ORDER BY key", NULL, -1, cb, ud);
-}
-
-int store_audit_load(struct store *s, const char *key, int (*cb)(int n, const char *const *cols, void *ud),
-                     void *ud) {
-        const char *params[] = { key, NULL };
-        return query(s, key ? "SELECT at, key, old, new, actor, channel, result FROM audit WHERE key = ?1 ORDER BY seq"
-                            : "SELECT at, key, old, new, actor, channel, result FROM audit ORDER BY seq",
-                     key ? params : NULL, -1, cb, ud);
-}
-
-int store_incidents_load(struct store *s, bool open_only, int64_t limit,
-                         int (*cb)(int n, const char *const *cols, void *ud), void *ud) {
-        return query(s, open_only
-                     ? "SELECT id, type, severity, state, sensor, reason, opened_at, closed_at FROM incidents"
-                       " WHERE closed_at IS NULL ORDER BY opened_at DESC LIMIT ?1"
-                     : "SELECT id, type, severity, state, sensor, reason, opened_at, closed_at FROM incidents"
-                       " ORDER BY opened_at DESC LIMIT ?1", NULL, limit, cb, ud);
-}
-
-int store_timeline_load(struct store *s, const char *incident,
-                        int (*cb)(int n, const char *const *cols, void *ud), void *ud) {
-        const char *params[] = { incident, NULL };
-        return query(s, "SELECT at, event, actor, channel, note FROM timeline WHERE incident = ?1 ORDER BY seq",
-                     params, -1, cb, ud);
-}
-
-int store_incident_sensors(struct store *s, const char *incident, store_row_fn cb, void *ud) {
-        const char *params[] = { incident, NULL };
-        return query(s, "SELECT sensor FROM incident_sensors WHERE incident = ?1 ORDER BY at", params, -1, cb, ud);
-}
-
-int store_activity_load(struct store *s, uint64_t since,
-                        int (*cb)(int n, const char *const *cols, void *ud), void *ud) {
-        return query(s, "SELECT at, sensor FROM sensor_log WHERE at >= ?1 AND value > 0"
-                        " AND attr IN ('motion', 'door_open')", NULL, (int64_t) since, cb, ud);
-}
 
 unsigned long store_failures(const struct store *s) {
         return s ? s->failures : 0;
 }
 
-int store_outbox_drop(struct store *s, int64_t id) {
-        sqlite3_bind_int64(s->st[ST_OUTBOX_DELETE], 1, id);
-        return step(s, ST_OUTBOX_DELETE);
-}
-
-int store_outbox_depth(struct store *s) {
-        sqlite3_stmt *q = s->st[ST_OUTBOX_DEPTH];
-        int n = -EIO;
-
-        if (sqlite3_step(q) == SQLITE_ROW)
-                n = sqlite3_column_int(q, 0);
-        sqlite3_reset(q);
-        return n;
-}
-
-int store_log_event(struct store *s, const char *sensor, const struct event *ev) {
-        if (s->n_batch == s->cap_batch) {
-                size_t cap = s->cap_batch ? s->cap_batch * 2 : 256;
-                struct log_entry *n;
-
-                if (cap > 65536)
-                        return -ENOBUFS;        /* the flush timer is behind: drop the log, not alarms */
-                n = realloc(s->batch, cap * sizeof *n);
-                if (!n)
-                        return -ENOMEM;
-                s->batch = n;
-                s->cap_batch = cap;
-        }
-        s->batch[s->n_batch++] = (struct log_entry) { ev->wall, sensor, ev->attr, ev->value };
-        return 0;
-}
-
-int store_flush(struct store *s) {
-        sqlite3_stmt *q = s->st[ST_LOG_INSERT];
-        size_t n = s->n_batch;
-        int r;
-
-        if (n == 0)
-                return 0;
-        /* History: relaxed (the pragma applies to this connection's
-         * following transactions; FULL again before anything else). */
-        if ((r = relaxed_begin(s)) < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                sqlite3_bind_int64(q, 1, (sqlite3_int64) s->batch[i].at);
-                sqlite3_bind_text(q, 2, s->batch[i].sensor, -1, SQLITE_STATIC);
-                sqlite3_bind_text(q, 3, event_attr_to_string(s->batch[i].attr), -1, SQLITE_STATIC);
-                sqlite3_bind_double(q, 4, s->batch[i].value);
-                if ((r = step(s, ST_LOG_INSERT)) < 0)
-                        return relaxed_end(s, rollback(s, r));
-        }
-        s->n_batch = 0;
-        /* Alarms must not commit without an fsync: until FULL is back,
-         * begin() refuses, and the alarm paths send from memory. */
-        r = relaxed_end(s, commit(s));
-        return r < 0 ? r : (int) n;
-}
-
 int store_synchronous(struct store *s) {
-        sqlite3_stmt *q;
-        int v = -EIO;
-
-        if (sqlite3_prepare_v2(s->db, "PRAGMA synchronous", -1, &q, NULL) != SQLITE_OK)
-                return -EIO;
-        if (sqlite3_step(q) == SQLITE_ROW)
-                v = sqlite3_column_int(q, 0);
-        sqlite3_finalize(q);
-        return v;
-}
-
-size_t store_log_pending(const struct store *s) {
-        return s->n_batch;
+        return (int) pragma_int(s, "PRAGMA synchronous");
 }

@@ -46,6 +46,13 @@ static const char *const severity_names[_SEVERITY_MAX] = {
         [SEVERITY_CRITICAL] = "critical",
 };
 
+static const char *const health_problem_names[_HEALTH_MAX] = {
+        [HEALTH_NONE] = "none", [HEALTH_OFFLINE] = "offline", [HEALTH_OFFLINE_BRIDGE] = "offline_bridge",
+        [HEALTH_BATTERY] = "battery", [HEALTH_TAMPER] = "tamper", [HEALTH_NOT_WORN] = "not_worn",
+        [HEALTH_LINK] = "link", [HEALTH_STORAGE] = "storage", [HEALTH_GPIO] = "gpio", [HEALTH_MQTT] = "mqtt",
+        [HEALTH_CENTER] = "center",
+};
+
 static int lookup(const char *const *names, int n, const char *s) {
         for (int i = 0; s && i < n; i++)
                 if (names[i] && strcmp(names[i], s) == 0)
@@ -76,6 +83,13 @@ const char *severity_to_string(enum severity s) {
 }
 enum severity severity_from_string(const char *s) {
         return lookup(severity_names, _SEVERITY_MAX, s);
+}
+const char *health_problem_to_string(enum health_problem p) {
+        return p >= 0 && p < _HEALTH_MAX ? health_problem_names[p] : NULL;
+}
+enum health_problem health_problem_from_string(const char *s) {
+        int r = lookup(health_problem_names, _HEALTH_MAX, s);
+        return r < 0 ? HEALTH_NONE : (enum health_problem) r;
 }
 
 static const struct {
@@ -127,6 +141,33 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
         if (!any)
                 return -EINVAL;
         *ret_usec = total;
+        return 0;
+}
+
+int parse_size(const char *s, uint64_t *ret) {
+        unsigned long long v;
+        uint64_t mult = 1;
+        char *end;
+
+        if (!s || !isdigit((unsigned char) *s))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno)
+                return -EINVAL;
+        switch (*end) {
+        case 'K': case 'k': mult = 1024; end++; break;
+        case 'M': mult = 1024 * 1024; end++; break;
+        case 'G': mult = 1024 * 1024 * 1024; end++; break;
+        default: break;
+        }
+        if (mult > 1 && *end == 'i')
+                end++;
+        if (*end == 'B')
+                end++;
+        if (*end || v > UINT64_MAX / mult)
+                return -EINVAL;
+        *ret = v * mult;
         return 0;
 }
 

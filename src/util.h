@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 
 static inline void freep(void *p) {
         extern void free(void *);
@@ -18,6 +20,9 @@ static inline void freep(void *p) {
 /* Parses "30s", "10m", "4h", "1d", "250ms" or sums like "1h30m" into usec.
  * A bare number without a unit is an error (-EINVAL). */
 int parse_duration(const char *s, uint64_t *ret_usec);
+/* Parses a size in bytes: "65536", "64K", "16M", "1G" (binary multiples,
+ * an optional "B" or "iB" after the letter). -EINVAL if not one. */
+int parse_size(const char *s, uint64_t *ret);
 /* Parses "HH:MM" into minutes after midnight (0..1439). */
 int parse_time_of_day(const char *s, unsigned *ret_minutes);
 /* Parses true/false/yes/no/on/off/1/0 (case-insensitive). */

@@ -107,6 +107,9 @@ enum health_problem {
         HEALTH_LINK,            /* the dispatch center does not answer heartbeats */
         HEALTH_STORAGE,         /* the database cannot be opened or written */
         HEALTH_GPIO,            /* its GPIO line cannot be had (no chip, in use, no permission) */
+        HEALTH_MQTT,            /* the broker connection keeps dropping (flapping), or a poison message */
+        HEALTH_CENTER,          /* the center refuses a call (a 4xx that retrying will not fix) */
+        _HEALTH_MAX,
 };
 
 #define SENSOR_NONE UINT32_MAX
@@ -123,6 +126,7 @@ struct decision {
         uint64_t duration;      /* how long it has lasted, usec; 0 = n/a */
         double value;           /* a reading (heart rate, battery %) */
         enum health_problem problem;
+        bool again;             /* still present when the last incident of its kind was closed */
 };
 
 /* Names as they appear in config, JSON and the database. */
@@ -134,3 +138,5 @@ const char *incident_type_to_string(enum incident_type t);
 enum incident_type incident_type_from_string(const char *s);
 const char *severity_to_string(enum severity s);
 enum severity severity_from_string(const char *s);
+const char *health_problem_to_string(enum health_problem p);
+enum health_problem health_problem_from_string(const char *s);       /* HEALTH_NONE if unknown */

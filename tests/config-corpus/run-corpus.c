@@ -55,7 +55,10 @@ static int load(const char *name, struct msgs *m) {
         int r;
 
         case_path(name, path, sizeof path);
+        /* As anjud loads it: the file, then the secrets it names. */
         r = config_load(path, collect, m, &c);
+        if (r >= 0)
+                r = config_load_secrets(c, collect, NULL, m);
         config_free(c);
         return r;
 }

@@ -39,7 +39,9 @@ struct proc *h_broker_start_conf(int port, const char *more);
 struct proc *h_sim_start(int port, const char *const *extra);
 /* anjud -c config; its stderr is read through out. */
 struct proc *h_anjud_start(const char *config);
-/* anjud -c config with extra arguments (NULL-terminated), e.g. --time-scale. */
+/* anjud -c config with extra arguments (NULL-terminated), e.g. --time-scale;
+ * with --clock-sync synced unless extra says --clock-sync itself (a
+ * gateway's clock is synchronised; a test machine's often says it is not). */
 struct proc *h_anjud_start_args(const char *config, const char *const *extra);
 /* mosquitto_sub -v on topic (wildcards allowed); returns once subscribed. */
 struct proc *h_sub_start(int port, const char *topic);
@@ -67,6 +69,8 @@ int h_count_lines(struct proc *p, const char *needle, int timeout_ms);
  * or NULL if none arrived within timeout_ms. */
 json_t *h_sim_next_call(struct proc *sim, int timeout_ms);
 
+/* A secret file (a key, a token) as an installer should leave it: 0600. */
+void h_write_secret(const char *path, const char *text);
 /* Writes <dir>/anju.conf: a sample home on the given broker and dispatch
  * ports, with extra text appended; returns the path (static buffer). */
 const char *h_write_config(const char *dir, int mqtt_port, int dispatch_port, const char *extra);

@@ -437,7 +437,7 @@ static char *remote_set(struct rig *r, const char *key, const char *value, const
         char msg[512], sig[65], *txt;
         json_t *j;
 
-        snprintf(msg, sizeof msg, "%s\n%s\n%s\n%lld", key, value, by, ts);
+        snprintf(msg, sizeof msg, "%s\n%s\n%s\n%s\n%lld", HUB, key, value, by, ts);
         hmac_hex(sign_key, msg, sig);
         j = json_pack("{s:s, s:s, s:s, s:I, s:s}", "key", key, "value", value, "by", by, "ts", (json_int_t) ts,
                       "sig", sig);
@@ -1016,32 +1016,36 @@ START_TEST(test_remote_configuration_signed_with_the_operator_key) {
 
         expect_setting(&r, "inactivity.day_limit", "3h");
 
-        /* Every attempt with a key is on the record, in order. */
+        /* Only verified authors are on the record: the change, and the two a
+         * signed operator asked for and was refused. Replays, forgeries, stale
+         * and malformed messages name whoever the sender chose, so they are
+         * only counted (issue 18, item 7). */
         ctl(&r, &o, "get", "--history", "--json", NULL);
         EXPECT_RC(o, 0);
         j = json_of(&o);
         hist = json_object_get(j, "history");
-        ck_assert_msg(json_array_size(hist) == 7, "history: %s", o.out);
+        ck_assert_msg(json_array_size(hist) == 3, "history: %s", o.out);
         ck_assert_str_eq(str(json_array_get(hist, 0), "result"), "applied");
         ck_assert_str_eq(str(json_array_get(hist, 0), "actor"), "ops-anna");
         ck_assert_str_eq(str(json_array_get(hist, 0), "channel"), "mqtt");
         ck_assert_str_eq(str(json_array_get(hist, 0), "old"), "2h");
         ck_assert_str_eq(str(json_array_get(hist, 0), "new"), "3h");
-        ck_assert_msg(strstr(str(json_array_get(hist, 1), "result"), "replayed"), "%s", o.out);
-        ck_assert_str_eq(str(json_array_get(hist, 2), "result"), "bad signature");
-        ck_assert_str_eq(str(json_array_get(hist, 2), "new"), "5h");
-        ck_assert_msg(strstr(str(json_array_get(hist, 3), "result"), "is not a duration"), "%s", o.out);
-        ck_assert_str_eq(str(json_array_get(hist, 3), "new"), "5s");
-        ck_assert_str_eq(str(json_array_get(hist, 4), "key"), "no.such");
-        ck_assert_msg(strstr(str(json_array_get(hist, 4), "result"), "unknown setting"), "%s", o.out);
-        ck_assert_msg(strstr(str(json_array_get(hist, 5), "result"), "more than 5 minutes"), "%s", o.out);
-        ck_assert_msg(strstr(str(json_array_get(hist, 6), "result"), "expected {"), "%s", o.out);
+        ck_assert_msg(strstr(str(json_array_get(hist, 1), "result"), "is not a duration"), "%s", o.out);
+        ck_assert_str_eq(str(json_array_get(hist, 1), "new"), "5s");
+        ck_assert_str_eq(str(json_array_get(hist, 2), "key"), "no.such");
+        ck_assert_msg(strstr(str(json_array_get(hist, 2), "result"), "unknown setting"), "%s", o.out);
         for (size_t i = 0; i < json_array_size(hist); i++)
                 ck_assert_str_eq(str(json_array_get(hist, i), "channel"), "mqtt");
+        ck_assert_msg(!strstr(o.out, "bad signature") && !strstr(o.out, "replayed"), "%s", o.out);
+        json_decref(j);
+        /* The four refused ones are counted. */
+        ctl(&r, &o, "status", "--json", NULL);
+        EXPECT_RC(o, 0);
+        j = json_of(&o);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "refused"), "setting")), 4);
         json_decref(j);
         ctl(&r, &o, "get", "--history", NULL);
         EXPECT_RC(o, 0);
-        EXPECT_OUT(o, "bad signature");
         EXPECT_OUT(o, "ops-anna");
         rig_down(&r);
 }

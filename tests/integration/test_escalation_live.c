@@ -43,8 +43,8 @@ static void rig_up_with(struct rig *r, const char *const *sim_args, const char *
         char extra[4096];
 
         snprintf(r->dir, sizeof r->dir, "%s", h_tmpdir());
-        write_file(r->dir, "wang.key", "wang-secret-key\n");
-        write_file(r->dir, "li.key", "li-secret-key\n");
+        write_file(r->dir, "wang.key", "wang-secret-key-01\n");
+        write_file(r->dir, "li.key", "li-secret-key-0123\n");
         snprintf(extra, sizeof extra,
                  "[sensor bath_leak]\nkind = water\nroom = bathroom\ntopic = zigbee2mqtt/bath_leak\n\n"
                  "[contact wang]\nrole = volunteer\nname = Wang\ntopic = " WANG "\nkey_file = %s/wang.key\norder = 1\n\n"
@@ -185,14 +185,14 @@ START_TEST(test_volunteer_acks_arrives_resolves_and_the_ladder_stops) {
         rig_up(&r);
         pub(&r, "zigbee2mqtt/bath_leak", LEAK_ON);
         ck_assert_msg(notice(&r, WANG, NULL, 5000, id, kind), "volunteer not notified");
-        ack(&r, id, "ack", "wang", "wang-secret-key", 0, NULL, 0);
+        ack(&r, id, "ack", "wang", "wang-secret-key-01", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "ack by wang via mqtt", 5000), "ack not applied");
         /* No grid worker, no call, no repeats: 4 s real = 240 s of the ladder. */
         ck_assert_msg(h_sim_next_call(r.sim, 4000) == NULL, "the center was called after an ack");
         ck_assert_msg(!notice(&r, LI, "\"alert\"", 1, NULL, NULL), "grid worker notified after an ack");
-        ack(&r, id, "arrived", "wang", "wang-secret-key", 0, NULL, 0);
+        ack(&r, id, "arrived", "wang", "wang-secret-key-01", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "arrived by wang via mqtt", 5000), "arrival not applied");
-        ack(&r, id, "resolved", "wang", "wang-secret-key", 0, NULL, 0);
+        ack(&r, id, "resolved", "wang", "wang-secret-key-01", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "resolved by wang via mqtt", 5000), "resolve not applied");
         db_incident(&r, id, state, sizeof state, events, sizeof events);
         ck_assert_str_eq(state, "resolved");
@@ -200,7 +200,7 @@ START_TEST(test_volunteer_acks_arrives_resolves_and_the_ladder_stops) {
                       strstr(events, "resolved:wang"), "%s", events);
         ck_assert_msg(!strstr(events, "notified:li") && !strstr(events, "called"), "%s", events);
         /* Closed: a later ack is refused. */
-        ack(&r, id, "ack", "wang", "wang-secret-key", 0, NULL, 0);
+        ack(&r, id, "ack", "wang", "wang-secret-key-01", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "incident already closed", 5000), "ack on a closed incident not refused");
         rig_down(&r);
 }
@@ -219,16 +219,16 @@ START_TEST(test_bad_acks_are_refused_and_never_applied) {
         ck_assert_msg(h_wait_line(r.anjud, "unknown responder", 5000), "unknown responder accepted");
         ack(&r, id, "ack", "nokey", "x", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "has no key_file", 5000), "contact without key accepted");
-        ack(&r, id, "ack", "wang", "wang-secret-key", -3600, NULL, 0);
+        ack(&r, id, "ack", "wang", "wang-secret-key-01", -3600, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "more than 5 minutes", 5000), "old ack accepted");
-        ack(&r, "20200101-abcdef", "ack", "wang", "wang-secret-key", 0, NULL, 0);
+        ack(&r, "20200101-abcdef", "ack", "wang", "wang-secret-key-01", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "unknown incident", 5000), "ack for an unknown incident accepted");
         pub(&r, "anju/" HUB "/ack", "{\"incident\":\"x\"");
         ck_assert_msg(h_wait_line(r.anjud, "ack refused", 5000), "garbage ack not refused");
         db_incident(&r, id, state, sizeof state, events, sizeof events);
         ck_assert_str_eq(state, "open");
         /* A good one, then the very same message again: replayed. */
-        ack(&r, id, "ack", "li", "li-secret-key", 0, sent, sizeof sent);
+        ack(&r, id, "ack", "li", "li-secret-key-0123", 0, sent, sizeof sent);
         ck_assert_msg(h_wait_line(r.anjud, "ack by li via mqtt", 5000), "good ack not applied");
         pub(&r, "anju/" HUB "/ack", sent);
         ck_assert_msg(h_wait_line(r.anjud, "replayed", 5000), "replayed ack not refused");
@@ -291,7 +291,7 @@ START_TEST(test_fire_cuts_the_charger_plug_until_resolved_and_a_missing_gpio_chi
         json_decref(call);
         ck_assert_msg(notice(&r, LI, "\"alert\"", 5000, id, kind), "grid worker not notified");
         ck_assert_msg(h_wait_line(r.anjud, "ack by dispatch via https", 5000), "center's answer not applied");
-        ack(&r, id, "ack", "li", "li-secret-key", 0, NULL, 0);
+        ack(&r, id, "ack", "li", "li-secret-key-0123", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "ack by li", 5000), "li's ack not applied");
 
         /* A restart during the fire: the plug is told "off" again. */
@@ -301,11 +301,11 @@ START_TEST(test_fire_cuts_the_charger_plug_until_resolved_and_a_missing_gpio_chi
         ck_assert_msg(h_saw_message(plug, "zigbee2mqtt/charger_plug/set", "{\"state\":\"OFF\"}", 10000),
                       "the plug was not told off again after a restart");
 
-        ack(&r, id, "arrived", "li", "li-secret-key", 0, NULL, 0);
+        ack(&r, id, "arrived", "li", "li-secret-key-0123", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "arrived by li", 5000), "li's arrival not applied");
         ck_assert_msg(!h_saw_message(plug, "zigbee2mqtt/charger_plug/set", "ON", 300),
                       "power back before the incident was resolved");
-        ack(&r, id, "resolved", "li", "li-secret-key", 0, NULL, 0);
+        ack(&r, id, "resolved", "li", "li-secret-key-0123", 0, NULL, 0);
         ck_assert_msg(h_saw_message(plug, "zigbee2mqtt/charger_plug/set", "{\"state\":\"ON\"}", 5000),
                       "the charger's power was not restored when the fire was resolved");
         db_incident(&r, id, state, sizeof state, events, sizeof events);

@@ -154,7 +154,7 @@ static void write_config(struct rig *r, const char *mqtt_host, const char *dispa
         snprintf(file, sizeof file, "%s/key", r->dir);
         f = fopen(file, "w");
         ck_assert_ptr_nonnull(f);
-        fputs("test-hmac-key\n", f);
+        fputs("test-hmac-key-0123456789\n", f);
         fclose(f);
         snprintf(path, sizeof path, "%s/anju.conf", r->dir);
         f = fopen(path, "w");

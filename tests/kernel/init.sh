@@ -128,7 +128,7 @@ pull 1 down
 pull 2 down
 mkdir -p /run/anju
 printf 'test-token-123\n' > /run/anju/token
-printf 'test-hmac-key\n' > /run/anju/key
+printf 'test-hmac-key-0123456789\n' > /run/anju/key
 
 cat > /run/mosquitto.conf <<EOF
 listener 1883 127.0.0.1

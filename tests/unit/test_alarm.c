@@ -2,6 +2,7 @@
  * the sentence a person reads, in the hub's language. */
 #include "unit.h"
 #include "alarm.h"
+#include "words.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -176,9 +177,9 @@ START_TEST(test_alarm_reason_in_english_names_sensor_and_room) {
         struct config *c = load(HOME("en"));
         char buf[200];
 
-        ck_assert_str_eq(alarm_reason(c, INCIDENT_FIRE, &c->sensors[0], buf, sizeof buf),
+        ck_assert_str_eq(words_reason(c, INCIDENT_FIRE, &c->sensors[0], buf, sizeof buf),
                          "Smoke detected by kitchen_smoke in the kitchen");
-        ck_assert_str_eq(alarm_reason(c, INCIDENT_SOS, &c->sensors[1], buf, sizeof buf),
+        ck_assert_str_eq(words_reason(c, INCIDENT_SOS, &c->sensors[1], buf, sizeof buf),
                          "SOS pressed on band (worn)");
         config_free(c);
 }
@@ -188,12 +189,12 @@ START_TEST(test_alarm_reason_in_chinese_names_sensor_and_room) {
         struct config *c = load(HOME("zh-CN"));
         char buf[200];
 
-        alarm_reason(c, INCIDENT_FIRE, &c->sensors[0], buf, sizeof buf);
+        words_reason(c, INCIDENT_FIRE, &c->sensors[0], buf, sizeof buf);
         ck_assert_ptr_nonnull(strstr(buf, "kitchen_smoke"));
         ck_assert_ptr_nonnull(strstr(buf, "kitchen"));
         ck_assert_ptr_nonnull(strstr(buf, "烟雾"));
         ck_assert_ptr_null(strstr(buf, "Smoke"));
-        alarm_reason(c, INCIDENT_SOS, &c->sensors[1], buf, sizeof buf);
+        words_reason(c, INCIDENT_SOS, &c->sensors[1], buf, sizeof buf);
         ck_assert_ptr_nonnull(strstr(buf, "band"));
         ck_assert_ptr_nonnull(strstr(buf, "紧急呼叫"));
         config_free(c);
@@ -205,7 +206,7 @@ START_TEST(test_alarm_reason_fits_a_small_buffer) {
         char buf[12];
 
         memset(buf, 'z', sizeof buf);
-        alarm_reason(c, INCIDENT_FIRE, &c->sensors[0], buf, 8);
+        words_reason(c, INCIDENT_FIRE, &c->sensors[0], buf, 8);
         ck_assert_str_eq(buf, "Smoke d");
         ck_assert_int_eq(buf[8], 'z');
         config_free(c);
@@ -254,7 +255,7 @@ START_TEST(test_alarm_reason_cut_to_its_buffer_is_still_valid_utf8) {
                  "[dispatch]\nurl = https://d.example/x\n[sensor smoke_detector_above_the_bed_near_the_window]\n"
                  "kind = smoke\nroom = %s\ntopic = z/k\n", room);
         c = load(text);
-        alarm_reason(c, INCIDENT_FIRE, &c->sensors[0], buf, sizeof buf);
+        words_reason(c, INCIDENT_FIRE, &c->sensors[0], buf, sizeof buf);
         ck_assert_uint_gt(strlen(buf), 200);
         j = json_string(buf);
         ck_assert_msg(j != NULL, "reason is not valid UTF-8: %s", buf);
@@ -284,30 +285,30 @@ START_TEST(test_alarm_explains_timed_rules_in_english) {
 
         use_zone("Asia/Shanghai");
         d = why(DECISION_RAISE, INCIDENT_INACTIVITY, 0, STARTED, 4 * USEC_PER_HOUR + 5 * USEC_PER_MIN);
-        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+        ck_assert_str_eq(words_explain(c, &c->rules, &d, buf, sizeof buf),
                          "No movement since 10:15, 4 h 05 min; last seen in the kitchen");
         d = why(DECISION_PREALARM, INCIDENT_FALL, 1, STARTED, 30 * USEC_PER_SEC);
-        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+        ck_assert_str_eq(words_explain(c, &c->rules, &d, buf, sizeof buf),
                          "Fall detected by band at 10:15; waiting 30 s for the resident to cancel");
         d = why(DECISION_RAISE, INCIDENT_FALL, 1, STARTED, 30 * USEC_PER_SEC);
-        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+        ck_assert_str_eq(words_explain(c, &c->rules, &d, buf, sizeof buf),
                          "Fall detected by band at 10:15, not cancelled within 30 s");
         d = why(DECISION_CANCEL, INCIDENT_FALL, 1, STARTED, 12 * USEC_PER_SEC);
-        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+        ck_assert_str_eq(words_explain(c, &c->rules, &d, buf, sizeof buf),
                          "Fall alarm of 10:15 cancelled by the resident after 12 s");
         d = why(DECISION_RAISE, INCIDENT_BATHROOM_DWELL, 2, STARTED, 45 * USEC_PER_MIN);
-        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+        ck_assert_str_eq(words_explain(c, &c->rules, &d, buf, sizeof buf),
                          "In the bathroom since 10:15, 45 min without coming out");
         d = why(DECISION_RAISE, INCIDENT_VITALS, 1, STARTED, 60 * USEC_PER_SEC);
         d.value = 35;
-        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+        ck_assert_str_eq(words_explain(c, &c->rules, &d, buf, sizeof buf),
                          "Heart rate 35 bpm, outside 40-130, for 1 min since 10:15");
         d = why(DECISION_RAISE, INCIDENT_DEVICE_HEALTH, 0, STARTED, 3 * USEC_PER_HOUR);
         d.problem = HEALTH_OFFLINE;
-        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+        ck_assert_str_eq(words_explain(c, &c->rules, &d, buf, sizeof buf),
                          "Sensor kitchen_smoke (kitchen) has sent nothing since 10:15 (3 h 00 min): offline");
         d = why(DECISION_RAISE, INCIDENT_INACTIVITY, SENSOR_NONE, STARTED, 2 * USEC_PER_HOUR);
-        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf), "No movement since 10:15, 2 h 00 min");
+        ck_assert_str_eq(words_explain(c, &c->rules, &d, buf, sizeof buf), "No movement since 10:15, 2 h 00 min");
         config_free(c);
 }
 END_TEST
@@ -319,13 +320,13 @@ START_TEST(test_alarm_explains_timed_rules_in_chinese) {
 
         use_zone("Asia/Shanghai");
         d = why(DECISION_RAISE, INCIDENT_INACTIVITY, 0, STARTED, 4 * USEC_PER_HOUR + 5 * USEC_PER_MIN);
-        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+        ck_assert_str_eq(words_explain(c, &c->rules, &d, buf, sizeof buf),
                          "自 10:15 起无活动，已4小时05分；最后出现在kitchen");
         d = why(DECISION_RAISE, INCIDENT_MORNING_CHECK, 0, STARTED, 12 * USEC_PER_HOUR);
-        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf),
+        ck_assert_str_eq(words_explain(c, &c->rules, &d, buf, sizeof buf),
                          "今早 09:00 前没有任何活动；最后一次活动在 10:15，已12小时00分");
         d = why(DECISION_RAISE, INCIDENT_FALL, 1, STARTED, 30 * USEC_PER_SEC);
-        ck_assert_str_eq(alarm_explain(c, &d, buf, sizeof buf), "band 在 10:15 检测到跌倒，30秒内未取消");
+        ck_assert_str_eq(words_explain(c, &c->rules, &d, buf, sizeof buf), "band 在 10:15 检测到跌倒，30秒内未取消");
         config_free(c);
 }
 END_TEST

@@ -21,7 +21,7 @@ static struct errors load_bad(const char *text) {
         struct errors e = { .n = 0 };
         struct config *c = NULL;
 
-        ck_assert_int_eq(config_load_string("bad.conf", text, collect_error, &e, &c), -EINVAL);
+        ck_assert_int_eq(load_full_string("bad.conf", text, &e, &c), -EINVAL);
         ck_assert_ptr_null(c);
         ck_assert_int_ge(e.n, 1);
         return e;
@@ -31,7 +31,7 @@ static struct errors load_bad(const char *text) {
 static struct config *load_ok_text(const char *text) {
         struct errors e = { .n = 0 };
         struct config *c = NULL;
-        int r = config_load_string("ok.conf", text, collect_error, &e, &c);
+        int r = load_full_string("ok.conf", text, &e, &c);
 
         ck_assert_msg(r == 0, "%s: %s", text, e.n ? e.msgs[0] : "?");
         return c;

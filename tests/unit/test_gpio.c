@@ -4,7 +4,6 @@
  * real lines are tested on a real kernel (tests/kernel). */
 #include "unit.h"
 #include "debounce.h"
-#include "dispatch.h"
 #include "incident.h"
 #include "pins.h"
 
@@ -204,26 +203,23 @@ static void outputs_now(struct incidents *m, enum siren_pattern want_siren, bool
         ck_assert_int_eq(cut, want_cut);
 }
 
-/* The GPIO home with a wristband, and an incident manager over it (no
- * database; the dispatch queue is never run). */
+/* The GPIO home with a wristband, and an incident manager over it (what
+ * it decides is thrown away: only the outputs it asks for count here). */
 struct home {
         struct config *c;
-        sd_event *e;
-        struct dispatch *d;
         struct incidents *m;
 };
 
+static struct action_list actions;
+
 static void home_up(struct home *h) {
         *h = (struct home) { .c = load_ok(GPIO_HOME "[sensor band]\nkind = wristband\ntopic = band/ye\n") };
-        ck_assert_int_ge(sd_event_new(&h->e), 0);
-        ck_assert_int_ge(dispatch_new(h->e, h->c, NULL, &h->d), 0);
-        ck_assert_int_ge(incidents_new(h->c, NULL, h->d, &h->m), 0);
+        ck_assert_int_ge(incidents_new(h->c, &h->c->rules, &h->m), 0);
 }
 
 static void home_down(struct home *h) {
         incidents_free(h->m);
-        dispatch_free(h->d);
-        sd_event_unref(h->e);
+        action_list_free(&actions);
         config_free(h->c);
 }
 
@@ -241,7 +237,7 @@ START_TEST(test_fire_sounds_the_siren_until_acked_and_cuts_power_until_resolved)
         outputs_now(m, SIREN_OFF, false);
 
         dec = decide(DECISION_RAISE, INCIDENT_FIRE, SEVERITY_CRITICAL, idx(c, "smoke"), 10);
-        ck_assert_int_ge(incidents_apply(m, &dec), 0);
+        ck_assert_int_ge(incidents_apply(m, &dec, NULL, NULL, &actions), 0);
         outputs_now(m, SIREN_CONTINUOUS, true);
         id = incidents_open_id(m, INCIDENT_FIRE);
         ck_assert_ptr_nonnull(id);
@@ -249,23 +245,23 @@ START_TEST(test_fire_sounds_the_siren_until_acked_and_cuts_power_until_resolved)
 
         /* The smoke clears: the incident stays open, and so does the relay. */
         dec = decide(DECISION_CLEAR, INCIDENT_FIRE, SEVERITY_CRITICAL, idx(c, "smoke"), 60);
-        (void) incidents_apply(m, &dec);
+        (void) incidents_apply(m, &dec, NULL, NULL, &actions);
         outputs_now(m, SIREN_CONTINUOUS, true);
 
         /* The center's automatic acceptance is not a person at the door. */
-        incidents_center_answered(m, fire, "C-1", 65 * USEC_PER_SEC, dec.wall + 5 * USEC_PER_SEC);
+        incidents_center_answered(m, fire, "C-1", 65 * USEC_PER_SEC, dec.wall + 5 * USEC_PER_SEC, &actions);
         outputs_now(m, SIREN_CONTINUOUS, true);
 
         /* A person takes charge: the siren stops, the charger stays off. */
         ck_assert_int_eq(incidents_ack(m, fire, "ack", "wang", "mqtt", NULL, 70 * USEC_PER_SEC,
-                                       dec.wall + 10 * USEC_PER_SEC), ACK_RECORDED);
+                                       dec.wall + 10 * USEC_PER_SEC, &actions), ACK_RECORDED);
         outputs_now(m, SIREN_OFF, true);
         ck_assert_int_eq(incidents_ack(m, fire, "arrived", "wang", "mqtt", NULL, 200 * USEC_PER_SEC,
-                                       dec.wall + 140 * USEC_PER_SEC), ACK_APPLIED);
+                                       dec.wall + 140 * USEC_PER_SEC, &actions), ACK_APPLIED);
         outputs_now(m, SIREN_OFF, true);
         /* Only the resolution gives the power back. */
         ck_assert_int_eq(incidents_ack(m, fire, "resolved", "wang", "mqtt", NULL, 900 * USEC_PER_SEC,
-                                       dec.wall + 840 * USEC_PER_SEC), ACK_APPLIED);
+                                       dec.wall + 840 * USEC_PER_SEC, &actions), ACK_APPLIED);
         outputs_now(m, SIREN_OFF, false);
         home_down(&h);
 }
@@ -281,11 +277,11 @@ START_TEST(test_fall_prealarm_pulses_the_siren_until_the_resident_cancels) {
         m = h.m;
         c = h.c;
         dec = decide(DECISION_PREALARM, INCIDENT_FALL, SEVERITY_CRITICAL, idx(c, "band"), 10);
-        ck_assert_int_ge(incidents_apply(m, &dec), 0);
+        ck_assert_int_ge(incidents_apply(m, &dec, NULL, NULL, &actions), 0);
         ck_assert(incidents_in_prealarm(m, NULL));
         outputs_now(m, SIREN_PULSED, false);
         dec = decide(DECISION_CANCEL, INCIDENT_FALL, SEVERITY_CRITICAL, idx(c, "cancel"), 20);
-        ck_assert_int_ge(incidents_apply(m, &dec), 0);
+        ck_assert_int_ge(incidents_apply(m, &dec, NULL, NULL, &actions), 0);
         ck_assert(!incidents_in_prealarm(m, NULL));
         outputs_now(m, SIREN_OFF, false);
         home_down(&h);

@@ -30,7 +30,7 @@ static uint64_t clock_usec;     /* the driven clock: time since start */
 static void setup(void) {
         cfg = load_ok(SENSORS);
         ck_assert_uint_eq(cfg->n_sensors, N_SENSORS);
-        rules = rules_new(cfg, MONO0, WALL0);
+        rules = rules_new(cfg, &cfg->rules, MONO0, WALL0);
         ck_assert_ptr_nonnull(rules);
         clock_usec = 0;
 }

@@ -92,16 +92,42 @@ static void exec_sql(const char *sql) {
         sqlite3_close(db);
 }
 
+/* What actions.c writes for a new critical incident: the incident, its
+ * sensor, its first timeline row and its call, in one durable transaction. */
 static int open_incident(const char *id, const char *key, uint64_t at, int64_t *call_id) {
         struct store_incident inc = {
-                .type = INCIDENT_FIRE, .severity = SEVERITY_CRITICAL, .state = "open",
+                .id = id, .type = INCIDENT_FIRE, .severity = SEVERITY_CRITICAL, .state = "open",
                 .sensor = "kitchen_smoke", .room = "kitchen",
                 .reason = "Smoke detected by kitchen_smoke in the kitchen", .opened_at = at,
         };
-        struct store_call call = { .key = key, .kind = "alarm", .incident = id, .body = "{\"id\":1}" };
+        struct store_outbox_row call = { .key = key, .kind = "alarm", .dest = "dispatch", .incident = id,
+                                         .body = "{\"id\":1}", .created_at = at };
+        int r;
 
-        snprintf(inc.id, sizeof inc.id, "%s", id);
-        return store_incident_open(st, &inc, &call, call_id);
+        if ((r = store_begin(st, STORE_DURABLE)) < 0)
+                return r;
+        if ((r = store_incident_insert(st, &inc)) < 0 || (r = store_incident_join(st, id, inc.sensor, at)) < 0 ||
+            (r = store_timeline_insert(st, id, at, "opened", inc.sensor, "rule", inc.reason)) < 0 ||
+            (r = store_outbox_insert(st, &call, call_id)) < 0) {
+                store_rollback(st);
+                return r;
+        }
+        return store_commit(st);
+}
+
+/* A state change with its timeline row (state NULL: the row only). */
+static int set_state(const char *id, const char *state, bool close, uint64_t at, const char *event,
+                     const char *actor) {
+        int r;
+
+        if ((r = store_begin(st, STORE_DURABLE)) < 0)
+                return r;
+        if ((state && (r = store_incident_set_state(st, id, state, close, at, NULL)) < 0) ||
+            (r = store_timeline_insert(st, id, at, event, actor, "mqtt", NULL)) < 0) {
+                store_rollback(st);
+                return r;
+        }
+        return store_commit(st);
 }
 
 START_TEST(test_store_open_creates_schema_version_2_in_wal_mode) {
@@ -151,7 +177,7 @@ START_TEST(test_store_migrates_a_version_1_database_keeping_its_outbox) {
                  "CREATE TABLE sensor_log(at INTEGER NOT NULL, sensor TEXT NOT NULL, attr TEXT NOT NULL, value REAL);");
         open_store();
         ck_assert_int_eq(scalar("PRAGMA user_version"), STORE_SCHEMA_VERSION);
-        ck_assert_int_eq(store_outbox_load(st, count_rows, &n), 0);
+        ck_assert_int_eq(store_outbox_foreach(st, count_rows, &n), 0);
         ck_assert_int_eq(n, 1);
 }
 END_TEST
@@ -239,7 +265,7 @@ START_TEST(test_store_outbox_returns_calls_in_raise_order_with_their_attempts) {
         ck_assert_int_eq(open_incident("inc-c", "key-c", T0 + 30, &id[2]), 0);
         ck_assert_int_eq(store_outbox_failed(st, id[1], 3, "HTTP 503"), 0);
         ck_assert_int_eq(store_outbox_failed(st, id[2], 1, "connection refused"), 0);
-        ck_assert_int_eq(store_outbox_load(st, collect_row, &r), 0);
+        ck_assert_int_eq(store_outbox_foreach(st, collect_row, &r), 0);
         ck_assert_int_eq(r.n, 3);
         ck_assert_str_eq(r.key[0], "key-b");
         ck_assert_str_eq(r.key[1], "key-a");
@@ -266,7 +292,7 @@ START_TEST(test_store_delivered_call_leaves_the_outbox_with_its_case_id_recorded
         /* The delivery record commits relaxed; the next alarm must not. */
         ck_assert_int_eq(store_synchronous(st), 2);
         ck_assert_int_eq(store_outbox_depth(st), 1);
-        ck_assert_int_eq(store_outbox_load(st, collect_row, &r), 0);
+        ck_assert_int_eq(store_outbox_foreach(st, collect_row, &r), 0);
         ck_assert_int_eq(r.n, 1);
         ck_assert_str_eq(r.key[0], "key-2");
         ck_assert_str_eq(text_of("SELECT case_id FROM deliveries WHERE key = 'key-1'", buf, sizeof buf), "CASE-0042");
@@ -316,7 +342,7 @@ START_TEST(test_store_open_incidents_and_calls_survive_close_and_reopen) {
         ck_assert_int_eq(open_incident("inc-3", "key-3", T0 + 2, &id), 0);
         exec_sql("UPDATE incidents SET state = 'resolved', closed_at = 1 WHERE id = 'inc-2'");
         reopen_store();
-        ck_assert_int_eq(store_load_open_incidents(st, collect_incident, &s), 0);
+        ck_assert_int_eq(store_open_incidents_foreach(st, collect_incident, &s), 0);
         ck_assert_int_eq(s.n, 2);
         ck_assert_str_eq(s.id[0], "inc-1");
         ck_assert_str_eq(s.id[1], "inc-3");
@@ -327,19 +353,24 @@ START_TEST(test_store_open_incidents_and_calls_survive_close_and_reopen) {
         ck_assert_str_eq(s.sensor, "kitchen_smoke");
         ck_assert_str_eq(s.room, "kitchen");
         ck_assert_str_eq(s.reason, "Smoke detected by kitchen_smoke in the kitchen");
-        ck_assert_int_eq(store_outbox_load(st, collect_row, &r), 0);
+        ck_assert_int_eq(store_outbox_foreach(st, collect_row, &r), 0);
         ck_assert_int_eq(r.n, 3);
 }
 END_TEST
 
 START_TEST(test_store_attach_adds_a_trigger_and_a_further_call) {
-        struct store_call call = { .key = "key-1b", .kind = "alarm", .incident = "inc-1", .body = "{\"id\":1}" };
+        struct store_outbox_row call = { .key = "key-1b", .kind = "alarm", .dest = "dispatch", .incident = "inc-1",
+                                         .body = "{\"id\":1}", .created_at = T0 + 7 };
         int64_t id1 = -1, id2 = -1;
 
         open_store();
         ck_assert_int_eq(open_incident("inc-1", "key-1", T0, &id1), 0);
-        ck_assert_int_eq(store_incident_attach(st, "inc-1", "bedroom_smoke", T0 + 7, "second detector",
-                                               &call, &id2), 0);
+        ck_assert_int_eq(store_begin(st, STORE_DURABLE), 0);
+        ck_assert_int_eq(store_incident_join(st, "inc-1", "bedroom_smoke", T0 + 7), 0);
+        ck_assert_int_eq(store_timeline_insert(st, "inc-1", T0 + 7, "triggered", "bedroom_smoke", "rule",
+                                               "second detector"), 0);
+        ck_assert_int_eq(store_outbox_insert(st, &call, &id2), 0);
+        ck_assert_int_eq(store_commit(st), 0);
         ck_assert_int_gt(id2, id1);
         ck_assert_int_eq(scalar("SELECT count(*) FROM timeline WHERE incident = 'inc-1' AND event = 'triggered'"), 1);
         ck_assert_int_eq(scalar("SELECT count(*) FROM incident_sensors WHERE incident = 'inc-1'"), 2);
@@ -435,17 +466,17 @@ START_TEST(test_store_response_stats_from_the_timelines) {
 
         open_store();
         ck_assert_int_eq(open_incident("i1", "k1", T, NULL), 0);
-        ck_assert_int_eq(store_incident_state(st, "i1", "acked", false, T + 30 * S, "ack", "wang", "mqtt", NULL, NULL, NULL), 0);
-        ck_assert_int_eq(store_incident_state(st, "i1", "onsite", false, T + 180 * S, "arrived", "wang", "mqtt", NULL, NULL, NULL), 0);
-        ck_assert_int_eq(store_incident_state(st, "i1", "resolved", true, T + 480 * S, "resolved", "wang", "mqtt", NULL, NULL, NULL), 0);
+        ck_assert_int_eq(set_state("i1", "acked", false, T + 30 * S, "ack", "wang"), 0);
+        ck_assert_int_eq(set_state("i1", "onsite", false, T + 180 * S, "arrived", "wang"), 0);
+        ck_assert_int_eq(set_state("i1", "resolved", true, T + 480 * S, "resolved", "wang"), 0);
         ck_assert_int_eq(open_incident("i2", "k2", T + 1000 * S, NULL), 0);
-        ck_assert_int_eq(store_incident_state(st, "i2", "acked", false, T + 1090 * S, "ack", "li", "mqtt", NULL, NULL, NULL), 0);
+        ck_assert_int_eq(set_state("i2", "acked", false, T + 1090 * S, "ack", "li"), 0);
         /* a second responder's ack later does not change the time to ack */
-        ck_assert_int_eq(store_incident_state(st, "i2", NULL, false, T + 1200 * S, "ack", "wang", "mqtt", NULL, NULL, NULL), 0);
-        ck_assert_int_eq(store_incident_state(st, "i2", "cancelled", true, T + 2200 * S, "false_alarm", "li", "mqtt", NULL, NULL, NULL), 0);
+        ck_assert_int_eq(set_state("i2", NULL, false, T + 1200 * S, "ack", "wang"), 0);
+        ck_assert_int_eq(set_state("i2", "cancelled", true, T + 2200 * S, "false_alarm", "li"), 0);
         ck_assert_int_eq(open_incident("i3", "k3", T + 3000 * S, NULL), 0);
         /* closed already: a further state change is refused */
-        ck_assert_int_eq(store_incident_state(st, "i1", "acked", false, T + 500 * S, "ack", "x", "mqtt", NULL, NULL, NULL), -ENOENT);
+        ck_assert_int_eq(set_state("i1", "acked", false, T + 500 * S, "ack", "x"), -ENOENT);
 
         ck_assert_int_eq(store_response_stats(st, T, &rs), 0);
         ck_assert_uint_eq(rs.incidents, 3);

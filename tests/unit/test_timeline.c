@@ -197,7 +197,7 @@ static void start_at(uint64_t t0, const char *supervision, const char *extra) {
         now = t0;
         skew = 0;
         n_seen = n_ticks = 0;
-        rules = rules_new(cfg, mono_at(now), wall_at(now));
+        rules = rules_new(cfg, &cfg->rules, mono_at(now), wall_at(now));
         ck_assert_ptr_nonnull(rules);
 }
 

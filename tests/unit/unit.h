@@ -25,6 +25,18 @@ static inline void collect_error(const char *msg, void *ud) {
         "[resident]\nname = Ye\naddress = Doutan 3-2-301\n" \
         "[dispatch]\nurl = http://127.0.0.1:9/x\n"
 
+/* As anjud loads a configuration: the text, then the secret files it
+ * names; NULL and -EINVAL if either has an error. */
+static inline int load_full_string(const char *name, const char *text, struct errors *e, struct config **ret) {
+        int r = config_load_string(name, text, collect_error, e, ret);
+
+        if (r >= 0 && (r = config_load_secrets(*ret, collect_error, NULL, e)) < 0) {
+                config_free(*ret);
+                *ret = NULL;
+        }
+        return r;
+}
+
 /* Loads BASE_CONFIG + extra; fails the test on any error. */
 static inline struct config *load_ok(const char *extra) {
         char text[8192];
@@ -32,7 +44,7 @@ static inline struct config *load_ok(const char *extra) {
         struct config *c = NULL;
 
         snprintf(text, sizeof text, "%s%s", BASE_CONFIG, extra);
-        int r = config_load_string("test.conf", text, collect_error, &e, &c);
+        int r = load_full_string("test.conf", text, &e, &c);
         ck_assert_msg(r == 0, "config did not load: %s", e.n ? e.msgs[0] : "?");
         return c;
 }

@@ -1,0 +1,267 @@
+/* Carrying out the incident manager's decisions (see actions.h). */
+#include "actions.h"
+#include "alarm.h"
+#include "config.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct actions {
+        const struct config *cfg;
+        struct store *store;
+        struct actions_sink sink;
+        actions_rekey_fn rekey;
+        void *rekey_ud;
+        char *alert_topic, *prompt_topic;
+        struct actions_stats stats;
+};
+
+int actions_new(const struct config *cfg, struct store *store, const struct actions_sink *sink,
+                actions_rekey_fn rekey, void *rekey_ud, struct actions **ret) {
+        struct actions *a = calloc(1, sizeof *a);
+
+        if (!a)
+                return -ENOMEM;
+        a->cfg = cfg;
+        a->store = store;
+        a->sink = *sink;
+        a->rekey = rekey;
+        a->rekey_ud = rekey_ud;
+        if (asprintf(&a->alert_topic, "anju/%s/alert", cfg->hub.id) < 0 ||
+            asprintf(&a->prompt_topic, "anju/%s/prompt", cfg->hub.id) < 0) {
+                a->alert_topic = a->prompt_topic = NULL;
+                actions_free(a);
+                return -ENOMEM;
+        }
+        *ret = a;
+        return 0;
+}
+
+void actions_free(struct actions *a) {
+        if (!a)
+                return;
+        free(a->alert_topic);
+        free(a->prompt_topic);
+        free(a);
+}
+
+const struct actions_stats *actions_get_stats(const struct actions *a) {
+        return &a->stats;
+}
+
+/* The name the store keeps for who raised it: a sensor, or the hub itself
+ * ("hub:link") for a problem of its own. */
+static const char *subject_name(const struct config *cfg, const struct action *x, char *buf, size_t n) {
+        if (x->sensor < cfg->n_sensors)
+                return cfg->sensors[x->sensor].id;
+        if (x->why.problem != HEALTH_NONE) {
+                snprintf(buf, n, "hub:%s", health_problem_to_string(x->why.problem));
+                return buf;
+        }
+        return NULL;
+}
+
+static bool durable(const struct action_list *l) {
+        for (size_t i = 0; i < l->n; i++)
+                if (l->v[i].kind == ACT_OPEN || l->v[i].kind == ACT_STATE || l->v[i].kind == ACT_CALL)
+                        return true;
+        return false;
+}
+
+static bool storable(enum action_kind k) {
+        return k == ACT_OPEN || k == ACT_STATE || k == ACT_JOIN || k == ACT_TIMELINE || k == ACT_CALL ||
+               k == ACT_NOTIFY;
+}
+
+static struct notice_info notice_of(const struct action *x) {
+        return (struct notice_info) {
+                .incident_id = x->incident, .kind = x->notice, .type = x->type, .severity = x->severity,
+                .state = x->state, .repeat = x->repeat, .text = x->text,
+        };
+}
+
+/* The call's body: anju.alarm.v1 for the center, a notice for a webhook. */
+static int stage_call(struct actions *a, const struct action *x) {
+        const struct config *cfg = a->cfg;
+        struct alarm_info info = {
+                .incident_id = x->incident, .type = x->type, .severity = x->severity, .update = x->update,
+                .sequence = x->sequence, .started_at = x->opened_at, .raised_at = x->wall,
+                .sensor = x->sensor < cfg->n_sensors ? &cfg->sensors[x->sensor] : NULL, .reason = x->text,
+                .why = &x->why,
+        };
+        char *body = alarm_build_body(cfg, &info);
+        int r;
+
+        if (!body)
+                return log_error_errno(ENOMEM, "incident %s: cannot build the emergency call", x->incident);
+        r = a->sink.call(a->sink.userdata, CALL_ALARM, x->incident, body, NULL, x->wall);
+        free(body);
+        a->stats.calls++;
+        return r;
+}
+
+static int stage_webhook(struct actions *a, const struct action *x) {
+        const struct contact_conf *k = &a->cfg->contacts[x->contact];
+        struct notice_info n = notice_of(x);
+        char *body;
+        int r;
+
+        if (!k->webhook)
+                return 0;
+        body = alarm_webhook_body(k->template, a->cfg, &n);
+        if (!body)
+                return log_error_errno(ENOMEM, "incident %s: cannot build the webhook notice for %s", x->incident,
+                                       k->id);
+        r = a->sink.call(a->sink.userdata, CALL_WEBHOOK, x->incident, body, k->webhook, x->wall);
+        free(body);
+        return r;
+}
+
+/* One action's rows (store may be NULL) and calls. */
+static int stage(struct actions *a, const struct action *x) {
+        struct store *s = a->store;
+        char buf[64];
+
+        switch (x->kind) {
+        case ACT_OPEN: {
+                const struct sensor_conf *sc = x->sensor < a->cfg->n_sensors ? &a->cfg->sensors[x->sensor] : NULL;
+                struct store_incident inc = {
+                        .id = x->incident, .type = x->type, .severity = x->severity, .state = x->state,
+                        .sensor = subject_name(a->cfg, x, buf, sizeof buf), .room = sc ? sc->room : NULL,
+                        .reason = x->text, .opened_at = x->opened_at,
+                };
+                return s ? store_incident_insert(s, &inc) : 0;
+        }
+        case ACT_STATE:
+                return s ? store_incident_set_state(s, x->incident, x->state, x->close, x->wall,
+                                                    x->text[0] ? x->text : NULL) : 0;
+        case ACT_JOIN:
+                return s && x->sensor < a->cfg->n_sensors
+                       ? store_incident_join(s, x->incident, a->cfg->sensors[x->sensor].id, x->wall) : 0;
+        case ACT_TIMELINE:
+                return s ? store_timeline_insert(s, x->incident, x->wall, x->event, x->actor[0] ? x->actor : NULL,
+                                                 x->channel[0] ? x->channel : NULL, x->text[0] ? x->text : NULL) : 0;
+        case ACT_CALL:
+                return stage_call(a, x);
+        case ACT_NOTIFY:
+                return stage_webhook(a, x);
+        default:
+                return 0;
+        }
+}
+
+static int run_tx(struct actions *a, struct action_list *l, bool want_durable) {
+        int r = 0;
+
+        if (a->store && (r = store_begin(a->store, want_durable ? STORE_DURABLE : STORE_RELAXED)) < 0)
+                return r;
+        for (size_t i = 0; i < l->n; i++)
+                if (storable(l->v[i].kind) && (r = stage(a, &l->v[i])) < 0)
+                        break;
+        if (r < 0) {
+                if (a->store)
+                        store_rollback(a->store);
+                return r;
+        }
+        return a->store ? store_commit(a->store) : 0;
+}
+
+static void rename_incident(struct action_list *l, const char *old, const char *new_id) {
+        for (size_t i = 0; i < l->n; i++)
+                if (strcmp(l->v[i].incident, old) == 0)
+                        snprintf(l->v[i].incident, sizeof l->v[i].incident, "%s", new_id);
+}
+
+/* The first incident opened by the list, if its id was the one taken. */
+static const char *opened_id(const struct action_list *l) {
+        for (size_t i = 0; i < l->n; i++)
+                if (l->v[i].kind == ACT_OPEN)
+                        return l->v[i].incident;
+        return NULL;
+}
+
+static void publish(struct actions *a, const char *topic, char *payload) {
+        if (payload && topic && a->sink.publish) {
+                (void) a->sink.publish(a->sink.userdata, topic, payload, strlen(payload));
+                a->stats.published++;
+        }
+        free(payload);
+}
+
+static void send_messages(struct actions *a, const struct action_list *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                const struct action *x = &l->v[i];
+                struct notice_info n;
+
+                switch (x->kind) {
+                case ACT_ALERT:
+                        publish(a, a->alert_topic, alarm_alert_json(a->cfg, x->incident, x->type, x->severity,
+                                                                    x->state, &x->why, x->text));
+                        break;
+                case ACT_PROMPT:
+                        publish(a, a->prompt_topic, alarm_prompt_json(x->incident, x->start, x->window, x->text));
+                        break;
+                case ACT_NOTIFY:
+                        n = notice_of(x);
+                        if (a->cfg->contacts[x->contact].topic)
+                                publish(a, a->cfg->contacts[x->contact].topic, alarm_notice_json(a->cfg, &n));
+                        break;
+                default:
+                        break;
+                }
+        }
+}
+
+int actions_run(struct actions *a, struct action_list *l) {
+        bool want_durable = durable(l), any = false;
+        int r = 0;
+
+        a->stats.lists++;
+        for (size_t i = 0; i < l->n; i++)
+                any |= storable(l->v[i].kind);
+        if (l->oom)
+                log_error("incident manager out of memory: some of what it decided is missing");
+        if (any) {
+                want_durable ? a->stats.durable++ : a->stats.relaxed++;
+                for (int tries = 0; tries < 5; tries++) {
+                        const char *old = opened_id(l);
+                        char old_id[ACTION_ID_MAX], new_id[ACTION_ID_MAX];
+
+                        r = run_tx(a, l, want_durable);
+                        if (r != -EEXIST || !old || !a->rekey)
+                                break;
+                        /* An id taken by an older incident: draw another, rebuild. */
+                        a->sink.abort(a->sink.userdata);
+                        snprintf(old_id, sizeof old_id, "%s", old);
+                        if (a->rekey(old_id, new_id, sizeof new_id, a->rekey_ud) < 0)
+                                break;
+                        rename_incident(l, old_id, new_id);
+                }
+                if (r < 0) {
+                        /* Nothing of it is stored: every call is made all the same. */
+                        a->stats.store_failures++;
+                        log_error_errno(r, "incident %s not stored (%m): what it needs is sent from memory",
+                                        l->n ? l->v[0].incident : "-");
+                        a->sink.abort(a->sink.userdata);
+                        for (size_t i = 0; i < l->n; i++)
+                                if (l->v[i].kind == ACT_CALL || l->v[i].kind == ACT_NOTIFY)
+                                        (void) stage(a, &l->v[i]);
+                }
+        }
+        /* The journal says what happened once it is on record. */
+        for (size_t i = 0; i < l->n; i++)
+                if (l->v[i].kind == ACT_LOG)
+                        log_full(l->v[i].warn ? LOG_WARNING : LOG_NOTICE, 0, "%s", l->v[i].text);
+        send_messages(a, l);
+        if (any)
+                a->sink.commit(a->sink.userdata, r == 0);
+        for (size_t i = 0; i < l->n; i++)
+                if (l->v[i].kind == ACT_DROP_NOTICES && a->sink.drop_notices)
+                        a->sink.drop_notices(a->sink.userdata, l->v[i].incident);
+        return r;
+}
