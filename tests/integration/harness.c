@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mosquitto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <sqlite3.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 #define MAX_PROCS 16
+#define ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 
 static struct proc *procs[MAX_PROCS];
 static bool cleanup_registered;
@@ -496,4 +500,269 @@ bool h_wait_status(int port, const char *hub_id, const char *want, int timeout_m
         mosquitto_disconnect(m);
         mosquitto_destroy(m);
         return w.seen;
+}
+
+/* --- anjuctl ------------------------------------------------------------------ */
+
+static const char *anjuctl_path(void) {
+        return env_or("ANJUCTL", "anjuctl");
+}
+
+static int exit_code(int status) {
+        return WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
+void h_vctl(const char *sock, struct h_out *o, va_list ap) {
+        char *argv[32];
+        int po[2], pe[2], status, devnull;
+        size_t n = 0, lo = 0, le = 0;
+        long long deadline = now_ms() + 60000;
+        struct pollfd pfd[2];
+        const char *a;
+        pid_t pid;
+
+        argv[n++] = (char *) anjuctl_path();
+        if (sock) {
+                argv[n++] = "-s";
+                argv[n++] = (char *) sock;
+        }
+        while ((a = va_arg(ap, const char *)) && n < ELEMENTS(argv) - 1)
+                argv[n++] = (char *) a;
+        argv[n] = NULL;
+        memset(o, 0, sizeof *o);
+        ck_assert_int_eq(pipe2(po, O_CLOEXEC), 0);
+        ck_assert_int_eq(pipe2(pe, O_CLOEXEC), 0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                sigset_t none;
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                signal(SIGINT, SIG_DFL);
+                signal(SIGPIPE, SIG_DFL);
+                devnull = open("/dev/null", O_RDONLY);
+                dup2(devnull, STDIN_FILENO);
+                dup2(po[1], STDOUT_FILENO);
+                dup2(pe[1], STDERR_FILENO);
+                execv(argv[0], argv);
+                fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+                _exit(127);
+        }
+        close(po[1]);
+        close(pe[1]);
+        pfd[0] = (struct pollfd) { .fd = po[0], .events = POLLIN };
+        pfd[1] = (struct pollfd) { .fd = pe[0], .events = POLLIN };
+        while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
+                long long left = deadline - now_ms();
+                if (left <= 0) {
+                        kill(pid, SIGKILL);
+                        waitpid(pid, NULL, 0);
+                        ck_abort_msg("anjuctl %s did not finish in time; so far: %.*s / %.*s",
+                                     argv[sock ? 3 : 1] ? argv[sock ? 3 : 1] : "", (int) lo, o->out, (int) le, o->err);
+                }
+                if (poll(pfd, 2, (int) left) < 0 && errno != EINTR)
+                        ck_abort_msg("poll: %s", strerror(errno));
+                for (int i = 0; i < 2; i++) {
+                        char *buf = i ? o->err : o->out;
+                        size_t *l = i ? &le : &lo, cap = i ? sizeof o->err : sizeof o->out;
+                        ssize_t k;
+                        if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                                continue;
+                        k = read(pfd[i].fd, buf + *l, cap - 1 - *l);
+                        if (k <= 0) {
+                                close(pfd[i].fd);
+                                pfd[i].fd = -1;
+                        } else
+                                *l += (size_t) k;
+                }
+        }
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        o->rc = exit_code(status);
+}
+
+void h_ctl(const char *sock, struct h_out *o, ...) {
+        va_list ap;
+
+        va_start(ap, o);
+        h_vctl(sock, o, ap);
+        va_end(ap);
+}
+
+/* --- the rig ----------------------------------------------------------------------- */
+
+void h_rig_secret(struct h_rig *r, const char *name, const char *text) {
+        char path[512], line[1024];
+
+        snprintf(path, sizeof path, "%s/%s", r->dir, name);
+        snprintf(line, sizeof line, "%s\n", text);
+        h_write_secret(path, line);
+}
+
+/* The configuration's extra text with @DIR@ replaced. */
+static void expand(const struct h_rig *r, const char *in, char *out, size_t n) {
+        size_t l = 0;
+
+        out[0] = '\0';
+        for (const char *m = in ? in : ""; *m && l + 1 < n;) {
+                if (strncmp(m, "@DIR@", 5) == 0) {
+                        l += (size_t) snprintf(out + l, n - l, "%s", r->dir);
+                        m += 5;
+                } else {
+                        out[l++] = *m++;
+                        out[l] = '\0';
+                }
+        }
+        ck_assert_msg(l + 1 < n, "the rig's configuration is too long");
+}
+
+void h_rig_anjud(struct h_rig *r) {
+        if (r->anjud)
+                h_release(r->anjud);
+        r->anjud = h_anjud_start_args(r->config, r->args);
+        ck_assert_msg(h_wait_status(r->mqtt_port, H_HUB, "online", 10000), "anjud did not come online: %s",
+                      r->anjud->last);
+}
+
+void h_rig_up(struct h_rig *r, const struct h_rig_opts *o) {
+        static char extra[65536];
+        size_t n = 0;
+
+        memset(r, 0, sizeof *r);
+        snprintf(r->dir, sizeof r->dir, "%s", h_tmpdir());
+        snprintf(r->sock, sizeof r->sock, "%s/ctl.sock", r->dir);
+        if (o->scale) {
+                snprintf(r->argbuf[0], sizeof r->argbuf[0], "%s", o->scale);
+                r->args[n++] = "--time-scale";
+                r->args[n++] = r->argbuf[0];
+        }
+        if (o->start) {
+                snprintf(r->argbuf[1], sizeof r->argbuf[1], "%s", o->start);
+                r->args[n++] = "--clock-start";
+                r->args[n++] = r->argbuf[1];
+        }
+        for (size_t i = 0; o->anjud_args && o->anjud_args[i] && n < ELEMENTS(r->args) - 1; i++)
+                r->args[n++] = o->anjud_args[i];
+        r->args[n] = NULL;
+        r->mqtt_port = h_free_port();
+        r->sim_port = h_free_port();
+        r->broker = o->broker_conf ? h_broker_start_conf(r->mqtt_port, o->broker_conf) : h_broker_start(r->mqtt_port);
+        r->sim = o->no_sim ? NULL : h_sim_start(r->sim_port, o->sim_args);
+        r->sub = o->no_sub ? NULL : h_sub_start(r->mqtt_port, "anju/#");
+        expand(r, o->config, extra, sizeof extra);
+        snprintf(r->config, sizeof r->config, "%s", h_write_config(r->dir, r->mqtt_port, r->sim_port, extra));
+        if (!o->no_anjud)
+                h_rig_anjud(r);
+}
+
+void h_rig_down(struct h_rig *r) {
+        if (r->anjud)
+                ck_assert_msg(h_alive(r->anjud), "anjud died: %s", r->anjud->last);
+        h_stop(r->anjud, SIGTERM);
+        h_stop(r->sub, SIGTERM);
+        h_stop(r->sim, SIGTERM);
+        h_stop(r->broker, SIGTERM);
+}
+
+void h_rig_pub(struct h_rig *r, const char *topic, const char *payload) {
+        h_publish(r->mqtt_port, topic, payload, strlen(payload), false);
+}
+
+void h_rig_ack(struct h_rig *r, const char *incident, const char *action, const char *by, const char *key,
+               long ts_offset, char *sent, size_t n) {
+        long long ts = (long long) time(NULL) + ts_offset;
+        char msg[512], hex[65], *payload;
+        unsigned char mac[32];
+        unsigned maclen = 0;
+        json_t *j;
+
+        snprintf(msg, sizeof msg, "%s\n%s\n%s\n%lld\n%s", incident, action, by, ts, "");
+        HMAC(EVP_sha256(), key, (int) strlen(key), (const unsigned char *) msg, strlen(msg), mac, &maclen);
+        for (unsigned i = 0; i < maclen; i++)
+                snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+        j = json_pack("{s:s, s:s, s:s, s:I, s:s}", "incident", incident, "action", action, "by", by, "ts",
+                      (json_int_t) ts, "sig", hex);
+        payload = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        ck_assert_ptr_nonnull(payload);
+        if (sent)
+                snprintf(sent, n, "%s", payload);
+        h_rig_pub(r, "anju/" H_HUB "/ack", payload);
+        free(payload);
+}
+
+static sqlite3_stmt *rig_query(struct h_rig *r, const char *sql, sqlite3 **db) {
+        char path[512];
+        sqlite3_stmt *q;
+
+        snprintf(path, sizeof path, "%s/anju.db", r->dir);
+        ck_assert_int_eq(sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        sqlite3_busy_timeout(*db, 5000);
+        ck_assert_msg(sqlite3_prepare_v2(*db, sql, -1, &q, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(*db));
+        return q;
+}
+
+long long h_rig_db(struct h_rig *r, const char *sql) {
+        sqlite3 *db;
+        sqlite3_stmt *q = rig_query(r, sql, &db);
+        long long v = -1;
+
+        if (sqlite3_step(q) == SQLITE_ROW)
+                v = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+        return v;
+}
+
+long long h_rig_db_wait(struct h_rig *r, const char *sql, long long want, int timeout_ms) {
+        long long deadline = now_ms() + timeout_ms, v;
+        struct timespec d = { 0, 20 * 1000000L };
+
+        while ((v = h_rig_db(r, sql)) != want && now_ms() < deadline)
+                nanosleep(&d, NULL);    /* a file polled with a bound, not a blind wait */
+        return v;
+}
+
+char *h_rig_db_text(struct h_rig *r, const char *sql, char *buf, size_t n) {
+        sqlite3 *db;
+        sqlite3_stmt *q = rig_query(r, sql, &db);
+
+        buf[0] = '\0';
+        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+                snprintf(buf, n, "%s", (const char *) sqlite3_column_text(q, 0));
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+        return buf;
+}
+
+void h_rig_ctl(struct h_rig *r, struct h_out *o, ...) {
+        va_list ap;
+
+        va_start(ap, o);
+        h_vctl(r->sock, o, ap);
+        va_end(ap);
+}
+
+json_t *h_rig_ctl_json(struct h_rig *r, int *rc, ...) {
+        static struct h_out o;
+        char *argv[24];
+        size_t n = 0;
+        const char *a;
+        json_error_t e;
+        json_t *j;
+        va_list ap;
+
+        argv[n++] = "--json";
+        va_start(ap, rc);
+        while ((a = va_arg(ap, const char *)) && n < ELEMENTS(argv) - 1)
+                argv[n++] = (char *) a;
+        va_end(ap);
+        argv[n] = NULL;
+        h_ctl(r->sock, &o, argv[0], n > 1 ? argv[1] : NULL, n > 2 ? argv[2] : NULL, n > 3 ? argv[3] : NULL,
+              n > 4 ? argv[4] : NULL, n > 5 ? argv[5] : NULL, n > 6 ? argv[6] : NULL, NULL);
+        if (rc)
+                *rc = o.rc;
+        j = json_loads(o.out, JSON_DISABLE_EOF_CHECK, &e);
+        ck_assert_msg(j != NULL, "anjuctl's answer is not JSON (%s): %s\nstderr: %s", e.text, o.out, o.err);
+        return j;
 }

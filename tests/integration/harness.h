@@ -6,6 +6,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -79,3 +80,68 @@ const char *h_write_config(const char *dir, int mqtt_port, int dispatch_port, co
 void h_publish(int port, const char *topic, const char *payload, size_t len, bool retain);
 /* Waits for the retained status of hub_id to read want ("online"). */
 bool h_wait_status(int port, const char *hub_id, const char *want, int timeout_ms);
+
+/* --- the rig: one test's world ------------------------------------------------ */
+
+#define H_HUB "test-hub"        /* [hub] id of h_write_config()'s home */
+
+struct h_rig_opts {
+        const char *scale;              /* --time-scale N; NULL: real time */
+        const char *start;              /* --clock-start "YYYY-MM-DD HH:MM"; NULL: the real time */
+        const char *const *anjud_args;  /* more arguments for anjud (NULL-terminated) */
+        const char *config;             /* appended to the sample home; "@DIR@" is the rig's directory */
+        const char *const *sim_args;    /* more arguments for the simulated center */
+        bool no_sim;                    /* no center at all (nothing listens on sim_port) */
+        bool no_sub;                    /* no subscriber on anju/# */
+        bool no_anjud;                  /* everything but anjud: h_rig_anjud() starts it */
+        const char *broker_conf;        /* more mosquitto configuration lines */
+};
+
+/* Everything a test runs against, all on 127.0.0.1, in its own directory
+ * (the database is <dir>/anju.db, the control socket <dir>/ctl.sock). */
+struct h_rig {
+        char dir[256], config[512], sock[512];
+        int mqtt_port, sim_port;
+        struct proc *broker, *sim, *sub, *anjud;
+        const char *args[24];           /* anjud's extra arguments */
+        char argbuf[4][64];
+};
+
+/* Starts the broker, the center (unless no_sim), a subscriber on anju/#
+ * (unless no_sub), writes the configuration and starts anjud (unless
+ * no_anjud), waiting until it is online. */
+void h_rig_up(struct h_rig *r, const struct h_rig_opts *o);
+/* Starts (or starts again) anjud on the rig and waits until it is online. */
+void h_rig_anjud(struct h_rig *r);
+/* Checks anjud is still alive, then stops everything the rig started. */
+void h_rig_down(struct h_rig *r);
+/* Publishes on the rig's broker (QoS 1, not retained). */
+void h_rig_pub(struct h_rig *r, const char *topic, const char *payload);
+/* A file in the rig's directory, 0600 (a key: the text and a newline). */
+void h_rig_secret(struct h_rig *r, const char *name, const char *text);
+/* An ack as a responder's app sends it, signed with key; ts_offset moves
+ * its time (seconds). The payload sent is copied to sent if not NULL. */
+void h_rig_ack(struct h_rig *r, const char *incident, const char *action, const char *by, const char *key,
+               long ts_offset, char *sent, size_t n);
+/* A number from the rig's database (a second, read-only connection), and
+ * the same polled (a file, with a bound) until it is want. */
+long long h_rig_db(struct h_rig *r, const char *sql);
+long long h_rig_db_wait(struct h_rig *r, const char *sql, long long want, int timeout_ms);
+/* Text from the rig's database into buf ("" if none). */
+char *h_rig_db_text(struct h_rig *r, const char *sql, char *buf, size_t n);
+
+/* What an anjuctl run printed and how it ended. */
+struct h_out {
+        int rc;                         /* exit status, or 128 + signal */
+        char out[65536];
+        char err[16384];
+};
+/* Runs anjuctl [-s sock] args... (NULL-terminated; sock NULL: no -s) to
+ * the end, at most 60 s, stdin /dev/null. */
+void h_ctl(const char *sock, struct h_out *o, ...) __attribute__((sentinel));
+void h_vctl(const char *sock, struct h_out *o, va_list ap);
+/* anjuctl on the rig's socket. */
+void h_rig_ctl(struct h_rig *r, struct h_out *o, ...) __attribute__((sentinel));
+/* anjuctl --json on the rig's socket, its answer parsed (the test fails if
+ * it is not JSON); *rc gets the exit status if rc is not NULL. */
+json_t *h_rig_ctl_json(struct h_rig *r, int *rc, ...) __attribute__((sentinel));
