@@ -89,8 +89,10 @@ static int as_bool(json_t *v, double *ret) {
 
         if (json_is_boolean(v))
                 return *ret = json_is_true(v), 0;
-        if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1))
-                return *ret = (double) json_integer_value(v), 0;
+        /* 0 and 1, and 0.0 and 1.0 (a bridge that sends every number as a
+         * double), are booleans too. */
+        if (json_is_number(v) && (json_number_value(v) == 0.0 || json_number_value(v) == 1.0))
+                return *ret = json_number_value(v), 0;
         if (json_is_string(v)) {
                 const char *s = json_string_value(v);
                 for (size_t i = 0; i < ELEMENTSOF(on); i++)
@@ -103,10 +105,35 @@ static int as_bool(json_t *v, double *ret) {
         return -EINVAL;
 }
 
-static int as_number(json_t *v, double *ret) {
-        if (json_is_number(v) && isfinite(json_number_value(v)))
-                return *ret = json_number_value(v), 0;
-        return -EINVAL;
+/* The range a reading can have at all: anything outside it is a broken
+ * or hostile message, not a measurement (a battery at -1e308 %). */
+static const struct {
+        enum event_attr attr;
+        double min, max;
+        const char *what;
+} ranges[] = {
+        { ATTR_BATTERY, 0, 100, "expected a number from 0 to 100 (percent)" },
+        { ATTR_HEART_RATE, 0, 300, "expected a number from 0 to 300 (bpm)" },
+        { ATTR_SPO2, 0, 100, "expected a number from 0 to 100 (percent)" },
+        { ATTR_STEPS, 0, 1e9, "expected a count from 0" },
+        { ATTR_LAT, -90, 90, "expected a latitude from -90 to 90" },
+        { ATTR_LON, -180, 180, "expected a longitude from -180 to 180" },
+        { ATTR_ACCURACY, 0, 1e6, "expected metres from 0" },
+};
+
+static int as_number(json_t *v, enum event_attr a, double *ret, const char **why) {
+        double d;
+
+        *why = "expected a number";
+        if (!json_is_number(v) || !isfinite(d = json_number_value(v)))
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(ranges); i++)
+                if (ranges[i].attr == a && (d < ranges[i].min || d > ranges[i].max)) {
+                        *why = ranges[i].what;
+                        return -ERANGE;
+                }
+        *ret = d;
+        return 0;
 }
 
 static bool is_numeric_attr(enum event_attr a) {
@@ -158,6 +185,7 @@ static void note_error(struct decode_result *res, enum decode_error e, const cha
 static int decode_attr(const struct sensor_conf *s, json_t *root, enum event_attr a,
                        struct event *ev, struct decode_result *res) {
         json_t *v = lookup_path(root, s->keys[a]);
+        const char *why;
         double d;
 
         if (!v || json_is_null(v))
@@ -170,9 +198,8 @@ static int decode_attr(const struct sensor_conf *s, json_t *root, enum event_att
                 ev->value = 1;
                 return r > 0;
         }
-        if (is_numeric_attr(a) ? as_number(v, &d) < 0 : as_bool(v, &d) < 0) {
-                note_error(res, DECODE_BAD_TYPE, s->keys[a],
-                           is_numeric_attr(a) ? "expected a number" : "expected a boolean");
+        if (is_numeric_attr(a) ? as_number(v, a, &d, &why) < 0 : as_bool(v, &d) < 0) {
+                note_error(res, DECODE_BAD_TYPE, s->keys[a], is_numeric_attr(a) ? why : "expected a boolean");
                 return 0;
         }
         /* contact=true means closed; invert flips devices that say "open". */

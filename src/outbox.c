@@ -263,14 +263,16 @@ static void failed(struct call *c, enum center_verdict v, long status, uint64_t 
                         }
                 }
         }
+        /* Backoff runs on the daemon's clock (a scaled test spans a day of
+         * outage); the center's Retry-After is the center's real seconds. */
+        delay = clock_real_duration(delay);
         if (retry_after > delay)
                 delay = retry_after < RETRY_AFTER_MAX ? retry_after : RETRY_AFTER_MAX;
-        log_warning("dispatch: %s for incident %s to %s failed (attempt %u): %s; retrying in %s",
+        log_warning("dispatch: %s for incident %s to %s failed (attempt %u): %s; retrying in %s%s",
                     c->kind == CALL_WEBHOOK ? "webhook notice" : "call", c->incident ? c->incident : "-",
                     loggable_url(c->attempt_url, url, sizeof url), c->attempts, why,
-                    format_duration(when, sizeof when, delay));
-        /* Backoff runs on the daemon's clock (a scaled test spans a day of outage). */
-        r = sd_event_add_time_relative(ob->event, &c->retry, CLOCK_MONOTONIC, clock_real_duration(delay),
+                    format_duration(when, sizeof when, delay), clock_scale() != 1.0 ? " (real time)" : "");
+        r = sd_event_add_time_relative(ob->event, &c->retry, CLOCK_MONOTONIC, delay,
                                        clock_real_duration(10 * USEC_PER_MSEC), on_retry, c);
         if (r < 0) {
                 /* Without a timer we cannot wait: try again at once rather than drop it. */

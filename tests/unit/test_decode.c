@@ -354,6 +354,34 @@ START_TEST(test_decode_never_writes_more_than_max_events) {
 }
 END_TEST
 
+/* Issue 18: a number is a boolean as bridges send them (1.0 too), and a
+ * reading outside what a device can measure is refused, not believed. */
+START_TEST(test_decode_one_point_zero_is_true_and_readings_out_of_range_are_refused) {
+        const struct event *e;
+        size_t n;
+
+        n = dec(SMOKE, "{\"smoke\":1.0}");
+        e = find(ATTR_SMOKE, n);
+        ck_assert_ptr_nonnull(e);
+        ck_assert(e->value == 1);
+        ck_assert_int_eq(res.error, DECODE_OK);
+        n = dec(SMOKE, "{\"smoke\":0.0,\"battery\":-1e308}");
+        ck_assert_ptr_null(find(ATTR_BATTERY, n));
+        ck_assert_ptr_nonnull(find(ATTR_SMOKE, n));
+        ck_assert_int_eq(res.error, DECODE_BAD_TYPE);
+        ck_assert_ptr_nonnull(strstr(res.detail, "from 0 to 100"));
+        n = dec(BAND, "{\"heart_rate\":900,\"lat\":91,\"lon\":200,\"steps\":-5}");
+        ck_assert_ptr_null(find(ATTR_HEART_RATE, n));
+        ck_assert_ptr_null(find(ATTR_LAT, n));
+        ck_assert_ptr_null(find(ATTR_LON, n));
+        ck_assert_ptr_null(find(ATTR_STEPS, n));
+        ck_assert_int_eq(res.error, DECODE_BAD_TYPE);
+        n = dec(SMOKE, "{\"smoke\":0.5}");
+        ck_assert_ptr_null(find(ATTR_SMOKE, n));
+        ck_assert_int_eq(res.error, DECODE_BAD_TYPE);
+}
+END_TEST
+
 static int avail(const char *s) {
         return decode_availability(s, strlen(s));
 }
@@ -480,6 +508,7 @@ int main(void) {
         tcase_add_test(t, test_decode_duplicate_keys_are_rejected);
         tcase_add_test(t, test_decode_never_writes_more_than_max_events);
         tcase_add_test(t, test_decode_availability_bare_words_and_json_state);
+        tcase_add_test(t, test_decode_one_point_zero_is_true_and_readings_out_of_range_are_refused);
         suite_add_tcase(s, t);
 
         tcase_add_checked_fixture(f, setup, teardown);

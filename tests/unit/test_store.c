@@ -458,6 +458,69 @@ START_TEST(test_store_refuses_a_file_of_garbage_without_crashing) {
 }
 END_TEST
 
+/* Issue 18: the record holds health data: created private, whatever the
+ * umask (the WAL takes the database's mode). */
+START_TEST(test_store_database_is_created_private) {
+        struct stat sb;
+        char wal[160];
+        mode_t old = umask(022);
+
+        open_store();
+        umask(old);
+        ck_assert_int_eq(open_incident("inc-1", "key-1", T0, NULL), 0);
+        ck_assert_int_eq(stat(path, &sb), 0);
+        ck_assert_uint_eq(sb.st_mode & 0777, 0600);
+        snprintf(wal, sizeof wal, "%s-wal", path);
+        ck_assert_int_eq(stat(wal, &sb), 0);
+        ck_assert_uint_eq(sb.st_mode & 0777, 0600);
+}
+END_TEST
+
+/* Issue 18: history is bounded by time and by size; incidents, timelines
+ * and calls are never pruned. */
+START_TEST(test_store_prune_bounds_history_and_keeps_incidents) {
+        struct event ev = { .sensor = 0, .attr = ATTR_MOTION, .value = 1 };
+        const uint64_t DAY = USEC_PER_DAY;
+        int n, total = 0;
+
+        open_store();
+        ck_assert_int_eq(open_incident("old-fire", "key-1", T0, NULL), 0);
+        for (int i = 0; i < 3000; i++) {
+                ev.wall = T0 + (uint64_t) (i % 30) * DAY;       /* 30 days of history */
+                ck_assert_int_eq(store_log_event(st, "living_pir", &ev), 0);
+        }
+        ck_assert_int_eq(store_flush(st), 3000);
+        ck_assert_int_eq(store_audit_refused(st, "inactivity.day_limit", "2h", "5s", T0, "ctl:root", "ctl", "no"), 0);
+        ck_assert_int_eq(store_refusals_add(st, T0, "ack", "bad signature", 12345), 0);
+        /* Keep 10 days: in bounded steps, until nothing is left to prune. */
+        while ((n = store_prune(st, T0 + 20 * DAY, 0, 500)) > 0)
+                total += n;
+        ck_assert_int_eq(n, 0);
+        ck_assert_int_eq(total, 2000 + 1 + 1);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM sensor_log"), 1000);
+        ck_assert_int_eq(scalar("SELECT min(at) FROM sensor_log"), (long long) (T0 + 20 * DAY));
+        ck_assert_int_eq(scalar("SELECT count(*) FROM audit"), 0);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM refusals"), 0);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM incidents"), 1);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM timeline"), 1);
+        ck_assert_int_eq(store_outbox_depth(st), 1);
+        /* Over a size cap the oldest history goes first, whatever its age. */
+        for (int i = 0; i < 20000; i++) {
+                ev.wall = T0 + 25 * DAY + (uint64_t) i;
+                ck_assert_int_eq(store_log_event(st, "living_pir_with_a_long_name_to_fill_pages", &ev), 0);
+        }
+        ck_assert_int_ge(store_flush(st), 0);
+        ck_assert_int_gt(store_size(st), 600 * 1024);
+        while ((n = store_prune(st, T0, 600 * 1024, 2000)) > 0)
+                ;
+        ck_assert_int_le(store_size(st), 600 * 1024);
+        ck_assert_int_gt(scalar("SELECT count(*) FROM sensor_log"), 0);
+        ck_assert_int_gt(scalar("SELECT min(at) FROM sensor_log"), (long long) (T0 + 20 * DAY));
+        ck_assert_int_eq(scalar("SELECT count(*) FROM incidents"), 1);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM timeline"), 1);
+}
+END_TEST
+
 /* The grid center's figures: time to ack, to arrive, to resolve, and the
  * share handled within 10 minutes ("1-3-10"). */
 START_TEST(test_store_response_stats_from_the_timelines) {
@@ -517,6 +580,8 @@ int main(void) {
         tcase_add_test(t, test_store_close_flushes_the_pending_log);
         tcase_add_test(t, test_store_refuses_a_database_from_a_newer_schema);
         tcase_add_test(t, test_store_refuses_a_file_of_garbage_without_crashing);
+        tcase_add_test(t, test_store_database_is_created_private);
+        tcase_add_test(t, test_store_prune_bounds_history_and_keeps_incidents);
         suite_add_tcase(s, t);
         return run_suite(s);
 }
