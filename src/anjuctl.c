@@ -241,9 +241,10 @@ static void print_get(json_t *j) {
         char t[32];
 
         if (hist) {
-                if (json_array_size(hist) == 0)
+                bool continued = json_is_true(json_object_get(j, "continued"));
+                if (json_array_size(hist) == 0 && !continued)
                         printf("no changes recorded\n");
-                else
+                else if (!continued)
                         printf("%-15s %-28s %-8s %-8s %-16s %-7s %s\n", "TIME", "KEY", "OLD", "NEW", "WHO", "CHANNEL", "RESULT");
                 for (size_t i = 0; i < json_array_size(hist); i++) {
                         json_t *r = json_array_get(hist, i);
@@ -402,6 +403,38 @@ static int walktest(struct conn *c) {
         return interrupted ? 130 : EXIT_UNREACHABLE;
 }
 
+/* get --history: anjud sends the audit a page at a time; each page says
+ * where the next starts ("next"), until the last. */
+static int history_pages(struct conn *c, const char *key) {
+        bool header = true;
+
+        for (;;) {
+                json_t *j = conn_recv(c, 15000), *next;
+                int rc = result_code(j);
+
+                if (rc != 0 || json_out) {
+                        show_answer("get", j);
+                } else {
+                        if (!header)
+                                json_object_set_new(j, "continued", json_true());
+                        print_get(j);
+                }
+                header = false;
+                next = json_object_get(j, "next");
+                if (rc != 0 || !json_is_integer(next)) {
+                        json_decref(j);
+                        return rc;
+                }
+                if (conn_send(c, json_pack("{s:s, s:s?, s:b, s:I}", "cmd", "get", "key", key, "history", 1, "after",
+                                           json_integer_value(next))) < 0) {
+                        json_decref(j);
+                        fprintf(stderr, "anjuctl: lost the connection to anjud\n");
+                        return EXIT_UNREACHABLE;
+                }
+                json_decref(j);
+        }
+}
+
 /* --- main ---------------------------------------------------------------- */
 
 static const char *socket_path(const char *opt_socket, const char *config, char *buf, size_t n) {
@@ -550,6 +583,8 @@ int main(int argc, char **argv) {
         }
         if (strcmp(wire, "walktest") == 0)
                 rc = walktest(&c);
+        else if (strcmp(cmd, "get") == 0 && history)
+                rc = history_pages(&c, argc ? argv[0] : NULL);
         else {
                 int wait = strcmp(wire, "test-sensor") == 0 ? (int) (timeout + 5) * 1000
                          : strcmp(wire, "test-dispatch") == 0 ? 40000 : 15000;

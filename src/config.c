@@ -132,6 +132,7 @@ static const struct key_desc hub_keys[] = {
         { "timezone", KT_STRING, S(hub.timezone), 0, 0, NULL, check_timezone },
         { "database", KT_STRING, S(hub.database), 0, 0, NULL, NULL },
         { "ctl_socket", KT_STRING, S(hub.ctl_socket), 0, 0, NULL, NULL },
+        { "ctl_idle_timeout", KT_DURATION, S(hub.ctl_idle_timeout), DUR(USEC_PER_SEC, USEC_PER_HOUR), NULL, NULL },
         { "operator_key_file", KT_STRING, S(hub.operator_key_file), 0, 0, NULL, check_file },
         { "gpio_supervision", KT_DURATION, S(hub.gpio_supervision), DUR(USEC_PER_SEC, USEC_PER_HOUR), NULL, NULL },
         { "history_retention", KT_DURATION, S(hub.history_retention), DUR(USEC_PER_DAY, 3650 * USEC_PER_DAY), NULL, NULL },
@@ -885,6 +886,7 @@ static void set_defaults(struct config *c) {
         c->hub.language = LANG_ZH_CN;
         c->hub.gpio_supervision = 30 * USEC_PER_SEC;
         c->hub.history_retention = 90 * USEC_PER_DAY;
+        c->hub.ctl_idle_timeout = 60 * USEC_PER_SEC;
         c->hub.history_max = 256 * 1024 * 1024;
         c->mqtt.max_packet = 65536;
         c->hub.database = strdup("/var/lib/anju/anju.db");

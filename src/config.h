@@ -125,6 +125,7 @@ struct config {
                 char *timezone;
                 char *database;
                 char *ctl_socket;               /* anjuctl's Unix socket */
+                uint64_t ctl_idle_timeout;      /* usec: a quiet control connection is closed */
                 char *operator_key_file;        /* signs anju/<hub>/config/set */
                 uint64_t gpio_supervision;      /* usec: held GPIO lines checked, lost ones retried */
                 uint64_t history_retention;     /* usec: sensor log, audit and refusal counts kept this long */

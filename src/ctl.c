@@ -43,6 +43,7 @@ struct ctl {
         struct ctl_conn *conns;
         unsigned n_conns;
         sd_event_source *pause;         /* accept paused after EMFILE */
+        uint64_t idle;
         ctl_request_fn on_request;
         ctl_close_fn on_close;
         void *userdata;
@@ -79,7 +80,7 @@ static void update_events(struct ctl_conn *c) {
 }
 
 static void touch(struct ctl_conn *c) {
-        (void) sd_event_source_set_time_relative(c->idle, CTL_IDLE_TIMEOUT);
+        (void) sd_event_source_set_time_relative(c->idle, c->ctl->idle);
         (void) sd_event_source_set_enabled(c->idle, SD_EVENT_ONESHOT);
 }
 
@@ -281,7 +282,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         if (r >= 0)
                 r = sd_event_add_defer(ctl->event, &c->more, on_more, c);
         if (r >= 0)
-                r = sd_event_add_time_relative(ctl->event, &c->idle, CLOCK_MONOTONIC, CTL_IDLE_TIMEOUT, USEC_PER_SEC,
+                r = sd_event_add_time_relative(ctl->event, &c->idle, CLOCK_MONOTONIC, ctl->idle, 10 * USEC_PER_MSEC,
                                                on_idle, c);
         if (r < 0) {
                 conn_free(c);
@@ -307,7 +308,7 @@ static int on_pause_end(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-int ctl_new(sd_event *e, const char *path, ctl_request_fn on_request, ctl_close_fn on_close,
+int ctl_new(sd_event *e, const char *path, uint64_t idle, ctl_request_fn on_request, ctl_close_fn on_close,
             void *userdata, struct ctl **ret) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         struct group *gr;
@@ -320,6 +321,7 @@ int ctl_new(sd_event *e, const char *path, ctl_request_fn on_request, ctl_close_
         if (!ctl)
                 return -ENOMEM;
         ctl->event = sd_event_ref(e);
+        ctl->idle = idle;
         ctl->on_request = on_request;
         ctl->on_close = on_close;
         ctl->userdata = userdata;

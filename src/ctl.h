@@ -8,11 +8,13 @@
  * answers already queued for that client exceed CTL_OUT_PAUSE (it must
  * read first), a client whose unread answers exceed CTL_MAX_OUT is
  * dropped, a connection that is closing reads nothing more, and one idle
- * for CTL_IDLE_TIMEOUT is closed. */
+ * (no request, no progress, no command in progress) for the idle timeout
+ * ([hub] ctl_idle_timeout) is closed. */
 #pragma once
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 struct ctl;
@@ -25,8 +27,8 @@ typedef void (*ctl_request_fn)(struct ctl_conn *c, json_t *req, void *userdata);
 typedef void (*ctl_close_fn)(struct ctl_conn *c, void *userdata);
 
 /* Listens on path (replacing a stale socket), mode 0660, group anju if it
- * exists. */
-int ctl_new(sd_event *e, const char *path, ctl_request_fn on_request, ctl_close_fn on_close,
+ * exists; idle: usec after which a quiet connection is closed. */
+int ctl_new(sd_event *e, const char *path, uint64_t idle, ctl_request_fn on_request, ctl_close_fn on_close,
             void *userdata, struct ctl **ret);
 void ctl_free(struct ctl *ctl);
 
@@ -35,7 +37,6 @@ void ctl_free(struct ctl *ctl);
 #define CTL_OUT_PAUSE (64 * 1024)
 #define CTL_LINES_PER_TURN 8
 #define CTL_MAX_CONNS 16
-#define CTL_IDLE_TIMEOUT (60 * 1000000ULL)
 
 /* Queues one line (msg is consumed); written when the socket is writable. */
 int ctl_send(struct ctl_conn *c, json_t *msg);

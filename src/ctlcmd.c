@@ -548,7 +548,7 @@ int ctlcmd_new(struct hub *h, struct ctlcmd **ret) {
                 *ret = cc;
                 return 0;
         }
-        r = ctl_new(hub_event(h), cfg->hub.ctl_socket, on_request, on_closed, cc, &cc->ctl);
+        r = ctl_new(hub_event(h), cfg->hub.ctl_socket, cfg->hub.ctl_idle_timeout, on_request, on_closed, cc, &cc->ctl);
         if (r < 0) {
                 log_warning("anjuctl will not reach this daemon: no control socket at %s", cfg->hub.ctl_socket);
                 free(cc);

@@ -37,7 +37,8 @@
 /* The WAL is checkpointed once the loop has been quiet this long. */
 #define CHECKPOINT_IDLE (200 * USEC_PER_MSEC)
 /* Refusal counts go to the database, history is pruned, the broker's
- * flapping is re-checked: once a minute, off any alarm's path. */
+ * flapping is re-checked: once a minute of the daemon's clock, off any
+ * alarm's path. */
 #define HOUSEKEEPING (60 * USEC_PER_SEC)
 #define PRUNE_BUDGET 5000
 
@@ -470,12 +471,12 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
         struct decision d;
         int r;
 
-        (void) sd_event_source_set_time_relative(s, HOUSEKEEPING);
+        (void) sd_event_source_set_time_relative(s, clock_real_duration(HOUSEKEEPING));
         refusals_take(h->refusals, save_refusals, h);
         if (h->store && wall > h->cfg->hub.history_retention) {
                 r = store_prune(h->store, wall - h->cfg->hub.history_retention, h->cfg->hub.history_max, PRUNE_BUDGET);
                 if (r == PRUNE_BUDGET)  /* more to go: soon, in another small step */
-                        (void) sd_event_source_set_time_relative(s, USEC_PER_SEC);
+                        (void) sd_event_source_set_time_relative(s, 100 * USEC_PER_MSEC);
                 if (r > 0)
                         log_debug("history: %d old rows pruned", r);
         }
@@ -551,7 +552,8 @@ static int setup_loop(struct hub *h) {
                                    h)) < 0 ||
             (r = sd_event_add_time(h->event, &h->checkpoint, CLOCK_MONOTONIC, UINT64_MAX, 50 * USEC_PER_MSEC,
                                    on_checkpoint, h)) < 0 ||
-            (r = sd_event_add_time_relative(h->event, &h->housekeeping, CLOCK_MONOTONIC, HOUSEKEEPING, USEC_PER_SEC,
+            (r = sd_event_add_time_relative(h->event, &h->housekeeping, CLOCK_MONOTONIC,
+                                            clock_real_duration(HOUSEKEEPING), clock_real_duration(USEC_PER_SEC),
                                             on_housekeeping, h)) < 0)
                 return r;
         (void) sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);

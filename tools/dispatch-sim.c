@@ -43,7 +43,7 @@
 #define HEAD_MAX (16 * 1024)
 #define BODY_MAX (1024 * 1024)
 #define IN_MAX (HEAD_MAX + BODY_MAX)    /* always room for one complete request */
-#define OUT_MAX 1024                    /* our answers are small and fixed-form */
+#define OUT_MAX (80 * 1024)             /* answers are small, but --huge-answer is over 64 KiB */
 #define SECRET_MAX (64 * 1024)
 #define MAX_KEYS (1 << 20)              /* Idempotency-Keys remembered */
 #define DRAIN_NS 2000000000LL           /* lingering close after an error answer */
@@ -62,7 +62,15 @@ struct options {
         const char *listen_addr, *port_file;
         int port;
         int status;                     /* forced answer code; 0 = normal */
-        long fail_first, delay_ms;
+        int fail_status;                /* the answer of the first fail_first POSTs */
+        long fail_first, delay_ms, retry_after;
+        struct {
+                char type[32];
+                int status;
+        } status_for[8];                /* --status-for TYPE=CODE */
+        size_t n_status_for;
+        const char *case_id;            /* --case-id TEXT instead of SIM-NNNNNN */
+        bool no_case_id, huge_answer;
         bool json, color, heartbeats;
         char *hmac_key, *token;         /* NULL = not checked */
         size_t hmac_key_len, token_len;
@@ -196,6 +204,12 @@ static void usage(FILE *f) {
                 "  --fail-first N          answer the first N POSTs 503 (simulated outage)\n"
                 "  --status CODE           answer every POST with CODE (200-599)\n"
                 "  --delay-ms MS           hold each POST's answer back MS milliseconds\n"
+                "  --fail-status CODE      the answer of the --fail-first POSTs (default 503)\n"
+                "  --status-for TYPE=CODE  answer calls of alarm type TYPE with CODE (repeatable)\n"
+                "  --retry-after S         add Retry-After: S to every answer that is not 2xx\n"
+                "  --case-id TEXT          answer every call with this case id, as given\n"
+                "  --no-case-id            answer 2xx without a case id\n"
+                "  --huge-answer           answer 2xx with a body over 64 KiB\n"
                 "  --heartbeats            show hub heartbeats (anju.heartbeat.v1) in the\n"
                 "                          readable output (they are always in --json)\n"
                 "  --verify-hmac-key FILE  check X-Anju-Signature (HMAC-SHA256 of the body)\n"
@@ -232,6 +246,23 @@ static int apply_option(struct options *o, int c, const char *arg) {
         case 'F': r = parse_long(arg, 0, 1000000000L, &o->fail_first); break;
         case 's': r = parse_long(arg, 200, 599, &v); o->status = (int) v; break;
         case 'd': r = parse_long(arg, 0, 3600000L, &o->delay_ms); break;
+        case 'f': r = parse_long(arg, 200, 599, &v); o->fail_status = (int) v; break;
+        case 'R': r = parse_long(arg, 0, 86400, &o->retry_after); break;
+        case 'C': o->case_id = arg; return 0;
+        case 'N': o->no_case_id = true; return 0;
+        case 'U': o->huge_answer = true; return 0;
+        case 'T': {
+                const char *eq = strchr(arg, '=');
+                if (!eq || eq == arg || (size_t) (eq - arg) >= sizeof o->status_for[0].type ||
+                    o->n_status_for >= 8 || parse_long(eq + 1, 200, 599, &v) < 0) {
+                        fprintf(stderr, PROG ": --status-for '%s': expected TYPE=CODE\n", arg);
+                        return -EINVAL;
+                }
+                snprintf(o->status_for[o->n_status_for].type, sizeof o->status_for[0].type, "%.*s",
+                         (int) (eq - arg), arg);
+                o->status_for[o->n_status_for++].status = (int) v;
+                return 0;
+        }
         case 'P': o->port_file = arg; return 0;
         case 'j': o->json = true; return 0;
         case 'H': o->heartbeats = true; return 0;
@@ -251,6 +282,9 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 { "port-file", required_argument, NULL, 'P' }, { "json", no_argument, NULL, 'j' },
                 { "fail-first", required_argument, NULL, 'F' }, { "status", required_argument, NULL, 's' },
                 { "delay-ms", required_argument, NULL, 'd' }, { "heartbeats", no_argument, NULL, 'H' },
+                { "fail-status", required_argument, NULL, 'f' }, { "status-for", required_argument, NULL, 'T' },
+                { "retry-after", required_argument, NULL, 'R' }, { "case-id", required_argument, NULL, 'C' },
+                { "no-case-id", no_argument, NULL, 'N' }, { "huge-answer", no_argument, NULL, 'U' },
                 { "verify-hmac-key", required_argument, NULL, 'k' },
                 { "expect-token", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
@@ -714,14 +748,18 @@ static int queue(struct conn *c, const char *fmt, ...) {
         return 0;
 }
 
-static int queue_response(struct conn *c, int status, const char *body) {
+static int queue_response_with(struct conn *c, int status, const char *extra, const char *body) {
         if (!c->keep_alive)
                 c->close_after = true;
         return queue(c, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                        "Cache-Control: no-store\r\n%s\r\n%s",
+                        "Cache-Control: no-store\r\n%s%s\r\n%s",
                      status, reason_phrase(status), strlen(body),
                      !c->keep_alive ? "Connection: close\r\n" : c->http10 ? "Connection: keep-alive\r\n" : "",
-                     body);
+                     extra, body);
+}
+
+static int queue_response(struct conn *c, int status, const char *body) {
+        return queue_response_with(c, status, "", body);
 }
 
 /* A request we cannot frame or parse: answer, then close (lingering). */
@@ -784,32 +822,58 @@ static void assign_case(struct server *s, const char *key, struct verdict *v) {
         snprintf(v->case_id, sizeof v->case_id, "SIM-%06lu", no);
 }
 
+/* The status a call of this alarm type gets by --status-for, or 0. */
+static int status_for(const struct options *o, const char *body, size_t len) {
+        json_t *j = json_loadb(body, len, 0, NULL);
+        const char *type = json_string_value(json_object_get(j, "type"));
+        int r = 0;
+
+        for (size_t i = 0; type && i < o->n_status_for; i++)
+                if (strcmp(o->status_for[i].type, type) == 0)
+                        r = o->status_for[i].status;
+        json_decref(j);
+        return r;
+}
+
 static int answer_call(struct server *s, struct conn *c, long long t_read) {
         const struct options *o = s->opt;
         json_t *headers = json_object_get(c->head, "headers");
         const char *body = c->in + c->head_len;
         struct verdict v = { .n = ++s->n_posts, .t_mono_ns = t_read };
-        char payload[64];
-        int r;
+        char extra[64] = "", *payload;
+        json_t *answer;
+        int r, forced = status_for(o, body, c->body_len);
 
         clock_gettime(CLOCK_REALTIME, &v.wall);
         if (v.n <= (unsigned long) o->fail_first) {
-                v.status = 503;
+                v.status = o->fail_status ? o->fail_status : 503;
                 v.outage = true;
         } else {
-                v.status = o->status ? o->status : 201;
+                v.status = forced ? forced : o->status ? o->status : 201;
                 if (v.status < 300)
                         assign_case(s, jstr(headers, "idempotency-key"), &v);
         }
         v.signature = check_signature(o, headers, body, c->body_len);
         v.auth = check_token(o, headers);
-        if (v.case_id[0])
-                snprintf(payload, sizeof payload, "{\"case_id\":\"%s\"}", v.case_id);
-        else if (v.outage)
-                snprintf(payload, sizeof payload, "{\"error\":\"simulated outage\"}");
+        if (v.case_id[0] && !o->no_case_id)
+                answer = json_pack("{s:s}", "case_id", o->case_id ? o->case_id : v.case_id);
+        else if (v.status < 300)
+                answer = json_pack("{s:b}", "accepted", 1);
         else
-                snprintf(payload, sizeof payload, "{\"error\":\"simulated status %d\"}", v.status);
-        r = queue_response(c, v.status, payload);
+                answer = json_pack("{s:s}", "error", v.outage ? "simulated outage" : "simulated status");
+        if (o->huge_answer && v.status < 300) {
+                static char pad[70 * 1024];
+                memset(pad, 'x', sizeof pad - 1);
+                json_object_set_new(answer, "padding", json_string(pad));
+        }
+        if (o->retry_after > 0 && v.status >= 300)
+                snprintf(extra, sizeof extra, "Retry-After: %ld\r\n", o->retry_after);
+        payload = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
+        json_decref(answer);
+        if (!payload)
+                return -ENOMEM;
+        r = queue_response_with(c, v.status, extra, payload);
+        free(payload);
         if (r == 0 && o->delay_ms > 0)
                 c->deadline_ns = t_read + o->delay_ms * 1000000LL;
         return r < 0 ? r : emit_record(o, &v, c->head, body, c->body_len);

@@ -264,13 +264,29 @@ char *h_wait_message(struct proc *sub, const char *topic, const char *needle, in
         }
 }
 
+static bool fill(struct proc *p, int timeout_ms);
+
+/* Waits for the child while reading what it still writes: a child blocked
+ * on a full pipe never sees its SIGTERM. After 30 s, SIGKILL. */
 int h_stop(struct proc *p, int sig) {
+        long long deadline = now_ms() + 30000;
         int status = -1;
 
         if (!p || p->pid <= 0)
                 return -1;
         kill(p->pid, sig);
-        waitpid(p->pid, &status, 0);
+        while (waitpid(p->pid, &status, WNOHANG) == 0) {
+                if (now_ms() > deadline) {
+                        kill(p->pid, SIGKILL);
+                        waitpid(p->pid, &status, 0);
+                        break;
+                }
+                if (p->out < 0 || !fill(p, 50)) {
+                        struct timespec d = { 0, 10 * 1000000L };
+                        nanosleep(&d, NULL);
+                }
+                p->len = 0;     /* what it says while stopping is in its log file */
+        }
         p->pid = 0;
         return status;
 }
