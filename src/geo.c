@@ -221,35 +221,47 @@ static int parse_decimal(const char **s, double *ret) {
         return 0;
 }
 
-int geo_parse_point(const char *s, struct geo_point *ret, const char **ret_why) {
-        const char *why = NULL;
-        double lat, lon;
-        int r = -EINVAL;
+/* "lat,lon" as two numbers, blanks around either; -EINVAL if not that. */
+static int parse_pair(const char *s, double *ret_lat, double *ret_lon) {
+        s = skip_blanks(s);
+        if (parse_decimal(&s, ret_lat) < 0)
+                return -EINVAL;
+        s = skip_blanks(s);
+        if (*s != ',')
+                return -EINVAL;
+        s = skip_blanks(s + 1);
+        if (parse_decimal(&s, ret_lon) < 0)
+                return -EINVAL;
+        return *skip_blanks(s) == '\0' ? 0 : -EINVAL;
+}
 
-        if (!s)
-                why = "expected \"lat,lon\" in decimal degrees";
-        else {
-                s = skip_blanks(s);
-                if (parse_decimal(&s, &lat) < 0 || *(s = skip_blanks(s)) != ',')
-                        why = "expected \"lat,lon\" in decimal degrees, e.g. 31.230416,121.473701";
-                else if (s = skip_blanks(s + 1), parse_decimal(&s, &lon) < 0 || *skip_blanks(s) != '\0')
-                        why = "expected \"lat,lon\" in decimal degrees, e.g. 31.230416,121.473701";
-                else if (fabs(lat) > 90.0 && fabs(lon) <= 90.0 && fabs(lat) <= 180.0)
-                        why = "latitude outside -90..90: written lon,lat? (Amap writes lon,lat; this is lat,lon)",
-                        r = -ERANGE;
-                else if (fabs(lat) > 90.0)
-                        why = "latitude outside -90..90", r = -ERANGE;
-                else if (fabs(lon) > 180.0)
-                        why = "longitude outside -180..180", r = -ERANGE;
-                else if (lat == 0.0 && lon == 0.0)
-                        why = "0,0 is no home (the Gulf of Guinea)", r = -ERANGE;
-                else
-                        r = 0;
+/* Why lat,lon is not a home; NULL if it is one. */
+static const char *point_range_problem(double lat, double lon) {
+        if (fabs(lat) > 90.0 && fabs(lat) <= 180.0 && fabs(lon) <= 90.0)
+                return "latitude outside -90..90: written lon,lat? (Amap writes lon,lat; this is lat,lon)";
+        if (fabs(lat) > 90.0)
+                return "latitude outside -90..90";
+        if (fabs(lon) > 180.0)
+                return "longitude outside -180..180";
+        if (lat == 0.0 && lon == 0.0)
+                return "0,0 is no home (the Gulf of Guinea)";
+        return NULL;
+}
+
+int geo_parse_point(const char *s, struct geo_point *ret, const char **ret_why) {
+        const char *why;
+        double lat, lon;
+
+        if (!s || parse_pair(s, &lat, &lon) < 0) {
+                if (ret_why)
+                        *ret_why = "expected \"lat,lon\" in decimal degrees, e.g. 31.230416,121.473701";
+                return -EINVAL;
         }
-        if (r < 0) {
+        why = point_range_problem(lat, lon);
+        if (why) {
                 if (ret_why)
                         *ret_why = why;
-                return r;
+                return -ERANGE;
         }
         *ret = (struct geo_point) { .lat = lat, .lon = lon };
         return 0;
@@ -398,8 +410,9 @@ int geo_map_link(enum geo_map map, struct geo_point p, enum geo_datum datum, con
         if (map == GEO_MAP_AMAP) {
                 /* lbs.amap.com/api/uri-api/guide/mobile-web/point: position is
                  * lon,lat; coordinate=gaode says GCJ-02 (the default, spelled
-                 * out); callnative=0 opens the web page, which works on any
-                 * phone, and offers the app from there. */
+                 * out: the point is converted here, tested, rather than by
+                 * Amap's coordinate=wgs84); callnative=0 (the default) opens
+                 * the web map, which needs no app on the phone. */
                 ok = append(buf, n, &pos, "https://uri.amap.com/marker?position=%.6f,%.6f", p.lon, p.lat);
                 if (ok && label && *label)
                         ok = append(buf, n, &pos, "&name=") && append_encoded(buf, n, &pos, label);
