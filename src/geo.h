@@ -104,7 +104,7 @@ bool geo_gcj02_applies(struct geo_point p);
  * ellipsoid). Non-finite input comes back unchanged. */
 struct geo_point geo_wgs84_to_gcj02(struct geo_point wgs);
 /* GCJ-02 -> WGS-84 by fixed-point iteration on the forward formula: the
- * result maps forward to gcj within 1e-9 degree (0.1 mm). */
+ * result maps forward to gcj within 1e-10 degree (0.01 mm). */
 struct geo_point geo_gcj02_to_wgs84(struct geo_point gcj);
 /* p in datum from, expressed in datum to (either way, or unchanged). */
 struct geo_point geo_convert(struct geo_point p, enum geo_datum from, enum geo_datum to);
