@@ -6,7 +6,7 @@
  *
  * Datums: a GPS receiver gives WGS-84; maps published in China (Amap, Tencent,
  * and Baidu underneath its own BD-09) draw GCJ-02, which is WGS-84 shifted by
- * a non-linear offset of typically 300-600 m. Every position inside anjud is
+ * a non-linear offset of a few hundred metres. Every position inside anjud is
  * WGS-84; a GCJ-02 reading is converted once, when it arrives, and a link to
  * a Chinese map converts back at the last moment.
  *

@@ -8,7 +8,7 @@
  * (localtime_r, so TZ decides) and for the fixes' own timestamps.
  * Semantics in docs/LOCATION.md; in short:
  *   - a fix that fails geo_fix_check() is ignored; one not newer (by its own
- *     fix time) than the last is ignored; one worse than min_accuracy_m
+ *     fix time) than the last usable one is ignored; one worse than min_accuracy_m
  *     moves nothing (never raises, never clears) but is kept as the last
  *     known fix;
  *   - outside = farther than radius_m from the center; back inside = nearer
