@@ -23,8 +23,8 @@
 #define DC09_PREFIX_MAX         6       /* hex digits after 'R' and after 'L' */
 #define DC09_TIMESTAMP_LEN      20      /* "_HH:MM:SS,MM-DD-YYYY" */
 #define DC09_KEY_MAX            32      /* AES-256; 16 and 24 bytes too */
-/* The receiver's window for the timestamp of an encrypted message: at most
- * 40 s behind and 20 s ahead of the receiver's clock (DC-09 5.5.1.8). */
+/* The receiver's default window for the timestamp of an encrypted message:
+ * at most 40 s behind and 20 s ahead of its clock (docs/DC09.md). */
 #define DC09_WINDOW_PAST        40
 #define DC09_WINDOW_FUTURE      20
 
