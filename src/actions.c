@@ -155,14 +155,43 @@ static int stage(struct actions *a, const struct action *x) {
         }
 }
 
-static int run_tx(struct actions *a, struct action_list *l, bool want_durable) {
+/* One action's calls (a webhook notice is a call too). */
+static int stage_calls(struct actions *a, const struct action *x) {
+        return x->kind == ACT_CALL ? stage_call(a, x) : x->kind == ACT_NOTIFY ? stage_webhook(a, x) : 0;
+}
+
+/* An incident that is not in the store (its opening failed earlier, while
+ * the store was failing): its later rows are refused one by one (a foreign
+ * key, an unknown id), which must not take the rows of the others with
+ * them. SQLite rolls back the one statement; the transaction goes on. */
+static bool row_of_a_missing_incident(const struct action *x, int r) {
+        return (r == -ENOENT && x->kind == ACT_STATE) ||
+               (r == -EEXIST && (x->kind == ACT_TIMELINE || x->kind == ACT_JOIN));
+}
+
+/* The list's rows and calls in one transaction. On failure *failed is the
+ * action that failed. */
+static int run_tx(struct actions *a, struct action_list *l, bool want_durable, size_t *failed) {
+        unsigned skipped = 0;
         int r = 0;
 
         if (a->store && (r = store_begin(a->store, want_durable ? STORE_DURABLE : STORE_RELAXED)) < 0)
                 return r;
-        for (size_t i = 0; i < l->n; i++)
-                if (storable(l->v[i].kind) && (r = stage(a, &l->v[i])) < 0)
+        for (size_t i = 0; i < l->n; i++) {
+                if (!storable(l->v[i].kind))
+                        continue;
+                r = stage(a, &l->v[i]);
+                if (r < 0 && row_of_a_missing_incident(&l->v[i], r)) {
+                        skipped++;
+                        r = 0;
+                }
+                if (r < 0) {
+                        *failed = i;
                         break;
+                }
+        }
+        if (skipped)
+                log_warning("%u row(s) of an incident that is not in the database were not stored", skipped);
         if (r < 0) {
                 if (a->store)
                         store_rollback(a->store);
@@ -171,18 +200,88 @@ static int run_tx(struct actions *a, struct action_list *l, bool want_durable) {
         return a->store ? store_commit(a->store) : 0;
 }
 
-static void rename_incident(struct action_list *l, const char *old, const char *new_id) {
+/* The calls of a list whose rows could not be stored, in a transaction of
+ * their own: 0 if they are stored now, else -errno (withdrawn again). */
+static int calls_alone(struct actions *a, struct action_list *l) {
+        int r;
+
+        if (!a->store || (r = store_begin(a->store, STORE_DURABLE)) < 0)
+                return -EIO;
         for (size_t i = 0; i < l->n; i++)
-                if (strcmp(l->v[i].incident, old) == 0)
-                        snprintf(l->v[i].incident, sizeof l->v[i].incident, "%s", new_id);
+                if ((r = stage_calls(a, &l->v[i])) < 0)
+                        break;
+        if (r < 0)
+                store_rollback(a->store);
+        else
+                r = store_commit(a->store);
+        if (r < 0)
+                a->sink.abort(a->sink.userdata);
+        return r;
 }
 
-/* The first incident opened by the list, if its id was the one taken. */
-static const char *opened_id(const struct action_list *l) {
-        for (size_t i = 0; i < l->n; i++)
-                if (l->v[i].kind == ACT_OPEN)
-                        return l->v[i].incident;
-        return NULL;
+/* Every mention of old in text, replaced by new_id (cut to the buffer). */
+static void replace_in(char *text, size_t n, const char *old, const char *new_id) {
+        char out[ACTION_TEXT_MAX];
+        size_t lo = strlen(old), k = 0;
+
+        if (lo == 0 || !strstr(text, old))
+                return;
+        for (const char *p = text; *p && k + 1 < sizeof out;) {
+                if (strncmp(p, old, lo) == 0) {
+                        k += (size_t) snprintf(out + k, sizeof out - k, "%s", new_id);
+                        if (k >= sizeof out)
+                                k = sizeof out - 1;
+                        p += lo;
+                } else {
+                        out[k++] = *p++;
+                }
+        }
+        out[k] = '\0';
+        snprintf(text, n, "%s", utf8_trim(out));
+}
+
+/* The incident got a new id: its actions, and the words that name it. */
+static void rename_incident(struct action_list *l, const char *old, const char *new_id) {
+        for (size_t i = 0; i < l->n; i++) {
+                if (strcmp(l->v[i].incident, old) == 0)
+                        snprintf(l->v[i].incident, sizeof l->v[i].incident, "%s", new_id);
+                replace_in(l->v[i].text, sizeof l->v[i].text, old, new_id);
+        }
+}
+
+/* Stores the list, drawing new ids for incidents whose id an older one had
+ * taken; if it cannot be stored, its calls go all the same (stored alone if
+ * the store takes them, else from memory). 0, or the store's -errno. */
+static int store_list(struct actions *a, struct action_list *l, bool *calls_stored) {
+        bool want_durable = durable(l);
+        int r = 0;
+
+        want_durable ? a->stats.durable++ : a->stats.relaxed++;
+        for (int tries = 0; tries < 5; tries++) {
+                char old_id[ACTION_ID_MAX], new_id[ACTION_ID_MAX];
+                size_t failed = 0;
+
+                r = run_tx(a, l, want_durable, &failed);
+                if (r != -EEXIST || l->v[failed].kind != ACT_OPEN || !a->rekey)
+                        break;
+                a->sink.abort(a->sink.userdata);
+                snprintf(old_id, sizeof old_id, "%s", l->v[failed].incident);
+                if (a->rekey(old_id, new_id, sizeof new_id, a->rekey_ud) < 0)
+                        break;
+                rename_incident(l, old_id, new_id);
+        }
+        *calls_stored = r == 0;
+        if (r == 0)
+                return 0;
+        a->stats.store_failures++;
+        log_error_errno(r, "incident %s not stored (%m): its calls go out all the same", l->n ? l->v[0].incident : "-");
+        a->sink.abort(a->sink.userdata);
+        /* Not while another writer holds the store: that would be one more wait. */
+        *calls_stored = r != -EBUSY && calls_alone(a, l) == 0;
+        if (!*calls_stored)
+                for (size_t i = 0; i < l->n; i++)
+                        (void) stage_calls(a, &l->v[i]);
+        return r;
 }
 
 static void publish(struct actions *a, const char *topic, char *payload) {
@@ -218,7 +317,7 @@ static void send_messages(struct actions *a, const struct action_list *l) {
 }
 
 int actions_run(struct actions *a, struct action_list *l) {
-        bool want_durable = durable(l), any = false;
+        bool any = false, calls_stored = false;
         int r = 0;
 
         a->stats.lists++;
@@ -226,40 +325,15 @@ int actions_run(struct actions *a, struct action_list *l) {
                 any |= storable(l->v[i].kind);
         if (l->oom)
                 log_error("incident manager out of memory: some of what it decided is missing");
-        if (any) {
-                want_durable ? a->stats.durable++ : a->stats.relaxed++;
-                for (int tries = 0; tries < 5; tries++) {
-                        const char *old = opened_id(l);
-                        char old_id[ACTION_ID_MAX], new_id[ACTION_ID_MAX];
-
-                        r = run_tx(a, l, want_durable);
-                        if (r != -EEXIST || !old || !a->rekey)
-                                break;
-                        /* An id taken by an older incident: draw another, rebuild. */
-                        a->sink.abort(a->sink.userdata);
-                        snprintf(old_id, sizeof old_id, "%s", old);
-                        if (a->rekey(old_id, new_id, sizeof new_id, a->rekey_ud) < 0)
-                                break;
-                        rename_incident(l, old_id, new_id);
-                }
-                if (r < 0) {
-                        /* Nothing of it is stored: every call is made all the same. */
-                        a->stats.store_failures++;
-                        log_error_errno(r, "incident %s not stored (%m): what it needs is sent from memory",
-                                        l->n ? l->v[0].incident : "-");
-                        a->sink.abort(a->sink.userdata);
-                        for (size_t i = 0; i < l->n; i++)
-                                if (l->v[i].kind == ACT_CALL || l->v[i].kind == ACT_NOTIFY)
-                                        (void) stage(a, &l->v[i]);
-                }
-        }
+        if (any)
+                r = store_list(a, l, &calls_stored);
         /* The journal says what happened once it is on record. */
         for (size_t i = 0; i < l->n; i++)
                 if (l->v[i].kind == ACT_LOG)
                         log_full(l->v[i].warn ? LOG_WARNING : LOG_NOTICE, 0, "%s", l->v[i].text);
         send_messages(a, l);
         if (any)
-                a->sink.commit(a->sink.userdata, r == 0);
+                a->sink.commit(a->sink.userdata, calls_stored);
         for (size_t i = 0; i < l->n; i++)
                 if (l->v[i].kind == ACT_DROP_NOTICES && a->sink.drop_notices)
                         a->sink.drop_notices(a->sink.userdata, l->v[i].incident);

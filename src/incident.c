@@ -278,6 +278,8 @@ int incidents_rekey(struct incidents *m, const char *old_id, char *new_id, size_
                 return -ENOENT;
         if ((r = m->make_id(o->opened_at, o->id, sizeof o->id, m->make_id_ud)) < 0)
                 return r;
+        if (strcmp(m->power_cut_by, old_id) == 0)
+                snprintf(m->power_cut_by, sizeof m->power_cut_by, "%s", o->id);
         snprintf(new_id, n, "%s", o->id);
         return 0;
 }
@@ -521,6 +523,9 @@ static int incident_raise(struct incidents *m, struct action_list *out, const st
                 return raise_new(m, out, d, reason);
         if (o->state == STATE_PREALARM)
                 return promote(m, out, o, d, reason);
+        /* A later fall's window ran out: its prompt stops, it is on record. */
+        if (d->type == INCIDENT_FALL)
+                prompt(m, out, o, false, d->wall);
         if (d->sensor == SENSOR_NONE || has(o->sensors, o->n_sensors, d->sensor) || !o->called) {
                 /* The same sensor again, or another before any call: on the record. */
                 if (d->sensor != SENSOR_NONE && (a = act(out, ACT_JOIN, o, d->wall)))

@@ -203,6 +203,13 @@ static uint64_t backoff(const struct config *cfg, unsigned attempts) {
 
 static void start_next(struct outbox *ob, const struct call *done);
 
+static bool any_refused(const struct outbox *ob) {
+        for (const struct call *c = ob->calls; c; c = c->next)
+                if (c->refused)
+                        return true;
+        return false;
+}
+
 static void delivered(struct call *c, long status, const char *case_id, uint64_t took) {
         struct outbox *ob = c->ob;
         char url[256];
@@ -222,12 +229,13 @@ static void delivered(struct call *c, long status, const char *case_id, uint64_t
                            "(attempt %u, %llu.%03llu ms)", c->incident ? c->incident : "-", c->attempt_url, status,
                            case_id, c->attempts, (unsigned long long) (took / 1000),
                            (unsigned long long) (took % 1000));
-        if (c->kind == CALL_ALARM && ob->center_refusing) {
+        call_unlink(c);
+        /* Accepted again only when no call is still refused. */
+        if (c->kind == CALL_ALARM && ob->center_refusing && !any_refused(ob)) {
                 ob->center_refusing = false;
                 if (ob->problem)
                         ob->problem(false, status, ob->userdata);
         }
-        call_unlink(c);
         if (c->kind == CALL_ALARM && c->incident && ob->taken)
                 ob->taken(c->incident, case_id, ob->userdata);
         start_next(ob, c);
@@ -251,7 +259,7 @@ static void failed(struct call *c, enum center_verdict v, long status, uint64_t 
                 /* Retrying at once will not help: slowly, and someone must look. */
                 delay = ob->cfg->dispatch.retry_max;
                 ob->stats.refused++;
-                if (c->kind == CALL_ALARM && !c->refused) {
+                if (c->kind == CALL_ALARM && (!c->refused || !ob->center_refusing)) {
                         c->refused = true;
                         log_error("dispatch: the center refuses the call for incident %s (%s); it is retried every "
                                   "%s, and maintenance is told", c->incident ? c->incident : "-", why,
@@ -346,7 +354,10 @@ int outbox_add(struct outbox *ob, enum call_kind kind, const char *incident, con
         if (!c)
                 return -ENOMEM;
         row.key = key;
-        if (ob->store && (r = store_outbox_insert(ob->store, &row, &c->id)) < 0)
+        /* Only inside the caller's transaction: a row written by itself
+         * after that failed would be replayed after a restart although the
+         * call went out from memory. */
+        if (store_in_transaction(ob->store) && (r = store_outbox_insert(ob->store, &row, &c->id)) < 0)
                 c->id = 0;      /* the transaction will not commit: from memory */
         c->staged = true;
         call_link(ob, c);

@@ -40,9 +40,9 @@ int outbox_new(sd_event *e, const struct config *cfg, struct store *store, struc
 /* Stops every transfer (undelivered calls stay in the store). NULL is fine. */
 void outbox_free(struct outbox *ob);
 
-/* A new call, inside the caller's store transaction (if there is a store):
- * its row is written now, and it is sent by outbox_commit(). url: the
- * webhook's (NULL for a center). -errno. */
+/* A new call: its row is written now if the caller's store transaction is
+ * open (outside one the call lives in memory only), and it is sent by
+ * outbox_commit(). url: the webhook's (NULL for a center). -errno. */
 int outbox_add(struct outbox *ob, enum call_kind kind, const char *incident, const char *body, const char *url,
                uint64_t wall);
 /* The caller's transaction ended: the calls added since go out now. If it

@@ -23,7 +23,7 @@
 #define WAL_FORCE_FRAMES 4000
 
 enum stmt {
-        ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SYNC_NORMAL, ST_SYNC_FULL,
+        ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
         ST_INCIDENT_INSERT, ST_INCIDENT_STATE, ST_SENSOR_JOIN, ST_TIMELINE_INSERT,
         ST_OUTBOX_INSERT, ST_OUTBOX_LOAD, ST_OUTBOX_FAILED, ST_OUTBOX_DELETE, ST_DELIVERY_INSERT,
         ST_OUTBOX_DEPTH, ST_LOG_INSERT, ST_OPEN_INCIDENTS, ST_INCIDENT_GET, ST_INCIDENTS_ALL,
@@ -38,8 +38,6 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
         [ST_COMMIT] = "COMMIT",
         [ST_ROLLBACK] = "ROLLBACK",
-        [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
-        [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
         [ST_INCIDENT_INSERT] =
                 "INSERT INTO incidents(id, type, severity, state, sensor, room, reason, opened_at, updated_at)"
                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
@@ -362,7 +360,9 @@ static int set_sync(struct store *s, int want) {
 
         if (s->sync == want && !s->unsynced)
                 return 0;
-        r = step(s, want == 2 ? ST_SYNC_FULL : ST_SYNC_NORMAL);
+        /* Executed, not prepared: SQLite applies PRAGMA synchronous when a
+         * statement is prepared, so a kept one would switch nothing. */
+        r = exec(s, want == 2 ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
         if (r == 0) {
                 s->sync = want;
                 s->unsynced = false;
@@ -382,6 +382,10 @@ int store_begin(struct store *s, enum store_sync sync) {
         if (r < 0)
                 (void) set_sync(s, 2);
         return r;
+}
+
+bool store_in_transaction(const struct store *s) {
+        return s && !sqlite3_get_autocommit(s->db);
 }
 
 int store_commit(struct store *s) {

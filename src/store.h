@@ -41,6 +41,8 @@ void store_close(struct store *s);
 /* BEGIN IMMEDIATE with the given durability. A durable transaction refuses
  * (-EIO) if synchronous=FULL cannot be restored after a relaxed one. */
 int store_begin(struct store *s, enum store_sync sync);
+/* True between store_begin() and its commit or rollback. */
+bool store_in_transaction(const struct store *s);
 /* COMMIT (rolled back on failure); 0 or -errno. */
 int store_commit(struct store *s);
 void store_rollback(struct store *s);

@@ -558,16 +558,21 @@ START_TEST(test_actions_full_disk_still_sends_every_call_from_memory) {
         ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &was), 0);     /* the disk has room again */
         ck_assert_int_lt(r, 0);
         /* Whatever was staged in the failed transaction is withdrawn, then
-         * every call is handed over again, and released as not stored. */
-        ck_assert_msg(count("abort") == 1, "%s", events());
+         * every call is handed over again: stored alone if the store takes
+         * that smaller transaction (inside it, then), else from memory; the
+         * release says which. */
+        ck_assert_msg(count("abort") >= 1, "%s", events());
         ck_assert_uint_eq(count("commit"), 1);
-        ck_assert_msg(!ev[n_ev - 1].stored, "%s", events());
         {
-                size_t after = first("abort"), alarms = 0, hooks = 0;
+                size_t after = 0, alarms = 0, hooks = 0;
+                bool stored = ev[n_ev - 1].stored;
+                for (size_t i = 0; i < n_ev; i++)
+                        if (strcmp(ev[i].what, "abort") == 0)
+                                after = i;
                 for (size_t i = after; i < n_ev; i++) {
                         if (strcmp(ev[i].what, "call") != 0)
                                 continue;
-                        ck_assert_msg(!ev[i].in_tx, "%s", events());
+                        ck_assert_msg(ev[i].in_tx == stored, "%s", events());
                         alarms += strncmp(ev[i].detail, "alarm id=T-1 call=alarm seq=1", 29) == 0;
                         hooks += strncmp(ev[i].detail, "webhook https://hooks.example/li", 32) == 0;
                 }
