@@ -172,7 +172,7 @@ export class Harness {
                         serial: { port: "/dev/null", adapter: "zstack" },
                         availability: { enabled: true },
                         advanced: {
-                                log_level: "warning", log_output: ["console"], channel: 11,
+                                log_level: "error", log_output: ["console"], channel: 11,
                                 pan_id: 0x1a62, ext_pan_id: [221, 221, 221, 221, 221, 221, 221, 221],
                                 network_key: [1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 13],
                                 cache_state_persistent: false, enable_external_js: false,
