@@ -105,6 +105,7 @@ async function main() {
         await configuredVersions(devs);
 
         const h = new Harness({ t0: T0, devices: devs });
+        process.once("exit", () => h.dir && fs.rmSync(h.dir, { recursive: true, force: true }));
         const rec = new Map(devs.map((d) => [d.id, { messages: [], commands: [], silent: [] }]));
         const deviceTopic = (d) => `${BASE_TOPIC}/${d.name}`;
         const bridge = [];

@@ -70,13 +70,16 @@ export async function startBroker(dir) {
         const child = spawn(bin, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
         let err = "";
         child.stderr.on("data", (d) => { err += d; });
+        /* Whatever happens to the generator, the broker goes with it. */
+        const kill = () => child.kill("SIGTERM");
+        process.once("exit", kill);
         try {
                 await waitForPort(port, child);
         } catch (e) {
                 child.kill();
                 throw new Error(`${e.message}: ${err}`);
         }
-        return { port, stop: () => new Promise((r) => { child.once("exit", r); child.kill("SIGTERM"); }) };
+        return { port, stop: () => new Promise((r) => { process.off("exit", kill); child.once("exit", r); child.kill("SIGTERM"); }) };
 }
 
 /* A deterministic Math.random (mulberry32): availability jitter and the like must not vary. */
