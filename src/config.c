@@ -195,6 +195,7 @@ static const struct key_desc sensor_keys[] = {
         { "active_low", KT_BOOL, SD(active_low), 0, 0, NULL, NULL },
         { "bias", KT_ENUM, SD(bias), 0, 0, bias_names, NULL },
         { "debounce", KT_DURATION, SD(debounce), DUR(0, 10 * USEC_PER_SEC), NULL, NULL },
+        { "critical", KT_BOOL, SD(critical), 0, 0, NULL, NULL },
         { NULL, 0, 0, 0, 0, NULL, NULL },
 };
 

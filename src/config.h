@@ -27,6 +27,7 @@ struct sensor_conf {
         enum sensor_kind kind;
         char *room;
         bool bathroom;                  /* room is a bathroom (dwell rule) */
+        bool critical;                  /* its topics ride the life-safety MQTT session (inbox.h) */
         char *topic;                    /* MQTT state topic (a relay: the plug's), NULL if GPIO */
         char *availability_topic;       /* default "<topic>/availability" */
         char *keys[_ATTR_MAX];          /* JSON dotted path per attribute, NULL = not read */

@@ -86,7 +86,7 @@ static json_t *status(struct ctlcmd *cc) {
         for (int k = 0; k < _REFUSED_MAX; k++)
                 json_object_set_new(refused, refusal_kind_to_string((enum refusal_kind) k),
                                     json_integer((json_int_t) st.refused[k]));
-        return json_pack("{s:b, s:s, s:s, s:o, s:o, s:f, s:s, s:s, s:o, s:{s:b, s:b, s:b, s:s, s:i},"
+        return json_pack("{s:b, s:s, s:s, s:o, s:o, s:f, s:s, s:s, s:o, s:{s:b, s:b, s:b, s:s, s:i, s:I, s:I, s:o},"
                          " s:{s:s, s:b, s:I, s:I, s:I, s:I}, s:o, s:o, s:{s:I, s:I}, s:o, s:o, s:b}",
                          "ok", 1, "hub", cfg->hub.id, "version", ANJU_VERSION,
                          "now", time_or_null(clock_wall()), "started", time_or_null(st.started),
@@ -94,6 +94,9 @@ static json_t *status(struct ctlcmd *cc) {
                          "presence", st.presence, "last_activity", time_or_null(st.last_activity),
                          "broker", "connected", st.broker_connected, "safety_lane", st.safety_lane_connected,
                          "flapping", st.broker_flapping, "host", cfg->mqtt.host, "port", (int) cfg->mqtt.port,
+                         "received_safety", (json_int_t) st.received[LANE_SAFETY],
+                         "received_busy", (json_int_t) st.received[LANE_BUSY],
+                         "dropped", st.broker_dropped >= 0 ? json_integer(st.broker_dropped) : json_null(),
                          "dispatch", "url", cfg->dispatch.url, "link_up", st.link_up, "pending", (json_int_t) st.pending,
                          "delivered", (json_int_t) st.delivered, "failed_attempts", (json_int_t) st.failed_attempts,
                          "refused_by_center", (json_int_t) st.refused_by_center,

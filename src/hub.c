@@ -805,6 +805,10 @@ void hub_get_status(const struct hub *h, struct hub_status *st) {
         };
         for (int k = 0; k < _REFUSED_MAX && k < (int) ELEMENTSOF(st->refused); k++)
                 st->refused[k] = refusals_total(h->refusals, (enum refusal_kind) k);
+        for (int l = 0; l < _LANE_MAX; l++)
+                st->received[l] = h->mqtt[l] ? mqtt_get_stats(h->mqtt[l])->received : 0;
+        st->broker_dropped = inbox_get_stats(h->inbox)->broker_dropped_known
+                             ? (long long) inbox_get_stats(h->inbox)->broker_dropped : -1;
 }
 
 bool hub_open_incident(const struct hub *h, size_t i, const char **id, enum incident_type *type) {

@@ -46,6 +46,8 @@ struct hub_status {
         bool broker_connected;          /* every session */
         bool broker_flapping;
         bool safety_lane_connected;
+        unsigned long long received[2];         /* messages read, per lane (enum inbox_lane) */
+        long long broker_dropped;               /* what the broker dropped since start, -1 unknown */
         bool link_up;
         size_t pending;                 /* calls not yet delivered */
         unsigned long long delivered, failed_attempts, refused_by_center;

@@ -19,6 +19,9 @@
 #include <string.h>
 
 #define MAX_EVENTS_PER_MESSAGE 24
+/* mosquitto's count of the messages it dropped (queues full), retained,
+ * every sys_interval (10 s by default). */
+#define SYS_DROPPED "$SYS/broker/publish/messages/dropped"
 /* A responder hears why an ack was refused at most this often (a forged
  * ack naming a contact must not make the hub flood that contact). */
 #define REPLY_INTERVAL (10 * USEC_PER_SEC)
@@ -37,12 +40,16 @@ struct inbox {
         struct sensor_live *live;
         uint64_t *replied;              /* per contact: mono of the last reply to a refused ack */
         struct sig_guard sigs;
+        unsigned long long dropped_base;        /* the broker's count when we first heard it */
+        struct ratelimit dropped_rl;
         struct inbox_stats stats;
 };
 
 /* --- lanes ---------------------------------------------------------------- */
 
 enum inbox_lane inbox_sensor_lane(const struct config *cfg, uint32_t i) {
+        if (cfg->sensors[i].critical)
+                return LANE_SAFETY;
         switch (cfg->sensors[i].kind) {
         case SENSOR_SMOKE: case SENSOR_WATER: case SENSOR_BUTTON: case SENSOR_WRISTBAND:
                 return LANE_SAFETY;
@@ -87,7 +94,8 @@ static int build_topics(struct inbox *in) {
                                 return r;
                 }
         }
-        if ((r = add_topic(in, LANE_BUSY, in->ack_topic)) < 0 || (r = add_topic(in, LANE_BUSY, in->config_set_topic)) < 0)
+        if ((r = add_topic(in, LANE_BUSY, in->ack_topic)) < 0 || (r = add_topic(in, LANE_BUSY, in->config_set_topic)) < 0 ||
+            (r = add_topic(in, LANE_BUSY, SYS_DROPPED)) < 0)
                 return r;
         return 0;
 }
@@ -300,6 +308,38 @@ static void handle_setting(struct inbox *in, const void *payload, size_t len) {
         publish_result(in, &m, why);
 }
 
+/* --- the broker's own count ----------------------------------------------------------------- */
+
+/* What mosquitto dropped since this anjud started: its count is for all
+ * its clients, but on a gateway's broker anjud is the subscriber that
+ * matters, and a drop on the busy lane is telemetry lost, never an alarm
+ * (those ride the life-safety lane). */
+static void handle_dropped(struct inbox *in, const void *payload, size_t len) {
+        char buf[32], *end;
+        unsigned long long v;
+
+        if (len == 0 || len >= sizeof buf)
+                return;
+        memcpy(buf, payload, len);
+        buf[len] = '\0';
+        v = strtoull(buf, &end, 10);
+        if (*end)
+                return;
+        if (!in->stats.broker_dropped_known) {
+                in->stats.broker_dropped_known = true;
+                in->dropped_base = v;
+                return;
+        }
+        if (v < in->dropped_base)
+                in->dropped_base = 0;   /* the broker restarted */
+        if (v - in->dropped_base > in->stats.broker_dropped &&
+            ratelimit_below(&in->dropped_rl, now_mono(), NULL))
+                log_warning("the broker has dropped %llu message(s) since anjud started (its queues were full): "
+                            "telemetry was lost; alarms ride their own session",
+                            v - in->dropped_base);
+        in->stats.broker_dropped = v - in->dropped_base;
+}
+
 /* --- one message ------------------------------------------------------------------------ */
 
 void inbox_message(struct inbox *in, const char *topic, const void *payload, size_t len, bool retained) {
@@ -312,6 +352,10 @@ void inbox_message(struct inbox *in, const char *topic, const void *payload, siz
         }
         if (strcmp(topic, in->config_set_topic) == 0) {
                 handle_setting(in, payload, len);
+                return;
+        }
+        if (strcmp(topic, SYS_DROPPED) == 0) {
+                handle_dropped(in, payload, len);
                 return;
         }
         if (!strmap_get(in->topics, topic, strlen(topic), &v)) {
@@ -343,6 +387,7 @@ int inbox_new(const struct config *cfg, struct refusals *refusals, const struct 
         in->refusals = refusals;
         in->cb = *cb;
         in->userdata = userdata;
+        in->dropped_rl = (struct ratelimit) RATELIMIT_INIT(60 * USEC_PER_SEC, 1);
         in->live = calloc(cfg->n_sensors + 1, sizeof *in->live);
         in->replied = calloc(cfg->n_contacts + 1, sizeof *in->replied);
         if (!in->live || !in->replied || asprintf(&in->ack_topic, "anju/%s/ack", cfg->hub.id) < 0 ||

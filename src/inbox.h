@@ -9,7 +9,9 @@
  * life-safety lane (smoke, water, SOS buttons, falls, the wristband, and any
  * sensor marked critical) and the busy lane (everything else, and the hub's
  * own topics), so no amount of motion, door or telemetry traffic can fill
- * the queue an alarm waits in at the broker. */
+ * the queue an alarm waits in at the broker. The busy lane also follows
+ * the broker's count of dropped messages ($SYS): a broker that had to
+ * drop what it could not queue says so, and so does anjuctl status. */
 #pragma once
 
 #include <stdbool.h>
@@ -75,5 +77,7 @@ const struct sensor_live *inbox_sensor_live(const struct inbox *in, uint32_t sen
 
 struct inbox_stats {
         unsigned long long messages, events, acks;
+        unsigned long long broker_dropped;      /* messages the broker dropped since we started (all its clients) */
+        bool broker_dropped_known;              /* the broker publishes $SYS/broker/publish/messages/dropped */
 };
 const struct inbox_stats *inbox_get_stats(const struct inbox *in);
