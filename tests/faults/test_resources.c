@@ -16,46 +16,30 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define HUB "test-hub"
 #define SMOKE_ON "{\"battery\":97,\"smoke\":true}"
 #define MAINT "anju/maintenance/fix"
 #define CONTACT "[contact fix]\nrole = maintenance\nname = Fixer\ntopic = " MAINT "\n\n"
 
-struct rig {
-        char dir[256];
-        int mqtt_port, sim_port;
-        struct proc *broker, *sim, *anjud, *sub;
-        const char *config;
-};
+/* The rig with the maintenance contact (and more configuration), no
+ * anjud yet: the test sets up the fault first. */
+static void fault_up(struct h_rig *r, const char *more) {
+        char config[512];
 
-static void rig_up(struct rig *r, const char *extra) {
-        snprintf(r->dir, sizeof r->dir, "%s", h_tmpdir());
-        r->mqtt_port = h_free_port();
-        r->sim_port = h_free_port();
-        r->broker = h_broker_start(r->mqtt_port);
-        r->sim = h_sim_start(r->sim_port, NULL);
-        r->sub = h_sub_start(r->mqtt_port, MAINT);
-        r->config = h_write_config(r->dir, r->mqtt_port, r->sim_port, extra);
+        snprintf(config, sizeof config, CONTACT "%s", more);
+        h_rig_up(r, &(struct h_rig_opts) { .config = config, .no_anjud = true });
 }
 
-static void start(struct rig *r) {
-        r->anjud = h_anjud_start(r->config);
+/* anjud, connected to the broker. */
+static void start(struct h_rig *r) {
+        h_rig_anjud(r);
         ck_assert_msg(h_wait_line(r->anjud, "mqtt: connected", 10000), "anjud did not connect");
 }
 
-static void rig_down(struct rig *r) {
-        ck_assert_msg(h_alive(r->anjud), "anjud died");
-        h_stop(r->anjud, SIGTERM);
-        h_stop(r->sub, SIGTERM);
-        h_stop(r->sim, SIGTERM);
-        h_stop(r->broker, SIGTERM);
-}
-
 /* The alarm goes out whatever happened to the storage. */
-static void smoke_reaches_the_center(struct rig *r) {
+static void smoke_reaches_the_center(struct h_rig *r) {
         json_t *call;
 
-        h_publish(r->mqtt_port, "zigbee2mqtt/kitchen_smoke", SMOKE_ON, strlen(SMOKE_ON), false);
+        h_rig_pub(r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
         call = h_sim_next_call(r->sim, 10000);
         ck_assert_msg(call != NULL, "the alarm did not reach the center");
         ck_assert_str_eq(json_string_value(json_object_get(json_object_get(call, "body"), "type")), "fire");
@@ -64,27 +48,24 @@ static void smoke_reaches_the_center(struct rig *r) {
 
 /* An executable script in dir that runs anjud under prlimit. */
 static const char *limited_anjud(const char *dir, const char *limit) {
-        static char path[512];
-        FILE *f;
+        char script[1024];
+        const char *path;
 
-        snprintf(path, sizeof path, "%s/anjud-limited", dir);
-        f = fopen(path, "w");
-        ck_assert_ptr_nonnull(f);
-        fprintf(f, "#!/bin/sh\nexec prlimit %s %s \"$@\"\n", limit, getenv("ANJUD"));
-        fclose(f);
+        snprintf(script, sizeof script, "#!/bin/sh\nexec prlimit %s %s \"$@\"\n", limit, getenv("ANJUD"));
+        path = h_write_file(dir, "anjud-limited", script);
         ck_assert_int_eq(chmod(path, 0755), 0);
         return path;
 }
 
 START_TEST(test_a_corrupt_database_is_set_aside_and_the_alarm_goes_out) {
-        struct rig r = { 0 };
+        struct h_rig r;
         char path[512];
         FILE *f;
         DIR *d;
         struct dirent *e;
         bool aside = false;
 
-        rig_up(&r, CONTACT);
+        fault_up(&r, "");
         snprintf(path, sizeof path, "%s/anju.db", r.dir);
         f = fopen(path, "w");
         ck_assert_ptr_nonnull(f);
@@ -99,30 +80,30 @@ START_TEST(test_a_corrupt_database_is_set_aside_and_the_alarm_goes_out) {
                 aside |= strncmp(e->d_name, "anju.db.broken-", 15) == 0;
         closedir(d);
         ck_assert_msg(aside, "the damaged database was not kept for inspection");
-        rig_down(&r);
+        h_rig_down(&r);
 }
 END_TEST
 
 START_TEST(test_no_database_at_all_runs_from_memory) {
-        struct rig r = { 0 };
+        struct h_rig r;
 
         /* A database in a directory that does not exist and cannot be made. */
-        rig_up(&r, CONTACT "[hub]\ndatabase = /proc/anju-no-such-dir/anju.db\n");
-        r.anjud = h_anjud_start(r.config);
+        fault_up(&r, "[hub]\ndatabase = /proc/anju-no-such-dir/anju.db\n");
+        h_rig_anjud(&r);
         ck_assert(h_wait_line(r.anjud, "running from memory", 5000));
         ck_assert(h_wait_line(r.anjud, "mqtt: connected", 10000));
         ck_assert_msg(h_saw_message(r.sub, MAINT, "database", 10000), "maintenance not told about the database");
         smoke_reaches_the_center(&r);
-        rig_down(&r);
+        h_rig_down(&r);
 }
 END_TEST
 
 START_TEST(test_a_full_disk_still_lets_the_alarm_out) {
-        struct rig r = { 0 };
+        struct h_rig r;
         const char *real = getenv("ANJUD");
         char saved[512];
 
-        rig_up(&r, CONTACT);
+        fault_up(&r, "");
         snprintf(saved, sizeof saved, "%s", real);
         /* No file of anjud's may grow past 160 KiB: the database fills up. */
         setenv("ANJUD", limited_anjud(r.dir, "--fsize=163840"), 1);
@@ -136,32 +117,31 @@ START_TEST(test_a_full_disk_still_lets_the_alarm_out) {
                         msg[l++] = 'x';
                 snprintf(msg + l, sizeof msg - (size_t) l, "\"}");
                 for (int k = 0; k < 50; k++)
-                        h_publish(r.mqtt_port, "zigbee2mqtt/living_pir", msg, strlen(msg), false);
+                        h_rig_pub(&r, "zigbee2mqtt/living_pir", msg);
                 if (h_wait_line(r.anjud, "not written", 200))
                         break;
         }
         smoke_reaches_the_center(&r);
         ck_assert_msg(h_saw_message(r.sub, MAINT, "database", 15000), "maintenance not told about the full disk");
-        rig_down(&r);
+        h_rig_down(&r);
 }
 END_TEST
 
 START_TEST(test_out_of_file_descriptors_the_alarm_still_goes_out) {
-        struct rig r = { 0 };
+        struct h_rig r;
         const char *real = getenv("ANJUD");
-        char saved[512], path[512];
+        char saved[512];
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fds[60], n = 0;
 
-        rig_up(&r, CONTACT);
+        fault_up(&r, "");
         snprintf(saved, sizeof saved, "%s", real);
         setenv("ANJUD", limited_anjud(r.dir, "--nofile=48"), 1);
         start(&r);
         setenv("ANJUD", saved, 1);
         /* Sixty operators' connections at once: anjud keeps its descriptors
          * for the alarms (at most 16 control connections). */
-        snprintf(path, sizeof path, "%s/ctl.sock", r.dir);
-        snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", path);
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", r.sock);
         for (int i = 0; i < 60; i++) {
                 int fd = socket(AF_UNIX, SOCK_STREAM, 0);
                 if (fd >= 0 && connect(fd, (struct sockaddr *) &sa, sizeof sa) == 0)
@@ -172,15 +152,13 @@ START_TEST(test_out_of_file_descriptors_the_alarm_still_goes_out) {
         smoke_reaches_the_center(&r);
         for (int i = 0; i < n; i++)
                 close(fds[i]);
-        rig_down(&r);
+        h_rig_down(&r);
 }
 END_TEST
 
 int main(void) {
         Suite *s = suite_create("resources");
         TCase *t = tcase_create("resources");
-        SRunner *sr;
-        int failed;
 
         tcase_set_timeout(t, 300);
         tcase_add_test(t, test_a_corrupt_database_is_set_aside_and_the_alarm_goes_out);
@@ -188,9 +166,5 @@ int main(void) {
         tcase_add_test(t, test_a_full_disk_still_lets_the_alarm_out);
         tcase_add_test(t, test_out_of_file_descriptors_the_alarm_still_goes_out);
         suite_add_tcase(s, t);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return run_suite(s);
 }

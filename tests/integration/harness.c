@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,7 @@ static void kill_all(void) {
         }
 }
 
-static long long now_ms(void) {
+long long h_now_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -81,7 +82,7 @@ int h_free_port(void) {
          * port: a port found free there can be gone before mosquitto or the
          * simulator binds it (CI once saw the simulator fail to start). */
         if (!seed)
-                seed = (unsigned) getpid() ^ (unsigned) now_ms();
+                seed = (unsigned) getpid() ^ (unsigned) h_now_ms();
         if (top - bottom < 1000)
                 bottom = 1024;
         for (int attempt = 0; attempt < 1000; attempt++) {
@@ -109,8 +110,28 @@ int h_free_port(void) {
         return -1;
 }
 
-/* Starts argv[0] with stdout and stderr into one pipe we read. */
-struct proc *h_spawn(char *const argv[], const char *log_path) {
+/* What every child does first: die with the test whatever happens to it,
+ * and start with no signal blocked and SIGINT, SIGPIPE at their defaults
+ * (an interrupted anjuctl must end as it would on a terminal). */
+static void child_setup(void) {
+        sigset_t none;
+
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+}
+
+static _Noreturn void child_exec(char *const argv[]) {
+        execv(argv[0], argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+}
+
+/* Starts argv[0] with stdout and stderr into one pipe we read, or on the
+ * slave side of a new pty (on_pty) whose master we read and write. */
+static struct proc *spawn(char *const argv[], const char *log_path, bool on_pty) {
         struct proc *p = calloc(1, sizeof *p);
         int fds[2], slot = -1;
 
@@ -125,32 +146,40 @@ struct proc *h_spawn(char *const argv[], const char *log_path) {
                 atexit(kill_all);
                 cleanup_registered = true;
         }
-        ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
-        (void) fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);  /* a chatty child must never block on us */
-        p->pid = fork();
-        ck_assert_int_ge(p->pid, 0);
-        if (p->pid == 0) {
-                sigset_t none;
-                /* Die with the test, whatever happens to it. */
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                sigemptyset(&none);
-                sigprocmask(SIG_SETMASK, &none, NULL);
-                dup2(fds[1], STDOUT_FILENO);
-                dup2(fds[1], STDERR_FILENO);
-                int devnull = open("/dev/null", O_RDONLY);
-                dup2(devnull, STDIN_FILENO);
-                execv(argv[0], argv);
-                fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-                _exit(127);
+        if (on_pty) {
+                p->pid = forkpty(&fds[0], NULL, NULL, NULL);
+                ck_assert_int_ge(p->pid, 0);
+                if (p->pid == 0) {
+                        child_setup();
+                        child_exec(argv);
+                }
+                (void) fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+        } else {
+                ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+                (void) fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);  /* a chatty child must never block on us */
+                p->pid = fork();
+                ck_assert_int_ge(p->pid, 0);
+                if (p->pid == 0) {
+                        int devnull = open("/dev/null", O_RDONLY);
+                        child_setup();
+                        dup2(fds[1], STDOUT_FILENO);
+                        dup2(fds[1], STDERR_FILENO);
+                        dup2(devnull, STDIN_FILENO);
+                        child_exec(argv);
+                }
+                close(fds[1]);
         }
-        close(fds[1]);
         p->out = fds[0];
         p->log_path = log_path ? strdup(log_path) : NULL;
         procs[slot] = p;
         return p;
 }
 
-static const char *env_or(const char *name, const char *def) {
+struct proc *h_spawn(char *const argv[], const char *log_path) {
+        return spawn(argv, log_path, false);
+}
+
+const char *h_env(const char *name, const char *def) {
         const char *v = getenv(name);
         return v && *v ? v : def;
 }
@@ -177,7 +206,7 @@ struct proc *h_broker_start_conf(int port, const char *more) {
                    "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n"
                    "log_type information\n%s", port, more);
         fclose(f);
-        p = h_spawn((char *const[]) { (char *) env_or("MOSQUITTO", "/usr/sbin/mosquitto"), "-c", conf, NULL }, log);
+        p = h_spawn((char *const[]) { (char *) h_env("MOSQUITTO", "/usr/sbin/mosquitto"), "-c", conf, NULL }, log);
         ck_assert_msg(h_wait_line(p, "running", 10000), "mosquitto did not start on port %d: %s", port, p->last);
         return p;
 }
@@ -190,7 +219,7 @@ struct proc *h_sim_start(int port, const char *const *extra) {
 
         snprintf(portstr, sizeof portstr, "%d", port);
         snprintf(log, sizeof log, "%s/dispatch-sim.log", h_tmpdir());
-        argv[n++] = (char *) env_or("DISPATCH_SIM", "anju-dispatch-sim");
+        argv[n++] = (char *) h_env("DISPATCH_SIM", "anju-dispatch-sim");
         argv[n++] = "--json";
         argv[n++] = "--port";
         argv[n++] = portstr;
@@ -215,7 +244,7 @@ struct proc *h_anjud_start_args(const char *config, const char *const *extra) {
         int n = 0;
 
         snprintf(log, sizeof log, "%.*s/anjud.log", (int) (slash ? slash - config : 1), slash ? config : ".");
-        argv[n++] = (char *) env_or("ANJUD", "anjud");
+        argv[n++] = (char *) h_env("ANJUD", "anjud");
         argv[n++] = "-c";
         argv[n++] = (char *) config;
         for (int i = 0; extra && extra[i] && n < 28; i++) {
@@ -240,7 +269,7 @@ struct proc *h_sub_start(int port, const char *topic) {
         snprintf(log, sizeof log, "%s/mosquitto_sub.log", h_tmpdir());
         /* stdbuf: mosquitto_sub's stdout is a pipe here, line-buffer it. */
         p = h_spawn((char *const[]) { "/usr/bin/stdbuf", "-oL",
-                                    (char *) env_or("MOSQUITTO_SUB", "/usr/bin/mosquitto_sub"), "-d", "-v",
+                                    (char *) h_env("MOSQUITTO_SUB", "/usr/bin/mosquitto_sub"), "-d", "-v",
                                     "-q", "1", "-h", "127.0.0.1", "-p", portstr, "-t", (char *) topic, NULL },
                   log);
         ck_assert_msg(h_wait_line(p, "SUBACK", 10000), "mosquitto_sub did not subscribe to %s: %s", topic, p->last);
@@ -353,14 +382,14 @@ static bool take_line(struct proc *p, char *line, size_t n) {
 }
 
 bool h_wait_line(struct proc *p, const char *needle, int timeout_ms) {
-        long long deadline = now_ms() + timeout_ms;
+        long long deadline = h_now_ms() + timeout_ms;
         static char line[65536];
 
         for (;;) {
                 while (take_line(p, line, sizeof line))
                         if (strstr(line, needle))
                                 return true;
-                long long left = deadline - now_ms();
+                long long left = deadline - h_now_ms();
                 if (left <= 0 || !fill(p, (int) left))
                         return false;
         }
@@ -374,21 +403,21 @@ bool h_saw_message(struct proc *sub, const char *topic, const char *needle, int 
 }
 
 char *h_next_line(struct proc *p, const char *needle, int timeout_ms) {
-        long long deadline = now_ms() + timeout_ms;
+        long long deadline = h_now_ms() + timeout_ms;
         static char line[65536];
 
         for (;;) {
                 while (take_line(p, line, sizeof line))
                         if (strstr(line, needle))
                                 return strdup(line);
-                long long left = deadline - now_ms();
+                long long left = deadline - h_now_ms();
                 if (left <= 0 || !fill(p, (int) left))
                         return NULL;
         }
 }
 
 int h_count_lines(struct proc *p, const char *needle, int timeout_ms) {
-        long long deadline = now_ms() + timeout_ms;
+        long long deadline = h_now_ms() + timeout_ms;
         static char line[65536];
         int n = 0;
 
@@ -396,14 +425,14 @@ int h_count_lines(struct proc *p, const char *needle, int timeout_ms) {
                 while (take_line(p, line, sizeof line))
                         if (strstr(line, needle))
                                 n++;
-                long long left = deadline - now_ms();
+                long long left = deadline - h_now_ms();
                 if (left <= 0 || !fill(p, (int) left))
                         return n;
         }
 }
 
 json_t *h_sim_next_call(struct proc *sim, int timeout_ms) {
-        long long deadline = now_ms() + timeout_ms;
+        long long deadline = h_now_ms() + timeout_ms;
         static char line[65536];
 
         for (;;) {
@@ -415,7 +444,7 @@ json_t *h_sim_next_call(struct proc *sim, int timeout_ms) {
                                 return j;
                         json_decref(j);
                 }
-                long long left = deadline - now_ms();
+                long long left = deadline - h_now_ms();
                 if (left <= 0 || !fill(sim, (int) left))
                         return NULL;
         }
@@ -467,7 +496,7 @@ static void on_publish(struct mosquitto *m, void *ud, int mid) {
 void h_publish(int port, const char *topic, const char *payload, size_t len, bool retain) {
         struct mosquitto *m;
         bool done = false;
-        long long deadline = now_ms() + 5000;
+        long long deadline = h_now_ms() + 5000;
 
         mosquitto_lib_init();
         m = mosquitto_new(NULL, true, &done);
@@ -475,7 +504,7 @@ void h_publish(int port, const char *topic, const char *payload, size_t len, boo
         mosquitto_publish_callback_set(m, on_publish);
         ck_assert_int_eq(mosquitto_connect(m, "127.0.0.1", port, 30), MOSQ_ERR_SUCCESS);
         ck_assert_int_eq(mosquitto_publish(m, NULL, topic, (int) len, payload, 1, retain), MOSQ_ERR_SUCCESS);
-        while (!done && now_ms() < deadline)
+        while (!done && h_now_ms() < deadline)
                 if (mosquitto_loop(m, 50, 1) != MOSQ_ERR_SUCCESS)
                         break;
         ck_assert_msg(done, "broker did not acknowledge the publish on %s", topic);
@@ -499,7 +528,7 @@ static void on_status(struct mosquitto *m, void *ud, const struct mosquitto_mess
 
 bool h_wait_status(int port, const char *hub_id, const char *want, int timeout_ms) {
         struct status_wait w = { .want = want };
-        long long deadline = now_ms() + timeout_ms;
+        long long deadline = h_now_ms() + timeout_ms;
         struct mosquitto *m;
         char topic[256];
 
@@ -510,7 +539,7 @@ bool h_wait_status(int port, const char *hub_id, const char *want, int timeout_m
         mosquitto_message_callback_set(m, on_status);
         ck_assert_int_eq(mosquitto_connect(m, "127.0.0.1", port, 30), MOSQ_ERR_SUCCESS);
         ck_assert_int_eq(mosquitto_subscribe(m, NULL, topic, 1), MOSQ_ERR_SUCCESS);
-        while (!w.seen && now_ms() < deadline)
+        while (!w.seen && h_now_ms() < deadline)
                 if (mosquitto_loop(m, 50, 1) != MOSQ_ERR_SUCCESS)
                         break;
         mosquitto_disconnect(m);
@@ -520,57 +549,53 @@ bool h_wait_status(int port, const char *hub_id, const char *want, int timeout_m
 
 /* --- anjuctl ------------------------------------------------------------------ */
 
-static const char *anjuctl_path(void) {
-        return env_or("ANJUCTL", "anjuctl");
-}
-
 static int exit_code(int status) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
 }
 
-void h_vctl(const char *sock, struct h_out *o, va_list ap) {
-        char *argv[32];
-        int po[2], pe[2], status, devnull;
-        size_t n = 0, lo = 0, le = 0;
-        long long deadline = now_ms() + 60000;
-        struct pollfd pfd[2];
+/* argv for anjuctl [-s sock] args... (NULL-terminated in ap). */
+static void ctl_argv(char **argv, size_t max, const char *sock, va_list ap) {
+        size_t n = 0;
         const char *a;
-        pid_t pid;
 
-        argv[n++] = (char *) anjuctl_path();
+        argv[n++] = (char *) h_env("ANJUCTL", "anjuctl");
         if (sock) {
                 argv[n++] = "-s";
                 argv[n++] = (char *) sock;
         }
-        while ((a = va_arg(ap, const char *)) && n < ELEMENTS(argv) - 1)
+        while ((a = va_arg(ap, const char *)) && n < max - 1)
                 argv[n++] = (char *) a;
         argv[n] = NULL;
+}
+
+void h_vctl(const char *sock, struct h_out *o, va_list ap) {
+        char *argv[32];
+        int po[2], pe[2], status;
+        size_t lo = 0, le = 0;
+        long long deadline = h_now_ms() + 60000;
+        struct pollfd pfd[2];
+        pid_t pid;
+
+        ctl_argv(argv, ELEMENTS(argv), sock, ap);
         memset(o, 0, sizeof *o);
         ck_assert_int_eq(pipe2(po, O_CLOEXEC), 0);
         ck_assert_int_eq(pipe2(pe, O_CLOEXEC), 0);
         pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
-                sigset_t none;
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                sigemptyset(&none);
-                sigprocmask(SIG_SETMASK, &none, NULL);
-                signal(SIGINT, SIG_DFL);
-                signal(SIGPIPE, SIG_DFL);
-                devnull = open("/dev/null", O_RDONLY);
+                int devnull = open("/dev/null", O_RDONLY);
+                child_setup();
                 dup2(devnull, STDIN_FILENO);
                 dup2(po[1], STDOUT_FILENO);
                 dup2(pe[1], STDERR_FILENO);
-                execv(argv[0], argv);
-                fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-                _exit(127);
+                child_exec(argv);
         }
         close(po[1]);
         close(pe[1]);
         pfd[0] = (struct pollfd) { .fd = po[0], .events = POLLIN };
         pfd[1] = (struct pollfd) { .fd = pe[0], .events = POLLIN };
         while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
-                long long left = deadline - now_ms();
+                long long left = deadline - h_now_ms();
                 if (left <= 0) {
                         kill(pid, SIGKILL);
                         waitpid(pid, NULL, 0);
@@ -605,6 +630,90 @@ void h_ctl(const char *sock, struct h_out *o, ...) {
         va_end(ap);
 }
 
+int h_finish(struct proc *p, int timeout_ms) {
+        long long deadline = h_now_ms() + timeout_ms;
+        int status;
+
+        for (;;) {
+                struct pollfd pfd = { .fd = p->out, .events = POLLIN };
+                long long left = deadline - h_now_ms();
+                ssize_t k;
+
+                ck_assert_msg(left > 0, "pid %d did not finish in time; output: %s", (int) p->pid, p->buf);
+                if (poll(&pfd, 1, (int) left) <= 0)
+                        continue;
+                if (p->len >= sizeof p->buf - 1)
+                        p->len = 0;     /* only the tail is kept */
+                k = read(p->out, p->buf + p->len, sizeof p->buf - 1 - p->len);
+                if (k <= 0)
+                        break;          /* EOF (a pipe) or EIO (a pty whose other side closed) */
+                p->len += (size_t) k;
+                p->buf[p->len] = '\0';
+        }
+        close(p->out);
+        p->out = -1;
+        ck_assert_int_eq(waitpid(p->pid, &status, 0), p->pid);
+        p->pid = 0;
+        return exit_code(status);
+}
+
+/* --- tests' common bits ------------------------------------------------------------ */
+
+const char *h_write_file(const char *dir, const char *name, const char *text) {
+        static char path[512];
+        FILE *f;
+
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        f = fopen(path, "w");
+        ck_assert_msg(f != NULL, "cannot write %s: %s", path, strerror(errno));
+        fputs(text, f);
+        ck_assert_int_eq(fclose(f), 0);
+        return path;
+}
+
+json_t *h_wait_json(struct proc *sub, const char *topic, const char *needle, int timeout_ms) {
+        char *msg = h_wait_message(sub, topic, needle, timeout_ms);
+        json_t *j;
+
+        if (!msg)
+                return NULL;
+        j = json_loads(msg, 0, NULL);
+        ck_assert_msg(j != NULL, "the message on %s is not JSON: %s", topic, msg);
+        free(msg);
+        return j;
+}
+
+void h_hmac_hex(const char *key, const char *msg, char hex[65]) {
+        unsigned char mac[32];
+        unsigned maclen = 0;
+
+        HMAC(EVP_sha256(), key, (int) strlen(key), (const unsigned char *) msg, strlen(msg), mac, &maclen);
+        ck_assert_uint_eq(maclen, 32);
+        for (unsigned i = 0; i < maclen; i++)
+                snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+}
+
+char *h_smoke_sensors(int n, const char *more) {
+        size_t cap = (size_t) n * 96 + strlen(more ? more : "") + 64, len = 0;
+        char *s = malloc(cap);
+
+        ck_assert_ptr_nonnull(s);
+        for (int i = 0; i < n; i++)
+                len += (size_t) snprintf(s + len, cap - len,
+                                         "[sensor smoke_%d]\nkind = smoke\nroom = room %d\ntopic = z/smoke_%d\n\n",
+                                         i, i, i);
+        snprintf(s + len, cap - len, "%s", more ? more : "");
+        return s;
+}
+
+int h_smoke_index(json_t *call) {
+        json_t *sensor = json_object_get(json_object_get(call, "body"), "sensor");
+        const char *id = json_string_value(json_object_get(sensor, "id"));
+        int i;
+
+        return id && sscanf(id, "smoke_%d", &i) == 1 ? i : -1;
+}
+
 /* --- the rig ----------------------------------------------------------------------- */
 
 void h_rig_secret(struct h_rig *r, const char *name, const char *text) {
@@ -615,33 +724,45 @@ void h_rig_secret(struct h_rig *r, const char *name, const char *text) {
         h_write_secret(path, line);
 }
 
-/* The configuration's extra text with @DIR@ replaced. */
-static void expand(const struct h_rig *r, const char *in, char *out, size_t n) {
-        size_t l = 0;
+/* The configuration's extra text with @DIR@ and @SIM_PORT@ replaced;
+ * caller frees. */
+static char *expand(const struct h_rig *r, const char *in) {
+        char port[16], *out = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&out, &size);
 
-        out[0] = '\0';
-        for (const char *m = in ? in : ""; *m && l + 1 < n;) {
+        ck_assert_ptr_nonnull(f);
+        snprintf(port, sizeof port, "%d", r->sim_port);
+        for (const char *m = in ? in : ""; *m;) {
                 if (strncmp(m, "@DIR@", 5) == 0) {
-                        l += (size_t) snprintf(out + l, n - l, "%s", r->dir);
+                        fputs(r->dir, f);
                         m += 5;
-                } else {
-                        out[l++] = *m++;
-                        out[l] = '\0';
-                }
+                } else if (strncmp(m, "@SIM_PORT@", 10) == 0) {
+                        fputs(port, f);
+                        m += 10;
+                } else
+                        fputc(*m++, f);
         }
-        ck_assert_msg(l + 1 < n, "the rig's configuration is too long");
+        ck_assert_int_eq(fclose(f), 0);
+        return out;
+}
+
+void h_rig_config(struct h_rig *r, const char *config) {
+        char *extra = expand(r, config);
+
+        snprintf(r->config, sizeof r->config, "%s", h_write_config(r->dir, r->mqtt_port, r->sim_port, extra));
+        free(extra);
 }
 
 void h_rig_anjud(struct h_rig *r) {
         if (r->anjud)
                 h_release(r->anjud);
         r->anjud = h_anjud_start_args(r->config, r->args);
-        ck_assert_msg(h_wait_status(r->mqtt_port, H_HUB, "online", 10000), "anjud did not come online: %s",
+        ck_assert_msg(h_wait_status(r->mqtt_port, H_HUB, "online", 20000), "anjud did not come online: %s",
                       r->anjud->last);
 }
 
 void h_rig_up(struct h_rig *r, const struct h_rig_opts *o) {
-        static char extra[65536];
         size_t n = 0;
 
         memset(r, 0, sizeof *r);
@@ -660,19 +781,21 @@ void h_rig_up(struct h_rig *r, const struct h_rig_opts *o) {
         for (size_t i = 0; o->anjud_args && o->anjud_args[i] && n < ELEMENTS(r->args) - 1; i++)
                 r->args[n++] = o->anjud_args[i];
         r->args[n] = NULL;
+        for (size_t i = 0; o->secrets && o->secrets[i] && o->secrets[i + 1]; i += 2)
+                h_rig_secret(r, o->secrets[i], o->secrets[i + 1]);
         r->mqtt_port = h_free_port();
         r->sim_port = h_free_port();
         r->broker = o->broker_conf ? h_broker_start_conf(r->mqtt_port, o->broker_conf) : h_broker_start(r->mqtt_port);
         r->sim = o->no_sim ? NULL : h_sim_start(r->sim_port, o->sim_args);
         r->sub = o->no_sub ? NULL : h_sub_start(r->mqtt_port, "anju/#");
-        expand(r, o->config, extra, sizeof extra);
-        snprintf(r->config, sizeof r->config, "%s", h_write_config(r->dir, r->mqtt_port, r->sim_port, extra));
+        h_rig_config(r, o->config);
         if (!o->no_anjud)
                 h_rig_anjud(r);
 }
 
 void h_rig_down(struct h_rig *r) {
-        if (r->anjud)
+        /* pid 0: the test stopped it itself (h_stop()); otherwise it must be running. */
+        if (r->anjud && r->anjud->pid > 0)
                 ck_assert_msg(h_alive(r->anjud), "anjud died: %s", r->anjud->last);
         h_stop(r->anjud, SIGTERM);
         h_stop(r->sub, SIGTERM);
@@ -688,14 +811,10 @@ void h_rig_ack(struct h_rig *r, const char *incident, const char *action, const 
                long ts_offset, char *sent, size_t n) {
         long long ts = (long long) time(NULL) + ts_offset;
         char msg[512], hex[65], *payload;
-        unsigned char mac[32];
-        unsigned maclen = 0;
         json_t *j;
 
         snprintf(msg, sizeof msg, "%s\n%s\n%s\n%lld\n%s", incident, action, by, ts, "");
-        HMAC(EVP_sha256(), key, (int) strlen(key), (const unsigned char *) msg, strlen(msg), mac, &maclen);
-        for (unsigned i = 0; i < maclen; i++)
-                snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+        h_hmac_hex(key, msg, hex);
         j = json_pack("{s:s, s:s, s:s, s:I, s:s}", "incident", incident, "action", action, "by", by, "ts",
                       (json_int_t) ts, "sig", hex);
         payload = json_dumps(j, JSON_COMPACT);
@@ -731,10 +850,10 @@ long long h_rig_db(struct h_rig *r, const char *sql) {
 }
 
 long long h_rig_db_wait(struct h_rig *r, const char *sql, long long want, int timeout_ms) {
-        long long deadline = now_ms() + timeout_ms, v;
+        long long deadline = h_now_ms() + timeout_ms, v;
         struct timespec d = { 0, 20 * 1000000L };
 
-        while ((v = h_rig_db(r, sql)) != want && now_ms() < deadline)
+        while ((v = h_rig_db(r, sql)) != want && h_now_ms() < deadline)
                 nanosleep(&d, NULL);    /* a file polled with a bound, not a blind wait */
         return v;
 }
@@ -751,6 +870,27 @@ char *h_rig_db_text(struct h_rig *r, const char *sql, char *buf, size_t n) {
         return buf;
 }
 
+char *h_rig_db_list(struct h_rig *r, const char *sql, char *buf, size_t n) {
+        sqlite3 *db;
+        sqlite3_stmt *q = rig_query(r, sql, &db);
+        size_t l = 0;
+
+        buf[0] = '\0';
+        while (l < n && sqlite3_step(q) == SQLITE_ROW)
+                l += (size_t) snprintf(buf + l, n - l, "%s%s", l ? "," : "", sqlite3_column_text(q, 0));
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+        return buf;
+}
+
+char *h_rig_timeline(struct h_rig *r, const char *incident, bool actors, char *buf, size_t n) {
+        char sql[256];
+
+        sqlite3_snprintf(sizeof sql, sql, "SELECT event%s FROM timeline WHERE incident = '%q' ORDER BY seq",
+                         actors ? " || ':' || ifnull(actor, '-')" : "", incident);
+        return h_rig_db_list(r, sql, buf, n);
+}
+
 void h_rig_ctl(struct h_rig *r, struct h_out *o, ...) {
         va_list ap;
 
@@ -759,13 +899,19 @@ void h_rig_ctl(struct h_rig *r, struct h_out *o, ...) {
         va_end(ap);
 }
 
+json_t *h_out_json(const struct h_out *o) {
+        json_error_t e;
+        json_t *j = json_loads(o->out, JSON_DISABLE_EOF_CHECK, &e);
+
+        ck_assert_msg(j != NULL, "anjuctl's answer is not JSON (%s): %s\nstderr: %s", e.text, o->out, o->err);
+        return j;
+}
+
 json_t *h_rig_ctl_json(struct h_rig *r, int *rc, ...) {
         static struct h_out o;
         char *argv[24];
         size_t n = 0;
         const char *a;
-        json_error_t e;
-        json_t *j;
         va_list ap;
 
         argv[n++] = "--json";
@@ -778,7 +924,15 @@ json_t *h_rig_ctl_json(struct h_rig *r, int *rc, ...) {
               n > 4 ? argv[4] : NULL, n > 5 ? argv[5] : NULL, n > 6 ? argv[6] : NULL, NULL);
         if (rc)
                 *rc = o.rc;
-        j = json_loads(o.out, JSON_DISABLE_EOF_CHECK, &e);
-        ck_assert_msg(j != NULL, "anjuctl's answer is not JSON (%s): %s\nstderr: %s", e.text, o.out, o.err);
-        return j;
+        return h_out_json(&o);
+}
+
+struct proc *h_rig_ctl_start(struct h_rig *r, int on_pty, ...) {
+        char *argv[32];
+        va_list ap;
+
+        va_start(ap, on_pty);
+        ctl_argv(argv, ELEMENTS(argv), r->sock, ap);
+        va_end(ap);
+        return spawn(argv, NULL, on_pty);
 }

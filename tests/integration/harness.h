@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "../suite.h"
+
 struct proc {
         pid_t pid;
         int out;                /* read end of the child's stdout (or stderr) pipe, -1 if none */
@@ -19,6 +21,10 @@ struct proc {
         char last[512];         /* the last complete line read, for failure messages */
 };
 
+/* The monotonic clock in milliseconds. */
+long long h_now_ms(void);
+/* $name, or def if it is unset or empty. */
+const char *h_env(const char *name, const char *def);
 /* A fresh directory under $TMPDIR for this test; removed by nothing (CI's
  * machine is thrown away; locally it helps post-mortems). */
 const char *h_tmpdir(void);
@@ -29,7 +35,8 @@ const char *h_tmpdir(void);
 int h_free_port(void);
 
 /* Any program (argv[0] a path), stdout and stderr into one pipe read by
- * h_wait_line() and friends, with PR_SET_PDEATHSIG; killed at exit. */
+ * h_wait_line() and friends, with PR_SET_PDEATHSIG and SIGINT, SIGPIPE at
+ * their defaults; killed at exit. */
 struct proc *h_spawn(char *const argv[], const char *log_path);
 /* mosquitto on 127.0.0.1:port; returns when it accepts connections. */
 struct proc *h_broker_start(int port);
@@ -50,6 +57,8 @@ struct proc *h_sub_start(int port, const char *topic);
  * if NULL) printed by a h_sub_start() child; NULL after timeout_ms.
  * Caller frees. */
 char *h_wait_message(struct proc *sub, const char *topic, const char *needle, int timeout_ms);
+/* The same, parsed (the test fails if it is not JSON); caller json_decref()s. */
+json_t *h_wait_json(struct proc *sub, const char *topic, const char *needle, int timeout_ms);
 /* The same, only whether it came. */
 bool h_saw_message(struct proc *sub, const char *topic, const char *needle, int timeout_ms);
 /* The next line containing needle (caller frees), NULL after timeout_ms. */
@@ -57,6 +66,10 @@ char *h_next_line(struct proc *p, const char *needle, int timeout_ms);
 /* SIGTERM (or SIGKILL), then waits; returns the exit status as waitpid gives it. */
 int h_stop(struct proc *p, int sig);
 bool h_alive(const struct proc *p);
+/* Reads the rest of a child's output into p->buf (its tail if it is long)
+ * until the child closes it, at most timeout_ms (the test fails after),
+ * then waits for it: its exit status, or 128 + the signal that ended it. */
+int h_finish(struct proc *p, int timeout_ms);
 /* Stops (SIGKILL if still running) and forgets a child, freeing its slot:
  * for tests that start hundreds of them. p is invalid afterwards. */
 void h_release(struct proc *p);
@@ -70,6 +83,8 @@ int h_count_lines(struct proc *p, const char *needle, int timeout_ms);
  * or NULL if none arrived within timeout_ms. */
 json_t *h_sim_next_call(struct proc *sim, int timeout_ms);
 
+/* An ordinary file <dir>/<name> with text in it; returns the path (static buffer). */
+const char *h_write_file(const char *dir, const char *name, const char *text);
 /* A secret file (a key, a token) as an installer should leave it: 0600. */
 void h_write_secret(const char *path, const char *text);
 /* Writes <dir>/anju.conf: a sample home on the given broker and dispatch
@@ -81,6 +96,15 @@ void h_publish(int port, const char *topic, const char *payload, size_t len, boo
 /* Waits for the retained status of hub_id to read want ("online"). */
 bool h_wait_status(int port, const char *hub_id, const char *want, int timeout_ms);
 
+/* HMAC-SHA256 of msg with key in lowercase hex, as signed acks and remote
+ * settings carry it in "sig". */
+void h_hmac_hex(const char *key, const char *msg, char hex[65]);
+/* Configuration text for n smoke detectors smoke_0 ... smoke_<n-1> (room
+ * "room <i>", topic z/smoke_<i>), then more; caller frees. */
+char *h_smoke_sensors(int n, const char *more);
+/* The i of a call about smoke_<i> of h_smoke_sensors(), -1 for any other. */
+int h_smoke_index(json_t *call);
+
 /* --- the rig: one test's world ------------------------------------------------ */
 
 #define H_HUB "test-hub"        /* [hub] id of h_write_config()'s home */
@@ -89,7 +113,10 @@ struct h_rig_opts {
         const char *scale;              /* --time-scale N; NULL: real time */
         const char *start;              /* --clock-start "YYYY-MM-DD HH:MM"; NULL: the real time */
         const char *const *anjud_args;  /* more arguments for anjud (NULL-terminated) */
-        const char *config;             /* appended to the sample home; "@DIR@" is the rig's directory */
+        const char *config;             /* appended to the sample home; "@DIR@" is the rig's directory,
+                                         * "@SIM_PORT@" the center's port */
+        const char *const *secrets;     /* name, text, name, text, ..., NULL: 0600 files in the directory
+                                         * (h_rig_secret()) before anjud starts */
         const char *const *sim_args;    /* more arguments for the simulated center */
         bool no_sim;                    /* no center at all (nothing listens on sim_port) */
         bool no_sub;                    /* no subscriber on anju/# */
@@ -111,9 +138,13 @@ struct h_rig {
  * (unless no_sub), writes the configuration and starts anjud (unless
  * no_anjud), waiting until it is online. */
 void h_rig_up(struct h_rig *r, const struct h_rig_opts *o);
+/* Writes the configuration again with config in place of opts.config
+ * (expanded the same way); anjud reads it when it starts or on SIGHUP. */
+void h_rig_config(struct h_rig *r, const char *config);
 /* Starts (or starts again) anjud on the rig and waits until it is online. */
 void h_rig_anjud(struct h_rig *r);
-/* Checks anjud is still alive, then stops everything the rig started. */
+/* Checks anjud is still alive (unless the test stopped it with h_stop()),
+ * then stops everything the rig started. */
 void h_rig_down(struct h_rig *r);
 /* Publishes on the rig's broker (QoS 1, not retained). */
 void h_rig_pub(struct h_rig *r, const char *topic, const char *payload);
@@ -129,6 +160,11 @@ long long h_rig_db(struct h_rig *r, const char *sql);
 long long h_rig_db_wait(struct h_rig *r, const char *sql, long long want, int timeout_ms);
 /* Text from the rig's database into buf ("" if none). */
 char *h_rig_db_text(struct h_rig *r, const char *sql, char *buf, size_t n);
+/* Every row's first column into buf, comma-separated ("" if none). */
+char *h_rig_db_list(struct h_rig *r, const char *sql, char *buf, size_t n);
+/* An incident's timeline events in order into buf, comma-separated
+ * ("opened,notified"), each as event:actor ("-" for none) if actors. */
+char *h_rig_timeline(struct h_rig *r, const char *incident, bool actors, char *buf, size_t n);
 
 /* What an anjuctl run printed and how it ended. */
 struct h_out {
@@ -142,6 +178,12 @@ void h_ctl(const char *sock, struct h_out *o, ...) __attribute__((sentinel));
 void h_vctl(const char *sock, struct h_out *o, va_list ap);
 /* anjuctl on the rig's socket. */
 void h_rig_ctl(struct h_rig *r, struct h_out *o, ...) __attribute__((sentinel));
+/* anjuctl's --json answer parsed (the test fails if it is not JSON). */
+json_t *h_out_json(const struct h_out *o);
 /* anjuctl --json on the rig's socket, its answer parsed (the test fails if
  * it is not JSON); *rc gets the exit status if rc is not NULL. */
 json_t *h_rig_ctl_json(struct h_rig *r, int *rc, ...) __attribute__((sentinel));
+/* anjuctl on the rig's socket left running, its output (stdout and stderr
+ * in one pipe, or a terminal if on_pty: writes to p->out are typed into
+ * it) read with h_wait_line() and friends; h_finish() waits for its end. */
+struct proc *h_rig_ctl_start(struct h_rig *r, int on_pty, ...) __attribute__((sentinel));

@@ -4,44 +4,13 @@
 
 #include <check.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
-#define HUB "test-hub"
 #define SMOKE_ON "{\"battery\":97,\"battery_low\":false,\"linkquality\":129,\"smoke\":true,\"tamper\":false,\"voltage\":3005}"
 #define SMOKE_OFF "{\"battery\":97,\"battery_low\":false,\"linkquality\":132,\"smoke\":false,\"tamper\":false,\"voltage\":3005}"
-
-struct rig {
-        const char *dir;
-        int mqtt_port, sim_port;
-        struct proc *broker, *sim, *anjud;
-        const char *config;
-};
-
-static void pub(struct rig *r, const char *topic, const char *payload) {
-        h_publish(r->mqtt_port, topic, payload, strlen(payload), false);
-}
-
-/* Broker and config; the simulator only if sim_args is not NULL. */
-static void rig_up(struct rig *r, const char *const *sim_args, const char *extra_config) {
-        static char dir[256];
-
-        snprintf(dir, sizeof dir, "%s", h_tmpdir());
-        r->dir = dir;
-        r->mqtt_port = h_free_port();
-        r->sim_port = h_free_port();
-        r->broker = h_broker_start(r->mqtt_port);
-        r->sim = sim_args ? h_sim_start(r->sim_port, sim_args) : NULL;
-        r->config = h_write_config(dir, r->mqtt_port, r->sim_port, extra_config);
-}
-
-static void anjud_up(struct rig *r) {
-        r->anjud = h_anjud_start(r->config);
-        ck_assert_msg(h_wait_status(r->mqtt_port, HUB, "online", 10000), "anjud did not come online");
-}
 
 static const char *str_at(json_t *root, const char *path) {
         json_t *v = root;
@@ -72,20 +41,20 @@ static const char *const *sim_verifying(const char *dir) {
 }
 
 START_TEST(test_smoke_reaches_dispatch_with_fields_and_headers) {
-        struct rig r = { 0 };
+        struct h_rig r;
         json_t *call, *body;
         const char *key;
 
-        rig_up(&r, NULL, NULL);
+        h_rig_up(&r, &(struct h_rig_opts) { .no_sim = true, .no_anjud = true });
         /* The simulator checks the token and the signature with the files
          * h_write_config made. */
         r.sim = h_sim_start(r.sim_port, sim_verifying(r.dir));
-        anjud_up(&r);
-        pub(&r, "zigbee2mqtt/living_pir", "{\"battery\":100,\"occupancy\":true}");
-        pub(&r, "zigbee2mqtt/front_door", "{\"battery\":91,\"contact\":true}");
-        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_OFF);
+        h_rig_anjud(&r);
+        h_rig_pub(&r, "zigbee2mqtt/living_pir", "{\"battery\":100,\"occupancy\":true}");
+        h_rig_pub(&r, "zigbee2mqtt/front_door", "{\"battery\":91,\"contact\":true}");
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_OFF);
         ck_assert_ptr_null(h_sim_next_call(r.sim, 300));        /* normal traffic: no call */
-        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
         call = h_sim_next_call(r.sim, 5000);
         ck_assert_msg(call != NULL, "no emergency call arrived");
         ck_assert_str_eq(json_string_value(json_object_get(call, "method")), "POST");
@@ -103,7 +72,7 @@ START_TEST(test_smoke_reaches_dispatch_with_fields_and_headers) {
         ck_assert_ptr_nonnull(str_at(body, "id"));
         ck_assert_int_eq((int) strlen(str_at(body, "started_at")), 25);     /* 2026-11-22T10:15:02+08:00 */
         ck_assert_str_eq(str_at(body, "started_at") + 19, "+08:00");
-        ck_assert_str_eq(str_at(body, "home.id"), HUB);
+        ck_assert_str_eq(str_at(body, "home.id"), H_HUB);
         ck_assert_str_eq(str_at(body, "home.address"), "Doutan 3-2-301");
         ck_assert_str_eq(str_at(body, "home.resident"), "Ye Ayi");
         ck_assert_str_eq(str_at(body, "sensor.id"), "kitchen_smoke");
@@ -114,27 +83,25 @@ START_TEST(test_smoke_reaches_dispatch_with_fields_and_headers) {
         /* Delivered once: nothing more arrives. */
         ck_assert_ptr_null(h_sim_next_call(r.sim, 500));
         ck_assert_int_eq(h_stop(r.anjud, SIGTERM), 0);
-        ck_assert(h_wait_status(r.mqtt_port, HUB, "offline", 5000));
+        ck_assert(h_wait_status(r.mqtt_port, H_HUB, "offline", 5000));
 }
 END_TEST
 
 START_TEST(test_sos_button_and_wristband_raise_one_sos_incident) {
-        struct rig r = { 0 };
-        const char *const none[] = { NULL };
+        struct h_rig r;
         json_t *a, *b;
 
-        rig_up(&r, none, NULL);
-        anjud_up(&r);
-        pub(&r, "zigbee2mqtt/sos_button", "{\"action\":\"single\",\"battery\":88}");
+        h_rig_up(&r, &(struct h_rig_opts) { 0 });
+        h_rig_pub(&r, "zigbee2mqtt/sos_button", "{\"action\":\"single\",\"battery\":88}");
         ck_assert_ptr_null(h_sim_next_call(r.sim, 300));        /* not an SOS action */
-        pub(&r, "zigbee2mqtt/sos_button", "{\"action\":\"emergency\",\"battery\":88,\"linkquality\":76}");
+        h_rig_pub(&r, "zigbee2mqtt/sos_button", "{\"action\":\"emergency\",\"battery\":88,\"linkquality\":76}");
         a = h_sim_next_call(r.sim, 5000);
         ck_assert_ptr_nonnull(a);
         ck_assert_str_eq(str_at(a, "body.type"), "sos");
         ck_assert_str_eq(str_at(a, "body.severity"), "critical");
         ck_assert_str_eq(str_at(a, "body.sensor.id"), "sos_button");
         /* The wristband's SOS joins the open incident as an update. */
-        pub(&r, "band/ye", "{\"sos\":true,\"battery\":63}");
+        h_rig_pub(&r, "band/ye", "{\"sos\":true,\"battery\":63}");
         b = h_sim_next_call(r.sim, 5000);
         ck_assert_ptr_nonnull(b);
         ck_assert_str_eq(str_at(b, "body.id"), str_at(a, "body.id"));
@@ -142,7 +109,7 @@ START_TEST(test_sos_button_and_wristband_raise_one_sos_incident) {
         ck_assert_str_eq(str_at(b, "body.sensor.kind"), "wristband");
         ck_assert_str_ne(str_at(b, "headers.idempotency-key"), str_at(a, "headers.idempotency-key"));
         /* Pressing the button again is recorded but calls nobody twice. */
-        pub(&r, "zigbee2mqtt/sos_button", "{\"action\":\"sos\"}");
+        h_rig_pub(&r, "zigbee2mqtt/sos_button", "{\"action\":\"sos\"}");
         ck_assert_ptr_null(h_sim_next_call(r.sim, 500));
         json_decref(a);
         json_decref(b);
@@ -150,18 +117,16 @@ START_TEST(test_sos_button_and_wristband_raise_one_sos_incident) {
 END_TEST
 
 START_TEST(test_repeat_smoke_attaches_and_second_detector_updates) {
-        struct rig r = { 0 };
-        const char *const none[] = { NULL };
+        struct h_rig r;
         json_t *a, *b;
 
-        rig_up(&r, none, NULL);
-        anjud_up(&r);
-        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        h_rig_up(&r, &(struct h_rig_opts) { 0 });
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
         a = h_sim_next_call(r.sim, 5000);
         ck_assert_ptr_nonnull(a);
-        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
         ck_assert_ptr_null(h_sim_next_call(r.sim, 400));
-        pub(&r, "zigbee2mqtt/bedroom_smoke", SMOKE_ON);
+        h_rig_pub(&r, "zigbee2mqtt/bedroom_smoke", SMOKE_ON);
         b = h_sim_next_call(r.sim, 5000);
         ck_assert_ptr_nonnull(b);
         ck_assert_str_eq(str_at(b, "body.id"), str_at(a, "body.id"));
@@ -173,14 +138,13 @@ START_TEST(test_repeat_smoke_attaches_and_second_detector_updates) {
 END_TEST
 
 START_TEST(test_retained_smoke_at_startup_raises_incident) {
-        struct rig r = { 0 };
-        const char *const none[] = { NULL };
+        struct h_rig r;
         json_t *a;
 
-        rig_up(&r, none, NULL);
+        h_rig_up(&r, &(struct h_rig_opts) { .no_anjud = true });
         /* The detector said smoke while anjud was not running. */
         h_publish(r.mqtt_port, "zigbee2mqtt/kitchen_smoke", SMOKE_ON, strlen(SMOKE_ON), true);
-        anjud_up(&r);
+        h_rig_anjud(&r);
         a = h_sim_next_call(r.sim, 5000);
         ck_assert_msg(a != NULL, "retained smoke at start-up raised no call");
         ck_assert_str_eq(str_at(a, "body.type"), "fire");
@@ -189,13 +153,12 @@ START_TEST(test_retained_smoke_at_startup_raises_incident) {
 END_TEST
 
 START_TEST(test_dispatch_down_then_back_delivers_once_with_same_key) {
-        struct rig r = { 0 };
+        struct h_rig r;
         const char *const fail2[] = { "--fail-first", "2", NULL };
         json_t *c[3];
 
-        rig_up(&r, NULL, NULL);
-        anjud_up(&r);
-        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        h_rig_up(&r, &(struct h_rig_opts) { .no_sim = true });
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
         /* Nobody listens: the first attempts fail with a refused connection. */
         ck_assert(h_wait_line(r.anjud, "failed (attempt 2)", 5000));
         /* The center comes back, answering 503 twice before it accepts. */
@@ -215,73 +178,52 @@ START_TEST(test_dispatch_down_then_back_delivers_once_with_same_key) {
 }
 END_TEST
 
-static char *outbox_key(const char *dir) {
-        char path[512];
-        sqlite3 *db;
-        sqlite3_stmt *q;
-        char *key = NULL;
-
-        snprintf(path, sizeof path, "%s/anju.db", dir);
-        ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-        ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT key FROM outbox", -1, &q, NULL), SQLITE_OK);
-        if (sqlite3_step(q) == SQLITE_ROW)
-                key = strdup((const char *) sqlite3_column_text(q, 0));
-        sqlite3_finalize(q);
-        sqlite3_close(db);
-        return key;
-}
-
 START_TEST(test_sigkill_after_store_delivers_after_restart) {
-        struct rig r = { 0 };
-        const char *const none[] = { NULL };
+        struct h_rig r;
         json_t *a;
-        char *key;
+        char key[64], left[64];
 
-        rig_up(&r, NULL, NULL);
-        anjud_up(&r);
-        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        h_rig_up(&r, &(struct h_rig_opts) { .no_sim = true });
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
         ck_assert(h_wait_line(r.anjud, "failed (attempt 1)", 5000));
         h_stop(r.anjud, SIGKILL);
         /* The broker publishes the last will. */
-        ck_assert(h_wait_status(r.mqtt_port, HUB, "offline", 5000));
-        key = outbox_key(r.dir);
-        ck_assert_msg(key != NULL, "the call was not in the outbox when anjud died");
-        r.sim = h_sim_start(r.sim_port, none);
-        anjud_up(&r);
+        ck_assert(h_wait_status(r.mqtt_port, H_HUB, "offline", 5000));
+        h_rig_db_text(&r, "SELECT key FROM outbox", key, sizeof key);
+        ck_assert_msg(key[0] != '\0', "the call was not in the outbox when anjud died");
+        r.sim = h_sim_start(r.sim_port, NULL);
+        h_rig_anjud(&r);
         a = h_sim_next_call(r.sim, 5000);
         ck_assert_msg(a != NULL, "the stored call was not replayed after the restart");
         ck_assert_str_eq(str_at(a, "headers.idempotency-key"), key);
         ck_assert_str_eq(str_at(a, "body.type"), "fire");
         ck_assert(h_wait_line(r.anjud, "delivered to", 5000));
-        ck_assert_ptr_null(outbox_key(r.dir));
+        ck_assert_str_eq(h_rig_db_text(&r, "SELECT key FROM outbox", left, sizeof left), "");
         ck_assert_ptr_null(h_sim_next_call(r.sim, 500));
-        free(key);
         json_decref(a);
 }
 END_TEST
 
 START_TEST(test_garbage_payloads_do_not_stop_alarms) {
-        struct rig r = { 0 };
-        const char *const none[] = { NULL };
+        struct h_rig r;
         static char big[1 << 20];
         const char binary[] = { 0, 1, 2, (char) 0xff, (char) 0xfe, '{', 0 };
         json_t *a;
         int warnings;
 
-        rig_up(&r, none, NULL);
-        anjud_up(&r);
+        h_rig_up(&r, &(struct h_rig_opts) { 0 });
         memset(big, 'A', sizeof big);
-        pub(&r, "zigbee2mqtt/kitchen_smoke", "not json at all");
-        pub(&r, "zigbee2mqtt/kitchen_smoke", "{\"smoke\":\"maybe\"}");
-        pub(&r, "zigbee2mqtt/kitchen_smoke", "[1,2,3]");
-        pub(&r, "zigbee2mqtt/kitchen_smoke/availability", "perhaps");
-        pub(&r, "band/ye", "{\"heart_rate\":\"fast\",\"sos\":{\"x\":1}}");
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", "not json at all");
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", "{\"smoke\":\"maybe\"}");
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", "[1,2,3]");
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke/availability", "perhaps");
+        h_rig_pub(&r, "band/ye", "{\"heart_rate\":\"fast\",\"sos\":{\"x\":1}}");
         h_publish(r.mqtt_port, "zigbee2mqtt/living_pir", big, sizeof big, false);
         h_publish(r.mqtt_port, "zigbee2mqtt/front_door", binary, sizeof binary, false);
         for (int i = 0; i < 100; i++)
-                pub(&r, "zigbee2mqtt/living_pir", "}{");
+                h_rig_pub(&r, "zigbee2mqtt/living_pir", "}{");
         /* Every other sensor is still served. */
-        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
         a = h_sim_next_call(r.sim, 5000);
         ck_assert_msg(a != NULL, "the alarm after the garbage was lost");
         ck_assert_str_eq(str_at(a, "body.type"), "fire");
@@ -295,17 +237,15 @@ START_TEST(test_garbage_payloads_do_not_stop_alarms) {
 END_TEST
 
 START_TEST(test_broker_restart_reconnects_and_resubscribes) {
-        struct rig r = { 0 };
-        const char *const none[] = { NULL };
+        struct h_rig r;
         json_t *a;
 
-        rig_up(&r, none, NULL);
-        anjud_up(&r);
+        h_rig_up(&r, &(struct h_rig_opts) { 0 });
         h_stop(r.broker, SIGTERM);
         ck_assert(h_wait_line(r.anjud, "disconnected", 5000));
         r.broker = h_broker_start(r.mqtt_port);
-        ck_assert(h_wait_status(r.mqtt_port, HUB, "online", 10000));
-        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        ck_assert(h_wait_status(r.mqtt_port, H_HUB, "online", 10000));
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
         a = h_sim_next_call(r.sim, 5000);
         ck_assert_msg(a != NULL, "no call after the broker came back");
         json_decref(a);
@@ -342,7 +282,7 @@ START_TEST(test_check_config_reports_file_line_section_key) {
 }
 END_TEST
 
-static Suite *suite(void) {
+int main(void) {
         Suite *s = suite_create("alarm-path");
         TCase *tc = tcase_create("e2e");
 
@@ -357,15 +297,5 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_broker_restart_reconnects_and_resubscribes);
         tcase_add_test(tc, test_check_config_reports_file_line_section_key);
         suite_add_tcase(s, tc);
-        return s;
-}
-
-int main(void) {
-        SRunner *sr = srunner_create(suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? 0 : 1;
+        return run_suite(s);
 }

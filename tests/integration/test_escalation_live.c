@@ -6,154 +6,69 @@
 #include "harness.h"
 
 #include <check.h>
-#include <openssl/hmac.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define HUB "test-hub"
 #define WANG "anju/volunteers/wang"
 #define LI "anju/grid/li"
 #define LEAK_ON "{\"battery\":88,\"water_leak\":true}"
 #define SMOKE_ON "{\"battery\":97,\"smoke\":true}"
 
-struct rig {
-        char dir[256];
-        int mqtt_port, sim_port;
-        struct proc *broker, *sim, *anjud, *sub;
-        const char *config;
-};
+/* A leak sensor, two volunteers (one without a key), the grid worker and
+ * maintenance, added to the sample home; the keys are the contacts' files. */
+#define CONTACTS \
+        "[sensor bath_leak]\nkind = water\nroom = bathroom\ntopic = zigbee2mqtt/bath_leak\n\n" \
+        "[contact wang]\nrole = volunteer\nname = Wang\ntopic = " WANG "\nkey_file = @DIR@/wang.key\n" \
+        "order = 1\n\n" \
+        "[contact li]\nrole = grid\nname = Li\ntopic = " LI "\nkey_file = @DIR@/li.key\n\n" \
+        "[contact nokey]\nrole = volunteer\nname = No Key\ntopic = anju/volunteers/nokey\norder = 2\n\n" \
+        "[contact fix]\nrole = maintenance\nname = Fixer\ntopic = anju/maintenance/fix\n\n"
+static const char *const keys[] = { "wang.key", "wang-secret-key-01", "li.key", "li-secret-key-0123", NULL };
 
-static void write_file(const char *dir, const char *name, const char *text) {
-        char path[512];
-        FILE *f;
+/* The rig with the contacts and more configuration, anjud on a 60x clock
+ * from 10:00; sim_args for the center (NULL: none). */
+static void contacts_up(struct h_rig *r, const char *const *sim_args, const char *more) {
+        char config[4096];
 
-        snprintf(path, sizeof path, "%s/%s", dir, name);
-        f = fopen(path, "w");
-        ck_assert_ptr_nonnull(f);
-        fputs(text, f);
-        fclose(f);
-}
-
-static void rig_up_with(struct rig *r, const char *const *sim_args, const char *more) {
-        const char *args[] = { "--time-scale", "60", "--clock-start", "2026-11-23 10:00", NULL };
-        char extra[4096];
-
-        snprintf(r->dir, sizeof r->dir, "%s", h_tmpdir());
-        write_file(r->dir, "wang.key", "wang-secret-key-01\n");
-        write_file(r->dir, "li.key", "li-secret-key-0123\n");
-        snprintf(extra, sizeof extra,
-                 "[sensor bath_leak]\nkind = water\nroom = bathroom\ntopic = zigbee2mqtt/bath_leak\n\n"
-                 "[contact wang]\nrole = volunteer\nname = Wang\ntopic = " WANG "\nkey_file = %s/wang.key\norder = 1\n\n"
-                 "[contact li]\nrole = grid\nname = Li\ntopic = " LI "\nkey_file = %s/li.key\n\n"
-                 "[contact nokey]\nrole = volunteer\nname = No Key\ntopic = anju/volunteers/nokey\norder = 2\n\n"
-                 "[contact fix]\nrole = maintenance\nname = Fixer\ntopic = anju/maintenance/fix\n\n%s",
-                 r->dir, r->dir, more);
-        r->mqtt_port = h_free_port();
-        if (r->sim_port <= 0)
-                r->sim_port = h_free_port();
-        r->broker = h_broker_start(r->mqtt_port);
-        r->sim = h_sim_start(r->sim_port, sim_args);
-        r->sub = h_sub_start(r->mqtt_port, "anju/#");
-        r->config = h_write_config(r->dir, r->mqtt_port, r->sim_port, extra);
-        r->anjud = h_anjud_start_args(r->config, args);
-        ck_assert_msg(h_wait_status(r->mqtt_port, HUB, "online", 10000), "anjud did not come online");
-}
-
-static void rig_up(struct rig *r) {
-        r->sim_port = 0;
-        rig_up_with(r, NULL, "");
-}
-
-static void rig_down(struct rig *r) {
-        ck_assert_msg(h_alive(r->anjud), "anjud died");
-        h_stop(r->anjud, SIGTERM);
-        h_stop(r->sub, SIGTERM);
-        h_stop(r->sim, SIGTERM);
-        h_stop(r->broker, SIGTERM);
-}
-
-static void pub(struct rig *r, const char *topic, const char *payload) {
-        h_publish(r->mqtt_port, topic, payload, strlen(payload), false);
+        snprintf(config, sizeof config, CONTACTS "%s", more);
+        h_rig_up(r, &(struct h_rig_opts) { .scale = "60", .start = "2026-11-23 10:00", .config = config,
+                                           .secrets = keys, .sim_args = sim_args });
 }
 
 /* The next notice on a contact's topic (containing needle); returns its
  * incident id in id (if not NULL) and its kind in kind. */
-static bool notice(struct rig *r, const char *topic, const char *needle, int timeout_ms, char *id, char *kind) {
-        char *msg = h_wait_message(r->sub, topic, needle, timeout_ms);
-        json_t *j;
+static bool notice(struct h_rig *r, const char *topic, const char *needle, int timeout_ms, char *id, char *kind) {
+        json_t *j = h_wait_json(r->sub, topic, needle, timeout_ms);
 
-        if (!msg)
+        if (!j)
                 return false;
-        j = json_loads(msg, 0, NULL);
-        ck_assert_msg(j != NULL, "notice is not JSON: %s", msg);
         ck_assert_str_eq(json_string_value(json_object_get(j, "schema")), "anju.notice.v1");
         if (id)
                 snprintf(id, 64, "%s", json_string_value(json_object_get(j, "incident")));
         if (kind)
                 snprintf(kind, 32, "%s", json_string_value(json_object_get(j, "kind")));
         json_decref(j);
-        free(msg);
         return true;
 }
 
-/* A signed ack, as an app would send it. ts_offset moves its time. */
-static void ack(struct rig *r, const char *incident, const char *action, const char *by, const char *key,
-                long ts_offset, char *sent, size_t n) {
-        char msg[512], payload[1024], hex[65];
-        unsigned char mac[32];
-        unsigned maclen = 0;
-        long long ts = (long long) time(NULL) + ts_offset;
+/* The incident's state and timeline events (event:actor), comma-separated. */
+static void db_incident(struct h_rig *r, const char *id, char *state, size_t n, char *events, size_t m) {
+        char sql[256];
 
-        snprintf(msg, sizeof msg, "%s\n%s\n%s\n%lld\n%s", incident, action, by, ts, "");
-        HMAC(EVP_sha256(), key, (int) strlen(key), (const unsigned char *) msg, strlen(msg), mac, &maclen);
-        for (unsigned i = 0; i < maclen; i++)
-                snprintf(hex + 2 * i, 3, "%02x", mac[i]);
-        snprintf(payload, sizeof payload,
-                 "{\"incident\":\"%s\",\"action\":\"%s\",\"by\":\"%s\",\"note\":\"\",\"ts\":%lld,\"sig\":\"%s\"}",
-                 incident, action, by, ts, hex);
-        if (sent)
-                snprintf(sent, n, "%s", payload);
-        pub(r, "anju/" HUB "/ack", payload);
-}
-
-/* The incident's state and timeline events, comma-separated. */
-static void db_incident(struct rig *r, const char *id, char *state, size_t n, char *events, size_t m) {
-        char path[512];
-        sqlite3 *db;
-        sqlite3_stmt *q;
-
-        snprintf(path, sizeof path, "%s/anju.db", r->dir);
-        ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-        sqlite3_busy_timeout(db, 2000);
-        ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT state FROM incidents WHERE id = ?1", -1, &q, NULL), SQLITE_OK);
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-        snprintf(state, n, "%s", sqlite3_column_text(q, 0));
-        sqlite3_finalize(q);
-        ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT event, ifnull(actor, '-') FROM timeline WHERE incident = ?1 "
-                                            "ORDER BY seq", -1, &q, NULL), SQLITE_OK);
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        events[0] = '\0';
-        while (sqlite3_step(q) == SQLITE_ROW) {
-                size_t l = strlen(events);
-                snprintf(events + l, m - l, "%s%s:%s", l ? "," : "", sqlite3_column_text(q, 0),
-                         sqlite3_column_text(q, 1));
-        }
-        sqlite3_finalize(q);
-        sqlite3_close(db);
+        snprintf(sql, sizeof sql, "SELECT state FROM incidents WHERE id = '%s'", id);
+        ck_assert_msg(h_rig_db_text(r, sql, state, n)[0] != '\0', "no incident %s in the database", id);
+        h_rig_timeline(r, id, true, events, m);
 }
 
 START_TEST(test_urgent_nobody_answers_climbs_to_the_grid_worker_then_the_center) {
-        struct rig r = { 0 };
+        struct h_rig r;
         char id[64], id2[64], kind[32], state[32], events[4096];
         json_t *call;
 
-        rig_up(&r);
-        pub(&r, "zigbee2mqtt/bath_leak", LEAK_ON);
+        contacts_up(&r, NULL, "");
+        h_rig_pub(&r, "zigbee2mqtt/bath_leak", LEAK_ON);
         /* 0 s: the volunteers, in order. */
         ck_assert_msg(notice(&r, WANG, NULL, 5000, id, kind), "volunteer not notified");
         ck_assert_str_eq(kind, "alert");
@@ -174,25 +89,25 @@ START_TEST(test_urgent_nobody_answers_climbs_to_the_grid_worker_then_the_center)
         ck_assert_msg(strstr(events, "opened:bath_leak,notified:wang,notified:nokey") == events, "%s", events);
         ck_assert_msg(strstr(events, "notified:li") && strstr(events, "called:ladder") &&
                       strstr(events, "ack:dispatch"), "%s", events);
-        rig_down(&r);
+        h_rig_down(&r);
 }
 END_TEST
 
 START_TEST(test_volunteer_acks_arrives_resolves_and_the_ladder_stops) {
-        struct rig r = { 0 };
+        struct h_rig r;
         char id[64], kind[32], state[32], events[4096];
 
-        rig_up(&r);
-        pub(&r, "zigbee2mqtt/bath_leak", LEAK_ON);
+        contacts_up(&r, NULL, "");
+        h_rig_pub(&r, "zigbee2mqtt/bath_leak", LEAK_ON);
         ck_assert_msg(notice(&r, WANG, NULL, 5000, id, kind), "volunteer not notified");
-        ack(&r, id, "ack", "wang", "wang-secret-key-01", 0, NULL, 0);
+        h_rig_ack(&r, id, "ack", "wang", "wang-secret-key-01", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "ack by wang via mqtt", 5000), "ack not applied");
         /* No grid worker, no call, no repeats: 4 s real = 240 s of the ladder. */
         ck_assert_msg(h_sim_next_call(r.sim, 4000) == NULL, "the center was called after an ack");
         ck_assert_msg(!notice(&r, LI, "\"alert\"", 1, NULL, NULL), "grid worker notified after an ack");
-        ack(&r, id, "arrived", "wang", "wang-secret-key-01", 0, NULL, 0);
+        h_rig_ack(&r, id, "arrived", "wang", "wang-secret-key-01", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "arrived by wang via mqtt", 5000), "arrival not applied");
-        ack(&r, id, "resolved", "wang", "wang-secret-key-01", 0, NULL, 0);
+        h_rig_ack(&r, id, "resolved", "wang", "wang-secret-key-01", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "resolved by wang via mqtt", 5000), "resolve not applied");
         db_incident(&r, id, state, sizeof state, events, sizeof events);
         ck_assert_str_eq(state, "resolved");
@@ -200,52 +115,52 @@ START_TEST(test_volunteer_acks_arrives_resolves_and_the_ladder_stops) {
                       strstr(events, "resolved:wang"), "%s", events);
         ck_assert_msg(!strstr(events, "notified:li") && !strstr(events, "called"), "%s", events);
         /* Closed: a later ack is refused. */
-        ack(&r, id, "ack", "wang", "wang-secret-key-01", 0, NULL, 0);
+        h_rig_ack(&r, id, "ack", "wang", "wang-secret-key-01", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "incident already closed", 5000), "ack on a closed incident not refused");
-        rig_down(&r);
+        h_rig_down(&r);
 }
 END_TEST
 
 START_TEST(test_bad_acks_are_refused_and_never_applied) {
-        struct rig r = { 0 };
+        struct h_rig r;
         char id[64], kind[32], state[32], events[4096], sent[1024];
 
-        rig_up(&r);
-        pub(&r, "zigbee2mqtt/bath_leak", LEAK_ON);
+        contacts_up(&r, NULL, "");
+        h_rig_pub(&r, "zigbee2mqtt/bath_leak", LEAK_ON);
         ck_assert_msg(notice(&r, WANG, NULL, 5000, id, kind), "volunteer not notified");
-        ack(&r, id, "ack", "wang", "not-wangs-key", 0, NULL, 0);
+        h_rig_ack(&r, id, "ack", "wang", "not-wangs-key", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "bad signature", 5000), "bad signature accepted");
-        ack(&r, id, "ack", "stranger", "whatever", 0, NULL, 0);
+        h_rig_ack(&r, id, "ack", "stranger", "whatever", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "unknown responder", 5000), "unknown responder accepted");
-        ack(&r, id, "ack", "nokey", "x", 0, NULL, 0);
+        h_rig_ack(&r, id, "ack", "nokey", "x", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "has no key_file", 5000), "contact without key accepted");
-        ack(&r, id, "ack", "wang", "wang-secret-key-01", -3600, NULL, 0);
+        h_rig_ack(&r, id, "ack", "wang", "wang-secret-key-01", -3600, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "more than 5 minutes", 5000), "old ack accepted");
-        ack(&r, "20200101-abcdef", "ack", "wang", "wang-secret-key-01", 0, NULL, 0);
+        h_rig_ack(&r, "20200101-abcdef", "ack", "wang", "wang-secret-key-01", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "unknown incident", 5000), "ack for an unknown incident accepted");
-        pub(&r, "anju/" HUB "/ack", "{\"incident\":\"x\"");
+        h_rig_pub(&r, "anju/" H_HUB "/ack", "{\"incident\":\"x\"");
         ck_assert_msg(h_wait_line(r.anjud, "ack refused", 5000), "garbage ack not refused");
         db_incident(&r, id, state, sizeof state, events, sizeof events);
         ck_assert_str_eq(state, "open");
         /* A good one, then the very same message again: replayed. */
-        ack(&r, id, "ack", "li", "li-secret-key-0123", 0, sent, sizeof sent);
+        h_rig_ack(&r, id, "ack", "li", "li-secret-key-0123", 0, sent, sizeof sent);
         ck_assert_msg(h_wait_line(r.anjud, "ack by li via mqtt", 5000), "good ack not applied");
-        pub(&r, "anju/" HUB "/ack", sent);
+        h_rig_pub(&r, "anju/" H_HUB "/ack", sent);
         ck_assert_msg(h_wait_line(r.anjud, "replayed", 5000), "replayed ack not refused");
         db_incident(&r, id, state, sizeof state, events, sizeof events);
         ck_assert_str_eq(state, "acked");
         ck_assert_msg(!strstr(events, "ack:wang") && !strstr(events, "ack:stranger"), "%s", events);
-        rig_down(&r);
+        h_rig_down(&r);
 }
 END_TEST
 
 START_TEST(test_critical_reaches_everyone_and_the_center_at_once) {
-        struct rig r = { 0 };
+        struct h_rig r;
         char id[64], id2[64], kind[32], state[32], events[4096];
         json_t *call;
 
-        rig_up(&r);
-        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        contacts_up(&r, NULL, "");
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
         call = h_sim_next_call(r.sim, 5000);
         ck_assert_msg(call != NULL, "no call");
         json_decref(call);
@@ -256,7 +171,7 @@ START_TEST(test_critical_reaches_everyone_and_the_center_at_once) {
         db_incident(&r, id, state, sizeof state, events, sizeof events);
         ck_assert_str_eq(state, "acked");
         ck_assert_msg(strstr(events, "opened:kitchen_smoke") == events, "%s", events);
-        rig_down(&r);
+        h_rig_down(&r);
 }
 END_TEST
 
@@ -267,13 +182,12 @@ END_TEST
  * incident is resolved. A GPIO sensor whose chip does not exist is a
  * device-health warning to maintenance while the rest keeps working. */
 START_TEST(test_fire_cuts_the_charger_plug_until_resolved_and_a_missing_gpio_chip_is_a_warning) {
-        const char *args[] = { "--time-scale", "60", "--clock-start", "2026-11-23 10:00", NULL };
-        struct rig r = { 0 };
+        struct h_rig r;
         struct proc *plug;
         char id[64], kind[32], state[32], events[4096];
         json_t *call;
 
-        rig_up_with(&r, NULL,
+        contacts_up(&r, NULL,
                     "[sensor charger_plug]\nkind = relay\nroom = hall\ntopic = zigbee2mqtt/charger_plug\n\n"
                     "[sensor hall_cancel]\nkind = button\nrole = cancel\nroom = hall\n"
                     "gpio_chip = anju-test-no-such-chip\ngpio_line = 3\n");
@@ -283,7 +197,7 @@ START_TEST(test_fire_cuts_the_charger_plug_until_resolved_and_a_missing_gpio_chi
         ck_assert_msg(!h_saw_message(plug, "zigbee2mqtt/charger_plug/set", "state", 300),
                       "the plug was switched with no fire");
 
-        pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
         ck_assert_msg(h_saw_message(plug, "zigbee2mqtt/charger_plug/set", "{\"state\":\"OFF\"}", 5000),
                       "the charger's plug was not switched off on fire");
         call = h_sim_next_call(r.sim, 5000);
@@ -291,21 +205,21 @@ START_TEST(test_fire_cuts_the_charger_plug_until_resolved_and_a_missing_gpio_chi
         json_decref(call);
         ck_assert_msg(notice(&r, LI, "\"alert\"", 5000, id, kind), "grid worker not notified");
         ck_assert_msg(h_wait_line(r.anjud, "ack by dispatch via https", 5000), "center's answer not applied");
-        ack(&r, id, "ack", "li", "li-secret-key-0123", 0, NULL, 0);
+        h_rig_ack(&r, id, "ack", "li", "li-secret-key-0123", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "ack by li", 5000), "li's ack not applied");
 
         /* A restart during the fire: the plug is told "off" again. */
         h_stop(r.anjud, SIGTERM);
-        r.anjud = h_anjud_start_args(r.config, args);
+        h_rig_anjud(&r);
         ck_assert_msg(h_wait_line(r.anjud, "relays stay cut", 10000), "the restart forgot the fire");
         ck_assert_msg(h_saw_message(plug, "zigbee2mqtt/charger_plug/set", "{\"state\":\"OFF\"}", 10000),
                       "the plug was not told off again after a restart");
 
-        ack(&r, id, "arrived", "li", "li-secret-key-0123", 0, NULL, 0);
+        h_rig_ack(&r, id, "arrived", "li", "li-secret-key-0123", 0, NULL, 0);
         ck_assert_msg(h_wait_line(r.anjud, "arrived by li", 5000), "li's arrival not applied");
         ck_assert_msg(!h_saw_message(plug, "zigbee2mqtt/charger_plug/set", "ON", 300),
                       "power back before the incident was resolved");
-        ack(&r, id, "resolved", "li", "li-secret-key-0123", 0, NULL, 0);
+        h_rig_ack(&r, id, "resolved", "li", "li-secret-key-0123", 0, NULL, 0);
         ck_assert_msg(h_saw_message(plug, "zigbee2mqtt/charger_plug/set", "{\"state\":\"ON\"}", 5000),
                       "the charger's power was not restored when the fire was resolved");
         db_incident(&r, id, state, sizeof state, events, sizeof events);
@@ -313,12 +227,12 @@ START_TEST(test_fire_cuts_the_charger_plug_until_resolved_and_a_missing_gpio_chi
         ck_assert_msg(strstr(events, "power_cut:relay") && strstr(events, "power_restored:relay"), "%s", events);
         ck_assert_msg(strstr(events, "power_cut:relay") < strstr(events, "power_restored:relay"), "%s", events);
         h_stop(plug, SIGTERM);
-        rig_down(&r);
+        h_rig_down(&r);
 }
 END_TEST
 
 /* The next heartbeat the simulator answered 2xx (its JSON record), or NULL. */
-static json_t *next_heartbeat(struct rig *r, int timeout_ms) {
+static json_t *next_heartbeat(struct h_rig *r, int timeout_ms) {
         for (;;) {
                 char *line = h_next_line(r->sim, "anju.heartbeat.v1", timeout_ms);
                 json_t *j = line ? json_loads(line, 0, NULL) : NULL;
@@ -332,12 +246,12 @@ static json_t *next_heartbeat(struct rig *r, int timeout_ms) {
 
 START_TEST(test_heartbeats_report_health_and_a_dead_link_warns_maintenance) {
         const char *fail3[] = { "--fail-first", "3", NULL };
-        struct rig r = { 0 };
+        struct h_rig r;
         json_t *hb, *body;
 
         /* 10 s between heartbeats on a 60x clock; the center is down for
          * the first three (503), then answers. */
-        rig_up_with(&r, fail3, "[dispatch]\nheartbeat_interval = 10s\n");
+        contacts_up(&r, fail3, "[dispatch]\nheartbeat_interval = 10s\n");
         ck_assert_msg(h_wait_line(r.anjud, "heartbeat to", 10000), "no failed heartbeat");
         ck_assert_msg(notice(&r, "anju/maintenance/fix", "\"alert\"", 10000, NULL, NULL),
                       "maintenance not told that the link is down");
@@ -345,36 +259,28 @@ START_TEST(test_heartbeats_report_health_and_a_dead_link_warns_maintenance) {
         hb = next_heartbeat(&r, 10000);
         ck_assert_msg(hb != NULL, "no heartbeat after the link came back");
         body = json_object_get(hb, "body");
-        ck_assert_str_eq(json_string_value(json_object_get(body, "hub")), HUB);
+        ck_assert_str_eq(json_string_value(json_object_get(body, "hub")), H_HUB);
         ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(body, "sensors"), "total")), 7);
         ck_assert_int_eq(json_integer_value(json_object_get(body, "open_incidents")), 1);
         json_decref(hb);
         /* No emergency call was made for the link itself. */
         ck_assert_msg(h_sim_next_call(r.sim, 500) == NULL, "a warning reached the dispatch center");
-        rig_down(&r);
+        h_rig_down(&r);
 }
 END_TEST
 
 START_TEST(test_a_wecom_webhook_gets_the_notice_through_the_outbox_with_retries) {
         const char *fail1[] = { "--fail-first", "1", NULL };
-        struct rig r = { 0 };
-        char more[512], id[64], state[32], events[4096];
+        struct h_rig r;
+        char id[64], state[32], events[4096];
         json_t *post, *body, *headers;
         const char *content;
 
-        r.sim_port = 0;
         /* The webhook points at the simulator (a real HTTP server) too; its
          * first answer is a 503, so the notice must be retried. */
-        snprintf(more, sizeof more, "[contact bot]\nrole = volunteer\nname = Group bot\n"
-                 "webhook = http://127.0.0.1:%%d/wecom/send?key=abc\ntemplate = wecom\norder = 0\n");
-        {
-                char tmp[512];
-                int port = h_free_port();
-                snprintf(tmp, sizeof tmp, more, port);
-                r.sim_port = port;
-                rig_up_with(&r, fail1, tmp);
-        }
-        pub(&r, "zigbee2mqtt/bath_leak", LEAK_ON);
+        contacts_up(&r, fail1, "[contact bot]\nrole = volunteer\nname = Group bot\n"
+                    "webhook = http://127.0.0.1:@SIM_PORT@/wecom/send?key=abc\ntemplate = wecom\norder = 0\n");
+        h_rig_pub(&r, "zigbee2mqtt/bath_leak", LEAK_ON);
         ck_assert_msg(notice(&r, WANG, NULL, 5000, id, NULL), "volunteer not notified");
         ck_assert_msg(h_wait_line(r.anjud, "delivered to webhook", 10000), "webhook notice never delivered");
         post = h_sim_next_call(r.sim, 5000);
@@ -391,15 +297,13 @@ START_TEST(test_a_wecom_webhook_gets_the_notice_through_the_outbox_with_retries)
         json_decref(post);
         db_incident(&r, id, state, sizeof state, events, sizeof events);
         ck_assert_msg(strstr(events, "notified:bot") && strstr(events, "webhook_delivered:webhook"), "%s", events);
-        rig_down(&r);
+        h_rig_down(&r);
 }
 END_TEST
 
 int main(void) {
         Suite *s = suite_create("escalation-live");
         TCase *t = tcase_create("ladder");
-        SRunner *sr;
-        int failed;
 
         tcase_set_timeout(t, 120);
         tcase_add_test(t, test_urgent_nobody_answers_climbs_to_the_grid_worker_then_the_center);
@@ -410,9 +314,5 @@ int main(void) {
         tcase_add_test(t, test_heartbeats_report_health_and_a_dead_link_warns_maintenance);
         tcase_add_test(t, test_a_wecom_webhook_gets_the_notice_through_the_outbox_with_retries);
         suite_add_tcase(s, t);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return run_suite(s);
 }

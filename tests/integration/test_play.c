@@ -9,26 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
-
-static long long now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *write_file(const char *dir, const char *name, const char *text) {
-        static char path[512];
-        FILE *f;
-
-        snprintf(path, sizeof path, "%s/%s", dir, name);
-        f = fopen(path, "w");
-        ck_assert_ptr_nonnull(f);
-        fputs(text, f);
-        fclose(f);
-        return path;
-}
 
 /* Runs anju-play with args; returns its exit status, output in out. */
 static int play(const char *args, char *out, size_t n) {
@@ -55,7 +35,7 @@ START_TEST(test_a_scenario_is_published_in_order_on_the_scaled_clock) {
         char *m;
 
         snprintf(dir, sizeof dir, "%s", h_tmpdir());
-        path = write_file(dir, "s.scn",
+        path = h_write_file(dir, "s.scn",
                           "# a short morning\n"
                           "07:00 z/pir {\"occupancy\":true}\n"
                           "07:00:30 retain z/door {\"contact\":false}\n"
@@ -63,9 +43,9 @@ START_TEST(test_a_scenario_is_published_in_order_on_the_scaled_clock) {
                           "+10m z/pir {\"occupancy\":false,\"n\":3}\n");
         sub = h_sub_start(port, "z/#");
         snprintf(args, sizeof args, "-p %d --time-scale 600 --start 07:00 %s", port, path);
-        t0 = now_ms();
+        t0 = h_now_ms();
         ck_assert_int_eq(play(args, out, sizeof out), 0);
-        took = now_ms() - t0;
+        took = h_now_ms() - t0;
         /* 10 min 30 s of scenario at 600x: about 1.05 s. */
         ck_assert_int_ge(took, 900);
         ck_assert_int_lt(took, 5000);
@@ -90,7 +70,7 @@ START_TEST(test_a_bad_scenario_is_refused_line_by_line) {
         const char *path;
 
         snprintf(dir, sizeof dir, "%s", h_tmpdir());
-        path = write_file(dir, "bad.scn",
+        path = h_write_file(dir, "bad.scn",
                           "07:00 z/a {\"x\":1}\n"
                           "seven z/b {}\n"
                           "07:01 z/# {}\n"
@@ -115,17 +95,11 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("play");
         TCase *t = tcase_create("play");
-        SRunner *sr;
-        int failed;
 
         tcase_set_timeout(t, 60);
         tcase_add_test(t, test_a_scenario_is_published_in_order_on_the_scaled_clock);
         tcase_add_test(t, test_a_bad_scenario_is_refused_line_by_line);
         tcase_add_test(t, test_the_demo_scenarios_are_valid);
         suite_add_tcase(s, t);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return run_suite(s);
 }

@@ -6,51 +6,14 @@
 
 #include <check.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define HUB "test-hub"
-#define PROMPT "anju/" HUB "/prompt"
-#define ALERT "anju/" HUB "/alert"
+#define PROMPT "anju/" H_HUB "/prompt"
 
-struct rig {
-        const char *dir;
-        int mqtt_port, sim_port;
-        struct proc *broker, *sim, *anjud, *sub;
-        const char *config;
-};
-
-static void pub(struct rig *r, const char *topic, const char *payload) {
-        h_publish(r->mqtt_port, topic, payload, strlen(payload), false);
-}
-
-/* Broker, simulator, a subscriber on anju/<hub>/#, and anjud on a clock
- * scale times faster that starts at the local time start. */
-static void rig_up(struct rig *r, const char *scale, const char *start, const char *extra_config) {
-        static char dir[256];
-        const char *args[] = { "--time-scale", scale, "--clock-start", start, NULL };
-
-        snprintf(dir, sizeof dir, "%s", h_tmpdir());
-        r->dir = dir;
-        r->mqtt_port = h_free_port();
-        r->sim_port = h_free_port();
-        r->broker = h_broker_start(r->mqtt_port);
-        r->sim = h_sim_start(r->sim_port, NULL);
-        r->sub = h_sub_start(r->mqtt_port, "anju/" HUB "/#");
-        r->config = h_write_config(dir, r->mqtt_port, r->sim_port, extra_config);
-        r->anjud = h_anjud_start_args(r->config, args);
-        ck_assert_msg(h_wait_status(r->mqtt_port, HUB, "online", 10000), "anjud did not come online");
-}
-
-static void rig_down(struct rig *r) {
-        ck_assert_msg(h_alive(r->anjud), "anjud died");
-        h_stop(r->anjud, SIGTERM);
-        h_stop(r->sub, SIGTERM);
-        h_stop(r->sim, SIGTERM);
-        h_stop(r->broker, SIGTERM);
-}
+/* The falls: 10x, so the 30 s pre-alarm window is 3 s of real time. */
+static const struct h_rig_opts afternoon = { .scale = "10", .start = "2026-11-23 15:00" };
 
 static json_t *body_of(json_t *call) {
         return json_incref(json_object_get(call, "body"));
@@ -60,57 +23,39 @@ static const char *str(json_t *o, const char *k) {
         return json_string_value(json_object_get(o, k));
 }
 
-/* The state and the timeline events of an incident, read from the database. */
-static void db_incident(const char *dir, const char *id, char *state, size_t n, char *events, size_t m) {
-        char path[512];
-        sqlite3 *db;
-        sqlite3_stmt *q;
+/* The state of an incident (" closed" added once it is closed) and its
+ * timeline events, read from the database. */
+static void db_incident(struct h_rig *r, const char *id, char *state, size_t n, char *events, size_t m) {
+        char sql[256];
 
-        snprintf(path, sizeof path, "%s/anju.db", dir);
-        ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-        ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT state, closed_at IS NOT NULL FROM incidents WHERE id = ?1",
-                                            -1, &q, NULL), SQLITE_OK);
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-        snprintf(state, n, "%s%s", sqlite3_column_text(q, 0), sqlite3_column_int(q, 1) ? " closed" : "");
-        sqlite3_finalize(q);
-        ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT event FROM timeline WHERE incident = ?1 ORDER BY seq",
-                                            -1, &q, NULL), SQLITE_OK);
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        events[0] = '\0';
-        while (sqlite3_step(q) == SQLITE_ROW) {
-                size_t l = strlen(events);
-                snprintf(events + l, m - l, "%s%s", l ? "," : "", sqlite3_column_text(q, 0));
-        }
-        sqlite3_finalize(q);
-        sqlite3_close(db);
+        snprintf(sql, sizeof sql, "SELECT state || CASE WHEN closed_at IS NULL THEN '' ELSE ' closed' END "
+                 "FROM incidents WHERE id = '%s'", id);
+        ck_assert_msg(h_rig_db_text(r, sql, state, n)[0] != '\0', "no incident %s in the database", id);
+        h_rig_timeline(r, id, false, events, m);
 }
 
 /* Waits for the prompt to start and returns its incident id (static). */
-static const char *wait_prompt(struct rig *r) {
+static const char *wait_prompt(struct h_rig *r) {
         static char id[64];
-        char *msg = h_wait_message(r->sub, PROMPT, "\"start\"", 10000);
-        json_t *j;
+        json_t *j = h_wait_json(r->sub, PROMPT, "\"start\"", 10000);
 
-        ck_assert_msg(msg != NULL, "no prompt on " PROMPT);
-        j = json_loads(msg, 0, NULL);
-        ck_assert_ptr_nonnull(j);
+        ck_assert_msg(j != NULL, "no prompt on " PROMPT);
         ck_assert_str_eq(str(j, "type"), "fall");
         ck_assert_str_eq(str(j, "pattern"), "pulsed");
         ck_assert_int_eq(json_integer_value(json_object_get(j, "window_s")), 30);
         snprintf(id, sizeof id, "%s", str(j, "incident"));
         json_decref(j);
-        free(msg);
         return id;
 }
 
 START_TEST(test_no_movement_for_the_day_limit_calls_with_the_reason) {
-        struct rig r = { 0 };
+        struct h_rig r;
         json_t *call, *body, *rule;
 
         /* 600x: the 30-minute limit passes in 3 s of real time. */
-        rig_up(&r, "600", "2026-11-23 09:00", "[rule inactivity]\nday_limit = 30m\n");
-        pub(&r, "zigbee2mqtt/living_pir", "{\"occupancy\":true,\"battery\":90}");
+        h_rig_up(&r, &(struct h_rig_opts) { .scale = "600", .start = "2026-11-23 09:00",
+                                            .config = "[rule inactivity]\nday_limit = 30m\n" });
+        h_rig_pub(&r, "zigbee2mqtt/living_pir", "{\"occupancy\":true,\"battery\":90}");
         call = h_sim_next_call(r.sim, 20000);
         ck_assert_msg(call != NULL, "no call for inactivity");
         body = body_of(call);
@@ -132,18 +77,18 @@ START_TEST(test_no_movement_for_the_day_limit_calls_with_the_reason) {
         ck_assert_int_le(json_integer_value(json_object_get(rule, "duration_s")), 1800 + 180 + 120);
         json_decref(body);
         json_decref(call);
-        rig_down(&r);
+        h_rig_down(&r);
 }
 END_TEST
 
 START_TEST(test_a_fall_nobody_cancels_prompts_then_calls_after_the_window) {
-        struct rig r = { 0 };
+        struct h_rig r;
         char state[64], events[256];
         const char *id;
         json_t *call, *body;
 
-        rig_up(&r, "10", "2026-11-23 15:00", "");
-        pub(&r, "band/ye", "{\"fall\":true,\"heart_rate\":95,\"lat\":28.9702,\"lon\":118.8593,\"accuracy\":12}");
+        h_rig_up(&r, &afternoon);
+        h_rig_pub(&r, "band/ye", "{\"fall\":true,\"heart_rate\":95,\"lat\":28.9702,\"lon\":118.8593,\"accuracy\":12}");
         id = wait_prompt(&r);
         /* 30 s of the window = 3 s of real time; no cancel comes. */
         call = h_sim_next_call(r.sim, 15000);
@@ -157,36 +102,36 @@ START_TEST(test_a_fall_nobody_cancels_prompts_then_calls_after_the_window) {
         json_decref(body);
         json_decref(call);
         ck_assert_msg(h_saw_message(r.sub, PROMPT, "\"stop\"", 5000), "the prompt did not stop");
-        db_incident(r.dir, id, state, sizeof state, events, sizeof events);
+        db_incident(&r, id, state, sizeof state, events, sizeof events);
         /* Critical: called at once; no contacts configured here, so the
          * volunteer and grid steps are skipped on the record. */
         ck_assert_msg(strncmp(events, "prealarm,opened,called,step_skipped,step_skipped", 48) == 0,
                       "timeline: %s", events);
-        rig_down(&r);
+        h_rig_down(&r);
 }
 END_TEST
 
 /* A cancel in time: no call; the incident is closed as cancelled by the
  * resident, on the record. */
 static void cancelled_fall(const char *cancel_topic, const char *cancel_payload_fmt, const char *actor) {
-        struct rig r = { 0 };
+        struct h_rig r;
         char state[64], events[256], payload[256];
         const char *id;
 
-        rig_up(&r, "10", "2026-11-23 15:00", "");
-        pub(&r, "band/ye", "{\"fall\":true}");
+        h_rig_up(&r, &afternoon);
+        h_rig_pub(&r, "band/ye", "{\"fall\":true}");
         id = wait_prompt(&r);
         snprintf(payload, sizeof payload, cancel_payload_fmt, id);
-        pub(&r, cancel_topic, payload);
+        h_rig_pub(&r, cancel_topic, payload);
         ck_assert_msg(h_saw_message(r.sub, PROMPT, "\"stop\"", 5000), "the prompt did not stop");
         snprintf(payload, sizeof payload, "cancelled by the resident (%s)", actor);
         ck_assert_msg(h_wait_line(r.anjud, payload, 5000), "no \"%s\" in the log", payload);
         /* Past the end of the window (30 s = 3 s real) and then some: no call. */
         ck_assert_msg(h_sim_next_call(r.sim, 4500) == NULL, "a cancelled fall was called in");
-        db_incident(r.dir, id, state, sizeof state, events, sizeof events);
+        db_incident(&r, id, state, sizeof state, events, sizeof events);
         ck_assert_str_eq(state, "cancelled closed");
         ck_assert_str_eq(events, "prealarm,cancelled");
-        rig_down(&r);
+        h_rig_down(&r);
 }
 
 START_TEST(test_a_fall_cancelled_from_the_wristband_is_never_called) {
@@ -195,19 +140,19 @@ START_TEST(test_a_fall_cancelled_from_the_wristband_is_never_called) {
 END_TEST
 
 START_TEST(test_a_fall_cancelled_on_the_ack_topic_is_never_called) {
-        cancelled_fall("anju/" HUB "/ack", "{\"incident\":\"%s\",\"action\":\"cancel\",\"by\":\"Ye Ayi\"}",
+        cancelled_fall("anju/" H_HUB "/ack", "{\"incident\":\"%s\",\"action\":\"cancel\",\"by\":\"Ye Ayi\"}",
                        "Ye Ayi via mqtt");
 }
 END_TEST
 
 START_TEST(test_an_ack_for_an_unknown_incident_is_refused) {
-        struct rig r = { 0 };
+        struct h_rig r;
         json_t *call, *body;
 
-        rig_up(&r, "10", "2026-11-23 15:00", "");
-        pub(&r, "band/ye", "{\"fall\":true}");
+        h_rig_up(&r, &afternoon);
+        h_rig_pub(&r, "band/ye", "{\"fall\":true}");
         (void) wait_prompt(&r);
-        pub(&r, "anju/" HUB "/ack", "{\"incident\":\"20260101-000000\",\"action\":\"cancel\",\"by\":\"x\"}");
+        h_rig_pub(&r, "anju/" H_HUB "/ack", "{\"incident\":\"20260101-000000\",\"action\":\"cancel\",\"by\":\"x\"}");
         ck_assert_msg(h_wait_line(r.anjud, "ack refused", 5000), "the bad ack was not refused");
         /* The real pre-alarm still runs out and calls. */
         call = h_sim_next_call(r.sim, 15000);
@@ -216,15 +161,13 @@ START_TEST(test_an_ack_for_an_unknown_incident_is_refused) {
         ck_assert_str_eq(str(body, "type"), "fall");
         json_decref(body);
         json_decref(call);
-        rig_down(&r);
+        h_rig_down(&r);
 }
 END_TEST
 
 int main(void) {
         Suite *s = suite_create("rules-live");
         TCase *t = tcase_create("scaled clock");
-        SRunner *sr;
-        int failed;
 
         tcase_set_timeout(t, 120);
         tcase_add_test(t, test_no_movement_for_the_day_limit_calls_with_the_reason);
@@ -233,9 +176,5 @@ int main(void) {
         tcase_add_test(t, test_a_fall_cancelled_on_the_ack_topic_is_never_called);
         tcase_add_test(t, test_an_ack_for_an_unknown_incident_is_refused);
         suite_add_tcase(s, t);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return run_suite(s);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "config.h"
+#include "../suite.h"
 
 /* Collects config error messages for assertions. */
 struct errors {
@@ -49,12 +50,3 @@ static inline struct config *load_ok(const char *extra) {
         return c;
 }
 
-static inline int run_suite(Suite *s) {
-        SRunner *sr = srunner_create(s);
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
