@@ -41,7 +41,8 @@ static const char *const bias_names[] = { "as-is", "disable", "pull-up", "pull-d
 static const char *const template_names[] = { "json", "wecom", "dingtalk", NULL };
 static const char *const language_names[] = { "zh-CN", "en", NULL };
 static const char *const kind_names[] = { "smoke", "motion", "door", "wristband", "button",
-                                          "power", "water", "siren", "relay", NULL };
+                                          "power", "water", "siren", "relay", "presence", "fall", "bed",
+                                          NULL };
 
 
 static bool valid_id(const char *s);
@@ -960,7 +961,7 @@ static void validate_sensor(struct parser *p, struct sensor_conf *s) {
         p->file = s->file;
         if (s->kind < 0) {
                 perr(p, s->line, "kind", "missing: expected one of %s",
-                     "smoke, motion, door, wristband, button, power, water, siren, relay");
+                     "smoke, motion, door, wristband, button, power, water, siren, relay, presence, fall, bed");
                 return;
         }
         if (!s->topic && !gpio)

@@ -160,7 +160,7 @@ END_TEST
 START_TEST(test_config_unknown_kind_lists_the_valid_kinds) {
         ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor kitchen]\nkind = smok\ntopic = t\n",
                           "bad.conf:12: [sensor kitchen] kind: \"smok\" is not one of smoke, motion, door, "
-                          "wristband, button, power, water, siren, relay");
+                          "wristband, button, power, water, siren, relay, presence, fall, bed");
 }
 END_TEST
 
