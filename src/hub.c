@@ -301,6 +301,14 @@ static void on_line_health(uint32_t sensor, bool bad, void *userdata) {
                 problem(h, HEALTH_GPIO, bad, sensor, 0);
 }
 
+/* An output's problem: its GPIO line, or a smart plug that does not confirm. */
+static void on_output_health(uint32_t sensor, enum health_problem p, bool bad, void *userdata) {
+        struct hub *h = userdata;
+
+        if (h->incidents)
+                problem(h, p, bad, sensor, 0);
+}
+
 /* Zigbee2MQTT's bridge/state: its sensors are unknown while it is away. */
 static void on_bridge(const char *bridge, bool online, void *userdata) {
         struct hub *h = userdata;
@@ -665,12 +673,17 @@ static int new_modules(struct hub *h) {
 static int start_outputs(struct hub *h) {
         enum siren_pattern siren;
         bool relay_cut;
+        int r;
 
         incidents_outputs(h->incidents, &siren, &relay_cut);
         if (relay_cut)
                 log_notice("fire incident %s is still open: relays stay cut",
                            incidents_open_id(h->incidents, INCIDENT_FIRE));
-        return outputs_new(h->event, h->cfg, h->mqtt[LANE_BUSY], on_line_health, h, siren, relay_cut, &h->outputs);
+        if ((r = outputs_new(h->event, h->cfg, h->mqtt[LANE_BUSY], on_output_health, h, siren, relay_cut,
+                             &h->outputs)) < 0)
+                return r;
+        /* A smart plug's state report confirms what it was told. */
+        return hub_add_tap(h, outputs_event, h->outputs);
 }
 
 int hub_new(struct config *cfg, struct hub **ret) {
