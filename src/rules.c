@@ -847,7 +847,7 @@ size_t rules_bridge(struct rules *r, const char *bridge, bool online, uint64_t m
                 const struct sensor_conf *sc = &r->cfg->sensors[i];
                 struct sensor_state *s = &r->s[i];
 
-                if (!sc->bridge || strcmp(sc->bridge, bridge) != 0 || !supervised(sc))
+                if (!sc->topic || !sc->bridge || strcmp(sc->bridge, bridge) != 0)
                         continue;
                 behind++;
                 if (online && s->unknown) {
