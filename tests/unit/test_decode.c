@@ -731,6 +731,9 @@ int main(void) {
         suite_add_tcase(s, t);
 
         tcase_add_checked_fixture(f, setup, teardown);
+        /* Each input goes through every sensor of every kind (18 of them):
+         * under ASan on a busy machine that is more than Check's 4 s. */
+        tcase_set_timeout(f, 60);
         tcase_add_test(f, test_decode_survives_ten_thousand_random_byte_strings);
         tcase_add_test(f, test_decode_survives_ten_thousand_mutated_fixture_payloads);
         suite_add_tcase(s, f);
