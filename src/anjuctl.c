@@ -197,7 +197,8 @@ static void print_sensors(json_t *j) {
                 snprintf(bat, sizeof bat, json_is_number(b) ? "%.0f%%" : "-", json_number_value(b));
                 snprintf(val, sizeof val, json_is_number(v) ? "%g" : "-", json_number_value(v));
                 printf("%-18s %-10s %-12s %-8s %-15s %-8s %s\n", s_or(s, "id", "?"), s_or(s, "kind", "?"),
-                       s_or(s, "room", "-"), json_is_true(json_object_get(s, "online")) ? "yes" : "NO",
+                       s_or(s, "room", "-"), json_is_true(json_object_get(s, "online")) ? "yes"
+                                             : json_is_null(json_object_get(s, "online")) ? "unknown" : "NO",
                        short_time(s_or(s, "last_seen", NULL), t, sizeof t), bat, val);
         }
 }

@@ -41,7 +41,8 @@ static const char *const bias_names[] = { "as-is", "disable", "pull-up", "pull-d
 static const char *const template_names[] = { "json", "wecom", "dingtalk", NULL };
 static const char *const language_names[] = { "zh-CN", "en", NULL };
 static const char *const kind_names[] = { "smoke", "motion", "door", "wristband", "button",
-                                          "power", "water", "siren", "relay", NULL };
+                                          "power", "water", "siren", "relay", "presence", "fall", "bed",
+                                          NULL };
 
 
 static bool valid_id(const char *s);
@@ -196,6 +197,7 @@ static const struct key_desc sensor_keys[] = {
         { "bias", KT_ENUM, SD(bias), 0, 0, bias_names, NULL },
         { "debounce", KT_DURATION, SD(debounce), DUR(0, 10 * USEC_PER_SEC), NULL, NULL },
         { "critical", KT_BOOL, SD(critical), 0, 0, NULL, NULL },
+        { "bridge", KT_STRING, SD(bridge), 0, 0, NULL, check_topic },
         { NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
@@ -244,6 +246,10 @@ static const struct rule_key {
         { "device_health", { "battery_low", KT_UINT, RD(battery_low), 1, 50, NULL, NULL } },
         { "device_health", { "not_worn", KT_DURATION, RD(not_worn), DUR(10 * USEC_PER_MIN, 24 * USEC_PER_HOUR), NULL, NULL } },
         { "power", { "delay", KT_DURATION, RD(power_delay), DUR(0, USEC_PER_HOUR), NULL, NULL } },
+        { "bed_exit", { "enabled", KT_BOOL, RD(bed_exit), 0, 0, NULL, NULL } },
+        { "bed_exit", { "start", KT_TIME, RD(bed_start), 0, 0, NULL, NULL } },
+        { "bed_exit", { "end", KT_TIME, RD(bed_end), 0, 0, NULL, NULL } },
+        { "bed_exit", { "return_within", KT_DURATION, RD(bed_return), DUR(USEC_PER_MIN, 2 * USEC_PER_HOUR), NULL, NULL } },
 };
 
 #define N_RULE_KEYS ELEMENTSOF(rule_keys)
@@ -327,7 +333,7 @@ static void escalation_defaults(struct config *c) {
 
 static const char *const rule_names[] = { "fall", "inactivity", "morning_check", "presence",
                                           "night_exit", "door_open", "bathroom_dwell", "vitals",
-                                          "device_health", "power", NULL };
+                                          "device_health", "power", "bed_exit", NULL };
 
 /* Per-file parse state; the reader sees every physical line, so it knows
  * line numbers and section headers (inih r55 reports neither to handlers). */
@@ -961,7 +967,7 @@ static void validate_sensor(struct parser *p, struct sensor_conf *s) {
         p->file = s->file;
         if (s->kind < 0) {
                 perr(p, s->line, "kind", "missing: expected one of %s",
-                     "smoke, motion, door, wristband, button, power, water, siren, relay");
+                     "smoke, motion, door, wristband, button, power, water, siren, relay, presence, fall, bed");
                 return;
         }
         if (!s->topic && !gpio)
@@ -979,6 +985,10 @@ static void validate_sensor(struct parser *p, struct sensor_conf *s) {
                      "(an MQTT siren or speaker listens to anju/<hub>/prompt and alert instead)");
         if (s->topic && !s->availability_topic && asprintf(&s->availability_topic, "%s/availability", s->topic) < 0)
                 s->availability_topic = NULL;
+        /* Zigbee2MQTT's base topic is the first level of its devices'
+         * topics unless it has a '/' of its own: then "bridge" says it. */
+        if (s->topic && !s->bridge)
+                s->bridge = strndup(s->topic, strcspn(s->topic, "/"));
         for (int a = 0; a < _ATTR_MAX; a++)
                 if (!s->keys[a] && decode_default_key(s->kind, a))
                         s->keys[a] = strdup(decode_default_key(s->kind, a));
@@ -1042,6 +1052,8 @@ static void validate_rules(struct parser *p) {
                    "end", "must differ from start");
         RULE_CHECK(r->hr_low >= r->hr_high, rule_key_index("vitals", "heart_rate_high"), "vitals",
                    "heart_rate_high", "must be above heart_rate_low (%u)", r->hr_low);
+        RULE_CHECK(r->bed_start == r->bed_end, rule_key_index("bed_exit", "end"), "bed_exit",
+                   "end", "must differ from start");
 #undef RULE_CHECK
         p->file = file;
 }
@@ -1319,6 +1331,7 @@ void config_free(struct config *c) {
                 for (int a = 0; a < _ATTR_MAX; a++)
                         free(s->keys[a]);
                 free(s->sos_actions), free(s->cancel_actions), free(s->gpio_chip), free(s->file);
+                free(s->bridge);
         }
         free(c->sensors);
         for (size_t i = 0; i < c->n_contacts; i++) {
@@ -1395,6 +1408,8 @@ static const char *rule_cross_check(const struct rule_params *r, char *buf, size
                 return "morning_check.by must be later than from";
         if (r->night_start == r->night_end)
                 return "night_exit.end must differ from start";
+        if (r->bed_start == r->bed_end)
+                return "bed_exit.end must differ from start";
         if (r->hr_low >= r->hr_high) {
                 snprintf(buf, n, "vitals.heart_rate_high must be above heart_rate_low (%u)", r->hr_low);
                 return buf;

@@ -43,6 +43,8 @@ struct sensor_conf {
         uint64_t debounce;              /* usec */
         char *file;                     /* where it was declared, for messages */
         unsigned line;
+        char *bridge;                   /* MQTT: the base topic of its bridge ("zigbee2mqtt"), whose
+                                         * <bridge>/bridge/state says if the bridge itself is there */
 };
 
 struct contact_conf {
@@ -116,6 +118,9 @@ struct rule_params {
         unsigned battery_low;           /* percent */
         uint64_t not_worn;              /* active-hours time without the band */
         uint64_t power_delay;           /* [rule power] */
+        bool bed_exit;                  /* [rule bed_exit] enabled */
+        unsigned bed_start, bed_end;    /* night hours of the bed exit rule */
+        uint64_t bed_return;            /* return_within */
 };
 
 struct config {

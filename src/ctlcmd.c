@@ -87,7 +87,7 @@ static json_t *status(struct ctlcmd *cc) {
                 json_object_set_new(refused, refusal_kind_to_string((enum refusal_kind) k),
                                     json_integer((json_int_t) st.refused[k]));
         return json_pack("{s:b, s:s, s:s, s:o, s:o, s:f, s:s, s:s, s:o, s:{s:b, s:b, s:b, s:s, s:i, s:I, s:I, s:o},"
-                         " s:{s:s, s:b, s:I, s:I, s:I, s:I}, s:o, s:o, s:{s:I, s:I}, s:o, s:o, s:b}",
+                         " s:{s:s, s:b, s:I, s:I, s:I, s:I}, s:o, s:o, s:{s:I, s:I}, s:o, s:o, s:b, s:I}",
                          "ok", 1, "hub", cfg->hub.id, "version", ANJU_VERSION,
                          "now", time_or_null(clock_wall()), "started", time_or_null(st.started),
                          "time_scale", clock_scale(), "resident", cfg->resident.name ? cfg->resident.name : "",
@@ -105,7 +105,7 @@ static json_t *status(struct ctlcmd *cc) {
                          "sensors", "total", (json_int_t) st.sensors, "offline", (json_int_t) st.offline,
                          "refused", refused,
                          "clock_synced", st.clock_synced < 0 ? json_null() : json_boolean(st.clock_synced),
-                         "storage_ok", st.storage_ok);
+                         "storage_ok", st.storage_ok, "messages", (json_int_t) st.messages);
 }
 
 static json_t *sensors(struct ctlcmd *cc) {
@@ -118,13 +118,21 @@ static json_t *sensors(struct ctlcmd *cc) {
 
                 /* MQTT: the topic; GPIO: "gpio:<chip>:<line>". */
                 snprintf(line, sizeof line, "gpio:%s:%d", s->gpio_chip ? s->gpio_chip : "?", s->gpio_line);
-                json_array_append_new(list, json_pack(
-                        "{s:s, s:s, s:o, s:s, s:b, s:o, s:o, s:o}", "id", s->id,
+                json_t *row = json_pack(
+                        "{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o}", "id", s->id,
                         "kind", sensor_kind_to_string(s->kind), "room", s->room ? json_string(s->room) : json_null(),
-                        "source", s->topic ? s->topic : line, "online", hub_sensor_online(cc->hub, i),
+                        "source", s->topic ? s->topic : line,
+                        /* null: behind a bridge that is offline, unknown */
+                        "online", hub_sensor_unknown(cc->hub, i) ? json_null()
+                                                                 : json_boolean(hub_sensor_online(cc->hub, i)),
                         "last_seen", time_or_null(l ? l->last_seen : 0),
                         "battery", l && l->battery >= 0 ? json_real(l->battery) : json_null(),
-                        "value", !l || isnan(l->value) ? json_null() : json_real(l->value)));
+                        "value", !l || isnan(l->value) ? json_null() : json_real(l->value));
+
+                /* A radar's or fall detector's: someone there (1) or not (0). */
+                if (row && l && !isnan(l->presence))
+                        json_object_set_new(row, "presence", json_real(l->presence));
+                json_array_append_new(list, row);
         }
         return json_pack("{s:b, s:o}", "ok", 1, "sensors", list);
 }

@@ -11,59 +11,121 @@
 #include <string.h>
 #include <strings.h>
 
-struct default_key {
+/* How a default key's value becomes an event value. */
+enum read_as {
+        AS_BOOL,        /* booleans as devices send them (as_bool) */
+        AS_NUMBER,      /* a reading, checked against its range */
+        AS_ACTION,      /* a button's action: SOS or cancel by the sensor's lists */
+        AS_WORDS,       /* an enum string: the value of its word, unknown words ignored */
+};
+
+struct word {
+        const char *word;
+        double value;
+};
+
+#define WORDS(...) ((const struct word[]) { __VA_ARGS__, { NULL, 0 } })
+
+/* Every key anju reads by default, per kind (_SENSOR_KIND_INVALID: every
+ * kind that reports state, siren and relay excepted). The first row of a
+ * kind and attribute is its primary key, the one "key_<attr> =" replaces;
+ * the others are other devices' names for the same thing. Several keys of
+ * one attribute in one message make one event (see combine()). Names are
+ * Zigbee2MQTT's "exposes" (zigbee-herdsman-converters 26.105.0; the device
+ * corpus tests/devices/corpus and docs/DEVICES.md say which device sends
+ * which). */
+static const struct reader {
         enum sensor_kind kind;
         enum event_attr attr;
         const char *key;
+        enum read_as as;
+        const struct word *words;
+} readers[] = {
+        { SENSOR_SMOKE, ATTR_SMOKE, "smoke", AS_BOOL, NULL },
+        /* Motion: occupancy; a vibration sensor's handled object. "drop" is
+         * the sensor itself falling: neither a fall nor activity. */
+        { SENSOR_MOTION, ATTR_MOTION, "occupancy", AS_BOOL, NULL },
+        { SENSOR_MOTION, ATTR_ACTIVITY, "action", AS_WORDS, WORDS({ "vibration", 1 }, { "tilt", 1 }) },
+        { SENSOR_DOOR, ATTR_DOOR_OPEN, "contact", AS_BOOL, NULL },
+        { SENSOR_WATER, ATTR_WATER_LEAK, "water_leak", AS_BOOL, NULL },
+        { SENSOR_BUTTON, ATTR_ACTION, "action", AS_ACTION, NULL },
+        /* Feibit SEB01ZB: a stateful "sos" that Zigbee2MQTT repeats. */
+        { SENSOR_BUTTON, ATTR_SOS_STATE, "sos", AS_BOOL, NULL },
+        { SENSOR_POWER, ATTR_POWER_FAIL, "power_fail", AS_BOOL, NULL },
+        { SENSOR_SMOKE, ATTR_SELF_TEST, "test", AS_BOOL, NULL },
+        { SENSOR_WRISTBAND, ATTR_HEART_RATE, "heart_rate", AS_NUMBER, NULL },
+        { SENSOR_WRISTBAND, ATTR_SPO2, "spo2", AS_NUMBER, NULL },
+        { SENSOR_WRISTBAND, ATTR_FALL, "fall", AS_BOOL, NULL },
+        { SENSOR_WRISTBAND, ATTR_SOS, "sos", AS_BOOL, NULL },
+        { SENSOR_WRISTBAND, ATTR_CANCEL, "cancel", AS_BOOL, NULL },
+        { SENSOR_WRISTBAND, ATTR_WORN, "worn", AS_BOOL, NULL },
+        { SENSOR_WRISTBAND, ATTR_STEPS, "steps", AS_NUMBER, NULL },
+        { SENSOR_WRISTBAND, ATTR_LAT, "lat", AS_NUMBER, NULL },
+        { SENSOR_WRISTBAND, ATTR_LON, "lon", AS_NUMBER, NULL },
+        { SENSOR_WRISTBAND, ATTR_ACCURACY, "accuracy", AS_NUMBER, NULL },
+        /* mmWave radars: presence is someone there, movement is activity
+         * (a motion value: each new moving value is movement). */
+        { SENSOR_PRESENCE, ATTR_PRESENCE, "presence", AS_BOOL, NULL },
+        { SENSOR_PRESENCE, ATTR_PRESENCE, "occupancy", AS_BOOL, NULL },
+        { SENSOR_PRESENCE, ATTR_MOTION, "movement", AS_WORDS,
+          WORDS({ "movement", 1 }, { "no_movement", 0 }, { "no_presence", 0 }) },
+        { SENSOR_PRESENCE, ATTR_MOTION, "motion_state", AS_WORDS,
+          WORDS({ "large", 1 }, { "small", 2 }, { "medium", 3 }, { "far", 4 }, { "near", 5 }, { "static", 0 },
+                { "none", 0 }) },
+        { SENSOR_PRESENCE, ATTR_MOTION, "presence_event", AS_WORDS,
+          WORDS({ "enter", 1 }, { "leave", 2 }, { "left_enter", 3 }, { "right_leave", 4 }, { "right_enter", 5 },
+                { "left_leave", 6 }, { "approach", 7 }, { "away", 8 }) },
+        /* Room fall detectors: the fall, presence and movement. */
+        { SENSOR_FALL, ATTR_FALL_STATE, "fall_status", AS_WORDS,
+          WORDS({ "normal", 0 }, { "fall_warning", 1 }, { "fall_alarm", 2 }) },
+        { SENSOR_FALL, ATTR_FALL_STATE, "fall_down_status", AS_WORDS,
+          WORDS({ "none", 0 }, { "maybe_fall", 1 }, { "fall", 2 }) },
+        { SENSOR_FALL, ATTR_FALL_STATE, "status", AS_WORDS,
+          WORDS({ "falling", 2 }, { "unoccupied", 0 }, { "occupied", 0 }, { "sitting", 0 }, { "on_the_bed", 0 },
+                { "low_posture", 0 }) },
+        { SENSOR_FALL, ATTR_PRESENCE, "occupancy", AS_BOOL, NULL },
+        { SENSOR_FALL, ATTR_PRESENCE, "presence", AS_BOOL, NULL },
+        { SENSOR_FALL, ATTR_PRESENCE, "status", AS_WORDS,
+          WORDS({ "unoccupied", 0 }, { "occupied", 1 }, { "sitting", 1 }, { "on_the_bed", 1 }, { "low_posture", 1 },
+                { "falling", 1 }) },
+        { SENSOR_FALL, ATTR_MOTION, "sensor_status", AS_WORDS, WORDS({ "activity", 1 }, { "none", 0 }) },
+        { SENSOR_FALL, ATTR_MOTION, "motion_direction", AS_WORDS,
+          WORDS({ "moving_forward", 1 }, { "moving_backward", 2 }, { "standing_still", 0 }) },
+        { SENSOR_FALL, ATTR_MOTION, "movement", AS_WORDS,
+          WORDS({ "movement", 1 }, { "no_movement", 0 }, { "no_presence", 0 }) },
+        { SENSOR_BED, ATTR_OUT_OF_BED, "contact", AS_BOOL, NULL },
+        { SENSOR_RELAY, ATTR_RELAY_STATE, "state", AS_WORDS, WORDS({ "ON", 1 }, { "OFF", 0 }) },
+        /* Every battery device, whatever its kind. Tuya says the battery
+         * state in words; "fault" and "trouble" are device-health. */
+        { _SENSOR_KIND_INVALID, ATTR_TAMPER, "tamper", AS_BOOL, NULL },
+        { _SENSOR_KIND_INVALID, ATTR_BATTERY, "battery", AS_NUMBER, NULL },
+        { _SENSOR_KIND_INVALID, ATTR_BATTERY_LOW, "battery_low", AS_BOOL, NULL },
+        { _SENSOR_KIND_INVALID, ATTR_BATTERY_LOW, "battery_state", AS_WORDS,
+          WORDS({ "low", 1 }, { "medium", 0 }, { "middle", 0 }, { "high", 0 }) },
+        { _SENSOR_KIND_INVALID, ATTR_FAULT, "fault", AS_BOOL, NULL },
+        { _SENSOR_KIND_INVALID, ATTR_FAULT, "trouble", AS_BOOL, NULL },
 };
 
-/* Zigbee2MQTT's "exposes" names (shared/fixtures/zigbee2mqtt-payloads.md). */
-static const struct default_key default_keys[] = {
-        { SENSOR_SMOKE, ATTR_SMOKE, "smoke" },
-        { SENSOR_MOTION, ATTR_MOTION, "occupancy" },
-        { SENSOR_DOOR, ATTR_DOOR_OPEN, "contact" },
-        { SENSOR_WATER, ATTR_WATER_LEAK, "water_leak" },
-        { SENSOR_BUTTON, ATTR_ACTION, "action" },
-        { SENSOR_POWER, ATTR_POWER_FAIL, "power_fail" },
-        { SENSOR_SMOKE, ATTR_SELF_TEST, "test" },
-        { SENSOR_WRISTBAND, ATTR_HEART_RATE, "heart_rate" },
-        { SENSOR_WRISTBAND, ATTR_SPO2, "spo2" },
-        { SENSOR_WRISTBAND, ATTR_FALL, "fall" },
-        { SENSOR_WRISTBAND, ATTR_SOS, "sos" },
-        { SENSOR_WRISTBAND, ATTR_CANCEL, "cancel" },
-        { SENSOR_WRISTBAND, ATTR_WORN, "worn" },
-        { SENSOR_WRISTBAND, ATTR_STEPS, "steps" },
-        { SENSOR_WRISTBAND, ATTR_LAT, "lat" },
-        { SENSOR_WRISTBAND, ATTR_LON, "lon" },
-        { SENSOR_WRISTBAND, ATTR_ACCURACY, "accuracy" },
-};
-
-/* Keys every battery device may send, whatever its kind. */
-static const struct {
-        enum event_attr attr;
-        const char *key;
-} common_keys[] = {
-        { ATTR_TAMPER, "tamper" },
-        { ATTR_BATTERY, "battery" },
-        { ATTR_BATTERY_LOW, "battery_low" },
-};
+/* Does row r apply to a sensor of this kind? */
+static bool reader_applies(const struct reader *r, enum sensor_kind kind) {
+        if (r->kind != _SENSOR_KIND_INVALID)
+                return r->kind == kind;
+        return kind != SENSOR_SIREN && kind != SENSOR_RELAY;
+}
 
 const char *decode_default_key(enum sensor_kind kind, enum event_attr attr) {
-        if (kind == SENSOR_SIREN || kind == SENSOR_RELAY)
-                return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(default_keys); i++)
-                if (default_keys[i].kind == kind && default_keys[i].attr == attr)
-                        return default_keys[i].key;
-        for (size_t i = 0; i < ELEMENTSOF(common_keys); i++)
-                if (common_keys[i].attr == attr)
-                        return common_keys[i].key;
+        for (size_t i = 0; i < ELEMENTSOF(readers); i++)
+                if (readers[i].attr == attr && reader_applies(&readers[i], kind))
+                        return readers[i].key;
         return NULL;
 }
 
 enum event_attr decode_main_attr(enum sensor_kind kind) {
-        for (size_t i = 0; i < ELEMENTSOF(default_keys); i++)
-                if (default_keys[i].kind == kind && kind != SENSOR_WRISTBAND)
-                        return default_keys[i].attr;
+        if (kind == SENSOR_WRISTBAND)
+                return _ATTR_INVALID;
+        for (size_t i = 0; i < ELEMENTSOF(readers); i++)
+                if (readers[i].kind == kind && readers[i].kind != _SENSOR_KIND_INVALID)
+                        return readers[i].attr;
         return _ATTR_INVALID;
 }
 
@@ -181,33 +243,127 @@ static void note_error(struct decode_result *res, enum decode_error e, const cha
         snprintf(res->detail, sizeof res->detail, "key %s: %s", key, what);
 }
 
-/* Decodes one attribute of the message into *ev; 1 if an event, 0 if not. */
-static int decode_attr(const struct sensor_conf *s, json_t *root, enum event_attr a,
-                       struct event *ev, struct decode_result *res) {
-        json_t *v = lookup_path(root, s->keys[a]);
-        const char *why;
-        double d;
+/* The value of a word in an enum's table; false for a word anju does not use. */
+static bool find_word(const struct word *w, const char *word, double *ret) {
+        for (; w && w->word; w++)
+                if (strcmp(w->word, word) == 0)
+                        return *ret = w->value, true;
+        return false;
+}
 
-        if (!v || json_is_null(v))
+/* Reads one key's value v as `as` (words: its table) for attribute a:
+ * 1 with *ret set, 0 if it says nothing anju uses (null, a word not in the
+ * table, an action no list has), -1 if of the wrong type (noted in res). */
+static int read_value(const struct sensor_conf *s, enum event_attr a, const char *key, json_t *v,
+                      enum read_as as, const struct word *words, enum event_attr *ret_attr, double *ret,
+                      struct decode_result *res) {
+        const char *why;
+        int r;
+
+        if (json_is_null(v))
                 return 0;
-        ev->attr = a;
-        if (a == ATTR_ACTION) {
-                int r = decode_action(s, v, &ev->attr);
+        switch (as) {
+        case AS_ACTION:
+                r = decode_action(s, v, ret_attr);
                 if (r < 0)
-                        note_error(res, DECODE_BAD_TYPE, s->keys[a], "expected a string");
-                ev->value = 1;
-                return r > 0;
+                        note_error(res, DECODE_BAD_TYPE, key, "expected a string");
+                *ret = 1;
+                return r > 0 ? 1 : r < 0 ? -1 : 0;
+        case AS_WORDS:
+                if (!json_is_string(v)) {
+                        note_error(res, DECODE_BAD_TYPE, key, "expected a string");
+                        return -1;
+                }
+                /* A value a newer converter added is not an error: ignored. */
+                return find_word(words, json_string_value(v), ret) ? 1 : 0;
+        case AS_NUMBER:
+                if (as_number(v, a, ret, &why) < 0) {
+                        note_error(res, DECODE_BAD_TYPE, key, why);
+                        return -1;
+                }
+                return 1;
+        case AS_BOOL:
+        default:
+                if (as_bool(v, ret) < 0) {
+                        note_error(res, DECODE_BAD_TYPE, key, "expected a boolean");
+                        return -1;
+                }
+                return 1;
         }
-        if (is_numeric_attr(a) ? as_number(v, a, &d, &why) < 0 : as_bool(v, &d) < 0) {
-                note_error(res, DECODE_BAD_TYPE, s->keys[a], is_numeric_attr(a) ? why : "expected a boolean");
+}
+
+/* A key set in the configuration ("key =", "key_<attr> =") instead of the
+ * kind's default: read as the attribute's type, and with the words of the
+ * kind's own keys for that attribute (a "fall_status" under another name). */
+static int read_override(const struct sensor_conf *s, enum event_attr a, json_t *v, enum event_attr *ret_attr,
+                         double *ret, struct decode_result *res) {
+        if (a == ATTR_ACTION)
+                return read_value(s, a, s->keys[a], v, AS_ACTION, NULL, ret_attr, ret, res);
+        if (is_numeric_attr(a))
+                return read_value(s, a, s->keys[a], v, AS_NUMBER, NULL, ret_attr, ret, res);
+        if (json_is_string(v))
+                for (size_t i = 0; i < ELEMENTSOF(readers); i++)
+                        if (readers[i].attr == a && readers[i].as == AS_WORDS && reader_applies(&readers[i], s->kind) &&
+                            find_word(readers[i].words, json_string_value(v), ret))
+                                return 1;
+        if (read_value(s, a, s->keys[a], v, AS_BOOL, NULL, ret_attr, ret, res) < 0)
+                return -1;
+        if (a == ATTR_FALL_STATE && *ret != 0)
+                *ret = 2;       /* a yes/no fall key: yes is a fall */
+        return 1;
+}
+
+/* Decodes attribute a of the message into *ev; 1 if an event, 0 if not.
+ * *seen: one of its keys is in the message. */
+static int decode_attr(const struct sensor_conf *s, json_t *root, enum event_attr a, struct event *ev,
+                       bool *seen, struct decode_result *res) {
+        const char *primary = decode_default_key(s->kind, a);
+        bool got = false;
+        double d = 0;
+        unsigned k = 0;
+
+        ev->attr = a;
+        if (!primary || strcmp(primary, s->keys[a]) != 0) {
+                json_t *v = lookup_path(root, s->keys[a]);
+                if (!v)
+                        return 0;
+                *seen = true;
+                got = read_override(s, a, v, &ev->attr, &d, res) > 0;
+        } else {
+                for (size_t i = 0; i < ELEMENTSOF(readers); i++) {
+                        const struct reader *r = &readers[i];
+                        json_t *v;
+                        double x;
+
+                        if (r->attr != a || !reader_applies(r, s->kind))
+                                continue;
+                        if (!(v = json_object_get(root, r->key)))
+                                continue;
+                        *seen = true;
+                        if (read_value(s, a, r->key, v, r->as, r->words, &ev->attr, &x, res) <= 0)
+                                continue;
+                        /* Movement from several keys (a device has one;
+                         * Zigbee2MQTT repeats them all from its cache): each
+                         * key's value in a base-16 digit of its own, so a
+                         * change of any of them is a change. Anything else:
+                         * the highest (present, low battery, the worst
+                         * fall state). */
+                        if (a == ATTR_MOTION)
+                                d += x * ldexp(1.0, 4 * (int) k++);
+                        else if (!got || x > d)
+                                d = x;
+                        got = true;
+                }
+        }
+        if (!got)
                 return 0;
-        }
-        /* contact=true means closed; invert flips devices that say "open". */
-        if (a == ATTR_DOOR_OPEN)
+        /* contact=true means closed (in bed); invert flips devices that say "open". */
+        if (a == ATTR_DOOR_OPEN || a == ATTR_OUT_OF_BED)
                 d = !d;
         if (a == decode_main_attr(s->kind) && s->invert)
-                d = !d;
-        if ((a == ATTR_SOS || a == ATTR_FALL || a == ATTR_CANCEL) && d == 0)
+                d = a == ATTR_FALL_STATE ? (d ? 0 : 2) : !d;
+        if ((ev->attr == ATTR_SOS || ev->attr == ATTR_FALL || ev->attr == ATTR_CANCEL || ev->attr == ATTR_ACTIVITY) &&
+            d == 0)
                 return 0;       /* "sos": false is the absence of an event */
         ev->value = d;
         return 1;
@@ -239,9 +395,7 @@ size_t decode_state(const struct sensor_conf *s, uint32_t idx, const void *paylo
                 if (!s->keys[a])
                         continue;
                 out[n] = (struct event) { .sensor = idx, .mono = mono, .wall = wall, .retained = retained };
-                if (lookup_path(root, s->keys[a]))
-                        any_key = true;
-                if (decode_attr(s, root, a, &out[n], res) > 0)
+                if (decode_attr(s, root, (enum event_attr) a, &out[n], &any_key, res) > 0)
                         n++;
         }
         json_decref(root);

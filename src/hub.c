@@ -301,6 +301,24 @@ static void on_line_health(uint32_t sensor, bool bad, void *userdata) {
                 problem(h, HEALTH_GPIO, bad, sensor, 0);
 }
 
+/* An output's problem: its GPIO line, or a smart plug that does not confirm. */
+static void on_output_health(uint32_t sensor, enum health_problem p, bool bad, void *userdata) {
+        struct hub *h = userdata;
+
+        if (h->incidents)
+                problem(h, p, bad, sensor, 0);
+}
+
+/* Zigbee2MQTT's bridge/state: its sensors are unknown while it is away. */
+static void on_bridge(const char *bridge, bool online, void *userdata) {
+        struct hub *h = userdata;
+        struct decision d[RULES_MAX_DECISIONS];
+        size_t n = rules_bridge(h->rules, bridge, online, clock_mono(), clock_wall(), d, ELEMENTSOF(d));
+
+        apply(h, d, n, NULL, NULL);
+        settle(h);
+}
+
 /* The link went down or came back: a warning for the maintenance contact
  * (the calls themselves keep retrying, and go at once when it is back). */
 static void on_link(bool up, unsigned failures, void *userdata) {
@@ -628,6 +646,7 @@ static int new_modules(struct hub *h) {
         };
         const struct inbox_callbacks inbox_cb = {
                 .event = on_event, .answer = on_answer, .setting = on_setting, .publish = on_publish,
+                .bridge = on_bridge,
         };
         int r;
 
@@ -654,12 +673,17 @@ static int new_modules(struct hub *h) {
 static int start_outputs(struct hub *h) {
         enum siren_pattern siren;
         bool relay_cut;
+        int r;
 
         incidents_outputs(h->incidents, &siren, &relay_cut);
         if (relay_cut)
                 log_notice("fire incident %s is still open: relays stay cut",
                            incidents_open_id(h->incidents, INCIDENT_FIRE));
-        return outputs_new(h->event, h->cfg, h->mqtt[LANE_BUSY], on_line_health, h, siren, relay_cut, &h->outputs);
+        if ((r = outputs_new(h->event, h->cfg, h->mqtt[LANE_BUSY], on_output_health, h, siren, relay_cut,
+                             &h->outputs)) < 0)
+                return r;
+        /* A smart plug's state report confirms what it was told. */
+        return hub_add_tap(h, outputs_event, h->outputs);
 }
 
 int hub_new(struct config *cfg, struct hub **ret) {
@@ -778,6 +802,10 @@ struct settings *hub_settings(struct hub *h) {
         return h->settings;
 }
 
+bool hub_sensor_unknown(const struct hub *h, uint32_t i) {
+        return rules_sensor_unknown(h->rules, i);
+}
+
 bool hub_sensor_online(const struct hub *h, uint32_t i) {
         return !rules_sensor_offline(h->rules, i) && pins_sensor_held(h->pins, i) && outputs_sensor_held(h->outputs, i);
 }
@@ -802,6 +830,7 @@ void hub_get_status(const struct hub *h, struct hub_status *st) {
                 .outbox_depth = h->store ? store_outbox_depth(h->store) : -1, .sensors = h->cfg->n_sensors,
                 .offline = rules_offline_count(h->rules) + pins_failed(h->pins) + outputs_failed(h->outputs),
                 .clock_synced = clock_sync_state(), .storage_ok = h->store && store_failures(h->store) == 0,
+                .messages = inbox_get_stats(h->inbox)->messages,
         };
         for (int k = 0; k < _REFUSED_MAX && k < (int) ELEMENTSOF(st->refused); k++)
                 st->refused[k] = refusals_total(h->refusals, (enum refusal_kind) k);

@@ -56,6 +56,7 @@ struct hub_status {
         int clock_synced;               /* 1, 0, -1 unknown */
         bool storage_ok;
         unsigned long long refused[5];  /* per enum refusal_kind */
+        unsigned long long messages;    /* MQTT messages taken in since start, of every lane */
 };
 void hub_get_status(const struct hub *h, struct hub_status *ret);
 /* The i-th open incident (oldest first), false past the last. */
@@ -64,6 +65,8 @@ bool hub_open_incident(const struct hub *h, size_t i, const char **id, enum inci
  * line is not held; and what it said last. */
 bool hub_sensor_online(const struct hub *h, uint32_t i);
 const struct sensor_live *hub_sensor_live(const struct hub *h, uint32_t i);
+/* Behind a bridge that is offline: neither online nor offline. */
+bool hub_sensor_unknown(const struct hub *h, uint32_t i);
 
 /* An operator's answer to an incident: ack, arrived, resolved, false_alarm
  * (cancel: the resident's pre-alarm, else a false alarm). NULL if taken,

@@ -34,6 +34,10 @@ struct inbox {
         struct inbox_callbacks cb;
         void *userdata;
         struct strmap *topics;          /* topic → sensor index * 2 (+1: availability) */
+        struct strmap *bridge_topics;   /* <bridge>/bridge/state → index into bridges */
+        const char **bridges;           /* each bridge's base topic (the config's) */
+        char **bridge_state;            /* and its state topic */
+        size_t n_bridges;
         const char **lane[_LANE_MAX];   /* the topics of each lane */
         size_t n_lane[_LANE_MAX];
         char *ack_topic, *config_set_topic, *config_result_topic;
@@ -51,7 +55,7 @@ enum inbox_lane inbox_sensor_lane(const struct config *cfg, uint32_t i) {
         if (cfg->sensors[i].critical)
                 return LANE_SAFETY;
         switch (cfg->sensors[i].kind) {
-        case SENSOR_SMOKE: case SENSOR_WATER: case SENSOR_BUTTON: case SENSOR_WRISTBAND:
+        case SENSOR_SMOKE: case SENSOR_WATER: case SENSOR_BUTTON: case SENSOR_WRISTBAND: case SENSOR_FALL:
                 return LANE_SAFETY;
         default:
                 return LANE_BUSY;
@@ -65,6 +69,41 @@ static int add_topic(struct inbox *in, enum inbox_lane lane, const char *topic) 
                 return -ENOMEM;
         in->lane[lane] = v;
         v[in->n_lane[lane]++] = topic;
+        return 0;
+}
+
+/* Each bridge once: its <bridge>/bridge/state, in the busy lane (it is
+ * about the sensors, not an alarm). */
+static int build_bridges(struct inbox *in) {
+        const struct config *cfg = in->cfg;
+        uint32_t v;
+        int r;
+
+        in->bridge_topics = strmap_new(8);
+        in->bridges = calloc(cfg->n_sensors + 1, sizeof *in->bridges);
+        in->bridge_state = calloc(cfg->n_sensors + 1, sizeof *in->bridge_state);
+        if (!in->bridge_topics || !in->bridges || !in->bridge_state)
+                return -ENOMEM;
+        for (size_t i = 0; i < cfg->n_sensors; i++) {
+                const char *b = cfg->sensors[i].bridge;
+                char *t;
+
+                if (!b || !cfg->sensors[i].topic)
+                        continue;
+                if (asprintf(&t, "%s/bridge/state", b) < 0)
+                        return -ENOMEM;
+                /* A sensor's own topic wins: a bridge named like a sensor's
+                 * topic is no bridge. */
+                if (strmap_get(in->bridge_topics, t, strlen(t), &v) || strmap_get(in->topics, t, strlen(t), &v)) {
+                        free(t);
+                        continue;
+                }
+                in->bridges[in->n_bridges] = b;
+                in->bridge_state[in->n_bridges++] = t;
+                if ((r = strmap_put(in->bridge_topics, t, (uint32_t) in->n_bridges - 1)) < 0 ||
+                    (r = add_topic(in, LANE_BUSY, t)) < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -97,7 +136,7 @@ static int build_topics(struct inbox *in) {
         if ((r = add_topic(in, LANE_BUSY, in->ack_topic)) < 0 || (r = add_topic(in, LANE_BUSY, in->config_set_topic)) < 0 ||
             (r = add_topic(in, LANE_BUSY, SYS_DROPPED)) < 0)
                 return r;
-        return 0;
+        return build_bridges(in);
 }
 
 size_t inbox_topics(const struct inbox *in, enum inbox_lane lane, const char *const **ret) {
@@ -123,6 +162,8 @@ static void note_live(struct inbox *in, const struct event *ev) {
                 l->last_seen = ev->wall;
         if (ev->attr == ATTR_BATTERY)
                 l->battery = (float) ev->value;
+        else if (ev->attr == ATTR_PRESENCE)
+                l->presence = (float) ev->value;
         else if ((int) ev->attr == main_attr || (main_attr < 0 && ev->attr == ATTR_HEART_RATE))
                 l->value = (float) ev->value;
 }
@@ -154,6 +195,19 @@ static void handle_availability(struct inbox *in, uint32_t idx, const char *topi
         l->bridge = (signed char) on;
         ev.value = on;
         deliver(in, &ev);
+}
+
+/* {"state":"online"|"offline"} (Zigbee2MQTT 2.x) or the bare word (1.x). */
+static void handle_bridge(struct inbox *in, uint32_t b, const char *topic, const void *p, size_t len) {
+        int on = decode_availability(p, len);
+
+        if (on < 0) {
+                refuse_input(in, REFUSED_PAYLOAD, topic, "bridge state is not online/offline", "");
+                return;
+        }
+        log_notice("bridge %s is %s", in->bridges[b], on ? "online" : "OFFLINE: its sensors are unknown");
+        if (in->cb.bridge)
+                in->cb.bridge(in->bridges[b], on, in->userdata);
 }
 
 static void handle_state(struct inbox *in, uint32_t idx, const char *topic, const void *payload, size_t len,
@@ -359,7 +413,10 @@ void inbox_message(struct inbox *in, const char *topic, const void *payload, siz
                 return;
         }
         if (!strmap_get(in->topics, topic, strlen(topic), &v)) {
-                refuse_input(in, REFUSED_TOPIC, topic, "no sensor has this topic", "");
+                if (strmap_get(in->bridge_topics, topic, strlen(topic), &v))
+                        handle_bridge(in, v, topic, payload, len);
+                else
+                        refuse_input(in, REFUSED_TOPIC, topic, "no sensor has this topic", "");
                 return;
         }
         if (v & 1)
@@ -397,7 +454,7 @@ int inbox_new(const struct config *cfg, struct refusals *refusals, const struct 
                 goto err;
         }
         for (size_t i = 0; i < cfg->n_sensors; i++)
-                in->live[i] = (struct sensor_live) { .battery = -1, .value = NAN, .bridge = -1 };
+                in->live[i] = (struct sensor_live) { .battery = -1, .value = NAN, .bridge = -1, .presence = NAN };
         if ((r = build_topics(in)) < 0)
                 goto err;
         *ret = in;
@@ -411,6 +468,10 @@ void inbox_free(struct inbox *in) {
         if (!in)
                 return;
         strmap_free(in->topics);
+        strmap_free(in->bridge_topics);
+        for (size_t b = 0; b < in->n_bridges; b++)
+                free(in->bridge_state[b]);
+        free((void *) in->bridges), free(in->bridge_state);
         for (int l = 0; l < _LANE_MAX; l++)
                 free(in->lane[l]);
         free(in->ack_topic), free(in->config_set_topic), free(in->config_result_topic);

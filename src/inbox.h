@@ -32,6 +32,7 @@ struct sensor_live {
         float battery;                  /* percent, < 0 unknown */
         float value;                    /* the kind's main attribute, NAN unknown */
         signed char bridge;             /* its bridge says: -1 unknown, 0 offline, 1 online */
+        float presence;                 /* a radar's or fall detector's presence, NAN unknown */
 };
 
 /* A responder's answer on anju/<hub>/ack whose signature is good (or the
@@ -56,6 +57,9 @@ struct inbox_callbacks {
         /* A message to publish (QoS 1, not retained): replies to responders
          * and to remote settings. */
         int (*publish)(const char *topic, const char *payload, size_t len, void *userdata);
+        /* Zigbee2MQTT's <bridge>/bridge/state: the bridge (a sensor's
+         * `bridge`) is online or offline. May be NULL. */
+        void (*bridge)(const char *bridge, bool online, void *userdata);
 };
 
 /* cfg and refusals borrowed. */

@@ -1,5 +1,6 @@
 /* Sirens and relays (outputs.h). */
 #include "outputs.h"
+#include "clock.h"
 #include "config.h"
 #include "gpio.h"
 #include "log.h"
@@ -19,13 +20,17 @@ struct output {
         bool reported;
         bool tell_on;                   /* MQTT plug: "on" not yet sent while connected */
         char consumer[32];
+        int awaited;                    /* MQTT plug: the state ("ON" 1, "OFF" 0) it must confirm, -1 none */
+        unsigned told;                  /* times the command was sent */
+        uint64_t deadline;              /* real monotonic usec, UINT64_MAX: none */
+        bool unconfirmed;               /* reported as a device-health problem */
 };
 
 struct outputs {
         sd_event *event;
         const struct config *cfg;
         struct mqtt *mqtt;
-        void (*health)(uint32_t sensor, bool bad, void *userdata);
+        void (*health)(uint32_t sensor, enum health_problem problem, bool bad, void *userdata);
         void *userdata;
         struct output *out;
         size_t n;
@@ -34,6 +39,7 @@ struct outputs {
         uint64_t siren_start;           /* real monotonic usec */
         sd_event_source *pulse;         /* the siren pattern's next change */
         sd_event_source *retry;         /* every gpio_supervision: lost lines retried, held ones re-driven */
+        sd_event_source *confirm;       /* the earliest plug confirmation deadline */
 };
 
 static const struct sensor_conf *conf_of(const struct outputs *o, const struct output *x) {
@@ -60,7 +66,7 @@ static void lost(struct outputs *o, struct output *x, int error) {
         x->level = -1;
         if (!x->reported) {
                 x->reported = true;
-                o->health(x->sensor, true, o->userdata);
+                o->health(x->sensor, HEALTH_GPIO, true, o->userdata);
         }
 }
 
@@ -81,6 +87,92 @@ static bool publish_plug(struct outputs *o, const struct sensor_conf *s, bool cu
         return true;
 }
 
+/* The confirmation timer to the earliest plug deadline. */
+static void arm_confirm(struct outputs *o) {
+        uint64_t next = UINT64_MAX;
+
+        for (size_t i = 0; i < o->n; i++)
+                if (o->out[i].deadline < next)
+                        next = o->out[i].deadline;
+        if (next == UINT64_MAX) {
+                (void) sd_event_source_set_enabled(o->confirm, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time(o->confirm, next);
+        (void) sd_event_source_set_enabled(o->confirm, SD_EVENT_ONESHOT);
+}
+
+/* Tells the plug to cut (or restore) and waits for it to say so; false if
+ * it could not be sent now (as publish_plug()). */
+static bool tell_plug(struct outputs *o, struct output *x, bool cut) {
+        int awaited = cut ? 0 : 1;
+
+        if (!publish_plug(o, conf_of(o, x), cut)) {
+                x->deadline = UINT64_MAX;       /* told again when the broker is back */
+                arm_confirm(o);
+                return false;
+        }
+        x->told = x->awaited == awaited ? x->told + 1 : 1;
+        x->awaited = awaited;
+        x->deadline = now_real(o) + clock_real_duration(OUTPUTS_CONFIRM_WITHIN);
+        arm_confirm(o);
+        return true;
+}
+
+/* A plug's deadline passed: told once more, then a device-health problem
+ * (it stays awaited: a report, or the plug heard from again, settles it). */
+static int on_confirm(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct outputs *o = userdata;
+        uint64_t now = now_real(o);
+
+        for (size_t i = 0; i < o->n; i++) {
+                struct output *x = &o->out[i];
+                const struct sensor_conf *c = conf_of(o, x);
+
+                if (x->awaited < 0 || x->deadline > now)
+                        continue;
+                x->deadline = UINT64_MAX;
+                if (x->told < OUTPUTS_CONFIRM_TRIES) {
+                        log_warning("relay %s: the plug did not confirm \"%s\" in time; telling it again", c->id,
+                                    x->awaited ? "ON" : "OFF");
+                        (void) tell_plug(o, x, x->awaited == 0);
+                } else if (!x->unconfirmed) {
+                        log_error("relay %s: the plug did not confirm \"%s\" after %u tries", c->id,
+                                  x->awaited ? "ON" : "OFF", x->told);
+                        x->unconfirmed = true;
+                        o->health(x->sensor, HEALTH_RELAY, true, o->userdata);
+                }
+        }
+        arm_confirm(o);
+        return 0;
+}
+
+void outputs_event(const struct event *ev, void *userdata) {
+        struct outputs *o = userdata;
+
+        for (size_t i = 0; o && i < o->n; i++) {
+                struct output *x = &o->out[i];
+
+                if (x->sensor != ev->sensor || x->awaited < 0 || conf_of(o, x)->gpio_chip)
+                        continue;
+                if (ev->attr == ATTR_RELAY_STATE && (int) ev->value == x->awaited) {
+                        x->awaited = -1;
+                        x->deadline = UINT64_MAX;
+                        x->told = 0;
+                        if (x->unconfirmed) {
+                                x->unconfirmed = false;
+                                log_notice("relay %s: the plug confirms it now", conf_of(o, x)->id);
+                                o->health(x->sensor, HEALTH_RELAY, false, o->userdata);
+                        }
+                        arm_confirm(o);
+                } else if (x->unconfirmed && !ev->retained &&
+                           (ev->attr == ATTR_RELAY_STATE || (ev->attr == ATTR_ONLINE && ev->value != 0))) {
+                        /* Reachable again, and not in the state it must be. */
+                        (void) tell_plug(o, x, x->awaited == 0);
+                }
+        }
+}
+
 /* Drives one output to level (GPIO) or tells the plug (MQTT). */
 static void drive(struct outputs *o, struct output *x, int level) {
         const struct sensor_conf *s = conf_of(o, x);
@@ -90,7 +182,7 @@ static void drive(struct outputs *o, struct output *x, int level) {
                 /* Only a change is sent, and "on" only after a cut: a plug
                  * someone switched off by hand is left alone. */
                 if (x->level != level && (x->level >= 0 || level))
-                        x->tell_on = !publish_plug(o, s, level) && !level;
+                        x->tell_on = !tell_plug(o, x, level) && !level;
                 x->level = level;
                 return;
         }
@@ -153,7 +245,7 @@ static void request(struct outputs *o, struct output *x) {
         x->error = 0;
         if (x->reported) {
                 x->reported = false;
-                o->health(x->sensor, false, o->userdata);
+                o->health(x->sensor, HEALTH_GPIO, false, o->userdata);
         }
 }
 
@@ -179,8 +271,8 @@ static int on_supervise(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 int outputs_new(sd_event *e, const struct config *cfg, struct mqtt *mqtt,
-                void (*health)(uint32_t sensor, bool bad, void *userdata), void *userdata,
-                enum siren_pattern siren, bool relay_cut, struct outputs **ret) {
+                void (*health)(uint32_t sensor, enum health_problem problem, bool bad, void *userdata),
+                void *userdata, enum siren_pattern siren, bool relay_cut, struct outputs **ret) {
         struct outputs *o = calloc(1, sizeof *o);
         bool gpio_outputs = false;
         size_t n = 0;
@@ -200,11 +292,13 @@ int outputs_new(sd_event *e, const struct config *cfg, struct mqtt *mqtt,
         /* A siren's 500 ms beat: 1 ms of slack; retries: a second. */
         if ((r = sd_event_add_time(e, &o->pulse, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC, on_pulse, o)) < 0 ||
             (r = sd_event_add_time_relative(e, &o->retry, CLOCK_MONOTONIC, cfg->hub.gpio_supervision, USEC_PER_SEC,
-                                            on_supervise, o)) < 0) {
+                                            on_supervise, o)) < 0 ||
+            (r = sd_event_add_time(e, &o->confirm, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC, on_confirm, o)) < 0) {
                 outputs_free(o);
                 return r;
         }
         (void) sd_event_source_set_enabled(o->pulse, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(o->confirm, SD_EVENT_OFF);
         /* Only GPIO outputs are supervised: none, no wake-ups. */
         for (size_t i = 0; i < cfg->n_sensors; i++)
                 gpio_outputs = gpio_outputs || (config_sensor_is_output(&cfg->sensors[i]) && cfg->sensors[i].gpio_chip);
@@ -215,7 +309,7 @@ int outputs_new(sd_event *e, const struct config *cfg, struct mqtt *mqtt,
                 if (!config_sensor_is_output(&cfg->sensors[i]))
                         continue;
                 x = &o->out[o->n++];
-                *x = (struct output) { .sensor = (uint32_t) i, .level = -1 };
+                *x = (struct output) { .sensor = (uint32_t) i, .level = -1, .awaited = -1, .deadline = UINT64_MAX };
                 snprintf(x->consumer, sizeof x->consumer, "anjud:%s", cfg->sensors[i].id);
                 if (cfg->sensors[i].gpio_chip)
                         request(o, x);
@@ -256,10 +350,11 @@ void outputs_mqtt_connected(struct outputs *o) {
                 const struct sensor_conf *s = conf_of(o, &o->out[i]);
                 if (s->gpio_chip || s->kind != SENSOR_RELAY)
                         continue;
+                o->out[i].told = 0;     /* a new connection: a first command again */
                 if (o->relay_cut)
-                        (void) publish_plug(o, s, true);
+                        (void) tell_plug(o, &o->out[i], true);
                 else if (o->out[i].tell_on)
-                        o->out[i].tell_on = !publish_plug(o, s, false);
+                        o->out[i].tell_on = !tell_plug(o, &o->out[i], false);
         }
 }
 
@@ -293,6 +388,7 @@ void outputs_free(struct outputs *o) {
         }
         sd_event_source_disable_unref(o->pulse);
         sd_event_source_disable_unref(o->retry);
+        sd_event_source_disable_unref(o->confirm);
         free(o->out);
         free(o);
 }

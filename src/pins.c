@@ -50,6 +50,8 @@ bool pins_level_event(const struct config *cfg, uint32_t sensor, int level, bool
         case SENSOR_DOOR: ev->attr = ATTR_DOOR_OPEN; ev->value = !v; return true;
         case SENSOR_WATER: ev->attr = ATTR_WATER_LEAK; return true;
         case SENSOR_POWER: ev->attr = ATTR_POWER_FAIL; return true;
+        /* A pressure mat wired as a contact: closed is someone on it. */
+        case SENSOR_BED: ev->attr = ATTR_OUT_OF_BED; ev->value = !v; return true;
         case SENSOR_BUTTON:
                 /* A press is an event, not a level: a button held down at
                  * start is not a press, nor is a release. */

@@ -16,11 +16,14 @@ void policy_rule_params(enum risk_tier risk, struct rule_params *r) {
                 .vitals = true, .hr_low = 40, .hr_high = 130, .vitals_sustain = 60 * USEC_PER_SEC,
                 .offline_after = 3, .battery_low = 15, .not_worn = 2 * USEC_PER_HOUR,
                 .power_delay = 60 * USEC_PER_SEC,
+                .bed_exit = false, .bed_start = 22 * 60, .bed_end = 6 * 60,
+                .bed_return = 20 * USEC_PER_MIN,
         };
         if (risk == RISK_ELEVATED) {
                 r->day_limit = 3 * USEC_PER_HOUR;
                 r->morning_by = 9 * 60 + 30;
                 r->night_exit = true;
+                r->bed_exit = true;
                 r->door_open_limit = 20 * USEC_PER_MIN;
                 r->bathroom_limit = 40 * USEC_PER_MIN;
         } else if (risk == RISK_HIGH) {
@@ -29,6 +32,8 @@ void policy_rule_params(enum risk_tier risk, struct rule_params *r) {
                 r->morning_by = 9 * 60;
                 r->night_exit = true;
                 r->night_return = 5 * USEC_PER_MIN;
+                r->bed_exit = true;
+                r->bed_return = 15 * USEC_PER_MIN;
                 r->door_open_limit = 15 * USEC_PER_MIN;
                 r->bathroom_limit = 30 * USEC_PER_MIN;
                 r->not_worn = 1 * USEC_PER_HOUR;
@@ -60,10 +65,21 @@ unsigned policy_false_alarm_by(enum severity s) {
         return s == SEVERITY_CRITICAL ? CLOSER_GRID | CLOSER_OPERATOR | CLOSER_ONSITE : CLOSER_ANYONE;
 }
 
-/* Offline after three intervals of silence: a wristband reports often, a
- * Zigbee device at least hourly (its check-in). */
+/* Offline after three intervals of silence. A wristband reports often; a
+ * smoke detector checks in at least hourly (its heartbeat), and a silent
+ * one is a home without a fire alarm. Other battery devices may report
+ * only on an event and every few hours: they count as offline when
+ * Zigbee2MQTT's own passive availability would say so, after 25 h
+ * (its availability.passive.timeout default of 1500 min). */
 uint64_t policy_supervision(enum sensor_kind kind) {
-        return kind == SENSOR_WRISTBAND ? 10 * USEC_PER_MIN : USEC_PER_HOUR;
+        switch (kind) {
+        case SENSOR_WRISTBAND:
+                return 10 * USEC_PER_MIN;
+        case SENSOR_SMOKE:
+                return USEC_PER_HOUR;
+        default:
+                return 25 * USEC_PER_HOUR / 3;
+        }
 }
 
 const char *policy_sos_actions(void) {

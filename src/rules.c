@@ -36,6 +36,12 @@ struct sensor_state {
         bool offline_raised, battery_raised, tamper_raised;
         bool battery_pct_low, battery_flag_low;
         bool armed;                     /* in rules.armed */
+        /* Levels Zigbee2MQTT repeats in every message from its cache: only
+         * a change is news. -1 unknown. */
+        double motion;                  /* the movement value (0: none) */
+        signed char present, fall_state, out_of_bed, sos_state;
+        bool fault_raised;
+        bool unknown;                   /* its bridge is offline: neither online nor offline */
 };
 
 struct rules {
@@ -62,7 +68,10 @@ struct rules {
         uint32_t bath_sensor;
         struct timed fall;              /* pre-alarm window */
         uint32_t fall_sensor;
+        struct timed bed;               /* out of bed at night, not back yet */
+        uint32_t bed_sensor;
         uint64_t sweep;                 /* next offline check */
+        bool bridge_raised;             /* a bridge is offline: its one warning is raised */
         struct rules_stats stats;
 };
 
@@ -147,6 +156,7 @@ static const enum severity severity_of[_INCIDENT_TYPE_MAX] = {
         [INCIDENT_BATHROOM_DWELL] = SEVERITY_URGENT, [INCIDENT_VITALS] = SEVERITY_URGENT,
         [INCIDENT_WATER_LEAK] = SEVERITY_URGENT, [INCIDENT_DEVICE_HEALTH] = SEVERITY_WARNING,
         [INCIDENT_POWER] = SEVERITY_WARNING, [INCIDENT_DOOR_OPEN] = SEVERITY_WARNING,
+        [INCIDENT_BED_EXIT] = SEVERITY_URGENT,
 };
 
 /* Appends a decision; false (nothing written) when out is full. */
@@ -223,7 +233,8 @@ struct rules *rules_new(const struct config *cfg, const struct rule_params *para
                 r->s[i] = (struct sensor_state) {
                         .smoke = LEVEL_UNKNOWN, .water = LEVEL_UNKNOWN, .door = IDLE, .power = IDLE,
                         .vitals = IDLE, .not_worn = IDLE, .steps = -1, .last_seen = mono,
-                        .last_seen_wall = wall,
+                        .last_seen_wall = wall, .motion = -1, .present = LEVEL_UNKNOWN,
+                        .fall_state = LEVEL_UNKNOWN, .out_of_bed = LEVEL_UNKNOWN, .sos_state = LEVEL_UNKNOWN,
                 };
         r->act_mono = mono;
         r->act_wall = wall;
@@ -233,7 +244,7 @@ struct rules *rules_new(const struct config *cfg, const struct rule_params *para
         r->inactivity = IDLE;
         r->morning_day = -1;
         r->morning_deadline = mono;    /* decides at the first call */
-        r->night_exit = r->bath = r->fall = IDLE;
+        r->night_exit = r->bath = r->fall = r->bed = IDLE;
         r->sweep = mono;        /* computes the first offline deadline */
         plan_inactivity(r);     /* a resident quiet since the start is watched too */
         return r;
@@ -355,6 +366,60 @@ static void door(struct rules *r, struct out *o, uint32_t i, const struct event 
         activity(r, o, i, ev->mono, ev->wall);
 }
 
+/* Does a radar or fall detector say someone is there now? */
+static bool anyone_present(const struct rules *r) {
+        for (size_t i = 0; i < r->n_sensors; i++)
+                if (r->s[i].present == LEVEL_ON)
+                        return true;
+        return false;
+}
+
+/* A radar's presence: someone is home (not leaving, not away), but it is
+ * not activity: someone present who does not move is the long lie the
+ * inactivity rule is for. */
+static void presence(struct rules *r, uint32_t i, const struct event *ev) {
+        struct sensor_state *s = &r->s[i];
+
+        s->present = ev->value != 0 ? LEVEL_ON : LEVEL_OFF;
+        if (s->present == LEVEL_ON && (ev->mono > r->last_door || r->last_door == 0) &&
+            r->presence != PRESENCE_HOME) {
+                r->presence = PRESENCE_HOME;
+                r->away_deadline = RULES_NEVER;
+                plan_inactivity(r);     /* watched again (it paused while away) */
+        }
+}
+
+/* Is anyone on a bed or chair pad now? */
+static bool anyone_on_a_pad(const struct rules *r) {
+        for (size_t i = 0; i < r->n_sensors; i++)
+                if (r->s[i].out_of_bed == LEVEL_OFF)
+                        return true;
+        return false;
+}
+
+/* A bed or chair pad (Tynetec-style bed absence): out of bed inside the
+ * night hours starts return_within, unless she is on another pad; back on
+ * any pad ends it (or clears a raised one). Moving on or off a pad is
+ * activity. */
+static void bed(struct rules *r, struct out *o, uint32_t i, const struct event *ev) {
+        struct sensor_state *s = &r->s[i];
+        signed char was = s->out_of_bed;
+        bool out = ev->value != 0;
+
+        s->out_of_bed = out ? LEVEL_ON : LEVEL_OFF;
+        if (was == s->out_of_bed || ev->retained)
+                return;         /* the level repeated, or replayed by the broker */
+        if (!out) {
+                if (r->bed.deadline != RULES_NEVER || r->bed.raised)
+                        end_timed(o, &r->bed, INCIDENT_BED_EXIT, i, ev->mono, ev->wall);
+        } else if (r->p->bed_exit && r->bed.deadline == RULES_NEVER && !r->bed.raised && !anyone_on_a_pad(r) &&
+                   in_window(time_of_day(ev->wall, NULL), r->p->bed_start, r->p->bed_end)) {
+                start_timed(&r->bed, ev->mono, ev->wall, r->p->bed_return);
+                r->bed_sensor = i;
+        }
+        activity(r, o, i, ev->mono, ev->wall);
+}
+
 /* --- the wristband ---------------------------------------------------- */
 
 static void fall(struct rules *r, struct out *o, uint32_t i, const struct event *ev) {
@@ -380,6 +445,19 @@ static size_t cancel(struct rules *r, struct out *o, uint32_t sensor, uint64_t m
         last(o)->sensor = sensor;
         r->fall.deadline = RULES_NEVER;
         return 1;
+}
+
+/* A room fall detector's state: a change to "fall" starts the pre-alarm,
+ * as the wristband's fall does; a possible fall is only on the record (the
+ * sensor log); "normal" ends nothing. Zigbee2MQTT repeats the state in
+ * every message until it changes, so only the change is a fall. */
+static void fall_state(struct rules *r, struct out *o, uint32_t i, const struct event *ev) {
+        struct sensor_state *s = &r->s[i];
+        signed char was = s->fall_state;
+
+        s->fall_state = (signed char) (ev->value >= 2 ? 2 : ev->value > 0 ? 1 : 0);
+        if (s->fall_state == 2 && was != 2)
+                fall(r, o, i, ev);
 }
 
 /* Out of range on every reading for at least `sustain`: one noisy optical
@@ -494,6 +572,16 @@ static bool supervised(const struct sensor_conf *sc) {
         return sc->topic && sc->kind != SENSOR_SIREN && sc->kind != SENSOR_RELAY;
 }
 
+/* An SOS press: raised at once; a retained one is history. */
+static void sos(struct rules *r, struct out *o, uint32_t i, const struct event *ev) {
+        if (ev->retained) {
+                r->stats.ignored_retained++;
+                return;
+        }
+        emit(o, DECISION_RAISE, INCIDENT_SOS, i, ev->mono, ev->wall, ev->wall, 0);
+        activity(r, o, i, ev->mono, ev->wall);
+}
+
 /* --- entry points ----------------------------------------------------- */
 
 size_t rules_feed(struct rules *r, const struct event *ev, struct decision *out, size_t max) {
@@ -510,6 +598,7 @@ size_t rules_feed(struct rules *r, const struct event *ev, struct decision *out,
         if (!(ev->attr == ATTR_ONLINE && ev->value == 0) && !ev->retained) {
                 s->last_seen = ev->mono;
                 s->last_seen_wall = ev->wall;
+                s->unknown = false;     /* it spoke: its bridge is there */
                 if (s->offline_raised) {
                         uint64_t limit = r->cfg->sensors[i].supervision * r->p->offline_after;
                         health(&o, &s->offline_raised, false, HEALTH_OFFLINE, ev);
@@ -524,13 +613,17 @@ size_t rules_feed(struct rules *r, const struct event *ev, struct decision *out,
                 level(&o, &s->water, ev, INCIDENT_WATER_LEAK);
                 break;
         case ATTR_SOS:
-                if (ev->retained) {
-                        r->stats.ignored_retained++;
-                        break;
-                }
-                emit(&o, DECISION_RAISE, INCIDENT_SOS, i, ev->mono, ev->wall, ev->wall, 0);
-                activity(r, &o, i, ev->mono, ev->wall);
+                sos(r, &o, i, ev);
                 break;
+        case ATTR_SOS_STATE: {
+                /* A stateful button (Feibit): true stays in Zigbee2MQTT's
+                 * cache until false; only false -> true is a press. */
+                signed char was = s->sos_state;
+                s->sos_state = ev->value != 0 ? LEVEL_ON : LEVEL_OFF;
+                if (s->sos_state == LEVEL_ON && was != LEVEL_ON)
+                        sos(r, &o, i, ev);
+                break;
+        }
         case ATTR_FALL:
                 fall(r, &o, i, ev);
                 break;
@@ -542,13 +635,38 @@ size_t rules_feed(struct rules *r, const struct event *ev, struct decision *out,
                 cancel(r, &o, i, ev->mono, ev->wall);
                 activity(r, &o, i, ev->mono, ev->wall);
                 break;
-        case ATTR_MOTION:
+        case ATTR_MOTION: {
+                /* A level Zigbee2MQTT repeats from its cache (a heartbeat
+                 * with a stale occupancy: true is no sign of life): a new
+                 * moving value is movement, a repeat is not. */
+                double was = s->motion;
+                s->motion = ev->value;
                 if (ev->retained) {
                         r->stats.ignored_retained++;
                         break;
                 }
-                if (ev->value != 0)
+                if (ev->value != 0 && ev->value != was)
                         motion(r, &o, i, ev);
+                break;
+        }
+        case ATTR_ACTIVITY:
+                if (ev->retained) {
+                        r->stats.ignored_retained++;
+                        break;
+                }
+                motion(r, &o, i, ev);
+                break;
+        case ATTR_PRESENCE:
+                presence(r, i, ev);
+                break;
+        case ATTR_FALL_STATE:
+                fall_state(r, &o, i, ev);
+                break;
+        case ATTR_OUT_OF_BED:
+                bed(r, &o, i, ev);
+                break;
+        case ATTR_FAULT:
+                health(&o, &s->fault_raised, ev->value != 0, HEALTH_FAULT, ev);
                 break;
         case ATTR_DOOR_OPEN:
                 if (ev->retained || (ev->value != 0) != s->door_open)
@@ -580,7 +698,9 @@ size_t rules_feed(struct rules *r, const struct event *ev, struct decision *out,
                 steps(r, &o, i, ev);
                 break;
         case ATTR_ONLINE:
-                if (ev->value == 0)
+                /* Behind a bridge that is offline: unknown, and the bridge's
+                 * one warning says so (not one per device). */
+                if (ev->value == 0 && !s->unknown)
                         health(&o, &s->offline_raised, true, HEALTH_OFFLINE_BRIDGE, ev);
                 break;
         default:
@@ -613,7 +733,7 @@ static void sweep_offline(struct rules *r, struct out *o, uint64_t mono, uint64_
                 struct sensor_state *s = &r->s[i];
                 uint64_t limit = sc->supervision * r->p->offline_after;
 
-                if (!supervised(sc) || s->offline_raised)
+                if (!supervised(sc) || s->offline_raised || s->unknown)
                         continue;
                 if (mono - s->last_seen >= limit) {
                         if (!emit(o, DECISION_RAISE, INCIDENT_DEVICE_HEALTH, (uint32_t) i, mono, wall,
@@ -636,11 +756,17 @@ size_t rules_tick(struct rules *r, uint64_t mono, uint64_t wall, struct decision
 
         fire_timed(&o, &r->fall, INCIDENT_FALL, r->fall_sensor, mono, wall);
         if (r->away_deadline <= mono) {
-                r->presence = PRESENCE_AWAY;
                 r->away_deadline = RULES_NEVER;
-                if (!r->inactivity.raised)
-                        r->inactivity.deadline = RULES_NEVER;
+                if (anyone_present(r)) {
+                        /* A radar still sees someone: nobody went out. */
+                        r->presence = PRESENCE_HOME;
+                } else {
+                        r->presence = PRESENCE_AWAY;
+                        if (!r->inactivity.raised)
+                                r->inactivity.deadline = RULES_NEVER;
+                }
         }
+        fire_timed(&o, &r->bed, INCIDENT_BED_EXIT, r->bed_sensor, mono, wall);
         fire_timed(&o, &r->night_exit, INCIDENT_NIGHT_EXIT, r->night_exit_sensor, mono, wall);
         fire_timed(&o, &r->inactivity, INCIDENT_INACTIVITY, r->act_sensor, mono, wall);
         fire_timed(&o, &r->bath, INCIDENT_BATHROOM_DWELL, r->bath_sensor, mono, wall);
@@ -699,6 +825,9 @@ size_t rules_incident_closed(struct rules *r, enum incident_type type, uint64_t 
         case INCIDENT_NIGHT_EXIT:
                 r->night_exit = IDLE;
                 break;
+        case INCIDENT_BED_EXIT:
+                r->bed = IDLE;
+                break;
         case INCIDENT_VITALS:
                 for (size_t i = 0; i < r->n_sensors; i++)
                         r->s[i].vitals = IDLE;
@@ -707,6 +836,44 @@ size_t rules_incident_closed(struct rules *r, enum incident_type type, uint64_t 
                 break;
         }
         return o.n;
+}
+
+size_t rules_bridge(struct rules *r, const char *bridge, bool online, uint64_t mono, uint64_t wall,
+                    struct decision *out, size_t max) {
+        struct out o = { out, 0, max, r };
+        size_t behind = 0, unknown = 0;
+
+        for (size_t i = 0; i < r->n_sensors; i++) {
+                const struct sensor_conf *sc = &r->cfg->sensors[i];
+                struct sensor_state *s = &r->s[i];
+
+                if (!sc->topic || !sc->bridge || strcmp(sc->bridge, bridge) != 0)
+                        continue;
+                behind++;
+                if (online && s->unknown) {
+                        /* Its silence was the bridge's: supervised from now. */
+                        s->last_seen = mono;
+                        s->last_seen_wall = wall;
+                }
+                s->unknown = !online;
+        }
+        if (behind == 0)
+                return 0;
+        for (size_t i = 0; i < r->n_sensors; i++)
+                unknown += r->s[i].unknown;
+        if ((unknown > 0) != r->bridge_raised &&
+            emit(&o, unknown > 0 ? DECISION_RAISE : DECISION_CLEAR, INCIDENT_DEVICE_HEALTH, SENSOR_NONE, mono, wall,
+                 wall, 0)) {
+                last(&o)->problem = HEALTH_BRIDGE;
+                last(&o)->value = (double) (unknown > 0 ? unknown : behind);
+                r->bridge_raised = unknown > 0;
+        }
+        r->sweep = min_u64(r->sweep, mono);     /* decided again from the new last_seen */
+        return o.n;
+}
+
+bool rules_sensor_unknown(const struct rules *r, uint32_t i) {
+        return i < r->n_sensors && r->s[i].unknown;
 }
 
 bool rules_smoke_present(const struct rules *r) {
@@ -728,6 +895,7 @@ uint64_t rules_next_deadline(const struct rules *r) {
         t = min_u64(t, r->fall.deadline);
         t = min_u64(t, r->away_deadline);
         t = min_u64(t, r->night_exit.deadline);
+        t = min_u64(t, r->bed.deadline);
         t = min_u64(t, r->inactivity.deadline);
         t = min_u64(t, r->bath.deadline);
         t = min_u64(t, r->morning_deadline);

@@ -54,6 +54,16 @@ size_t rules_cancel(struct rules *r, uint64_t mono, uint64_t wall, struct decisi
  * from now (the responder has seen her). Returns the decisions written. */
 size_t rules_incident_closed(struct rules *r, enum incident_type type, uint64_t mono, uint64_t wall,
                              struct decision *out, size_t max);
+/* bridge/state of a bridge (a sensor's `bridge`, "zigbee2mqtt") said
+ * online or offline. Offline: every sensor behind it is unknown (not
+ * offline: no warning of its own, no supervision) and one device-health
+ * warning (HEALTH_BRIDGE, no sensor, value = how many are unknown) is
+ * raised while any bridge is offline; online: supervised again from now,
+ * the warning cleared. Returns the decisions written. */
+size_t rules_bridge(struct rules *r, const char *bridge, bool online, uint64_t mono, uint64_t wall,
+                    struct decision *out, size_t max);
+/* Behind a bridge that is offline, and not heard from since. */
+bool rules_sensor_unknown(const struct rules *r, uint32_t sensor);
 /* True while any smoke detector reports smoke (the charger stays cut). */
 bool rules_smoke_present(const struct rules *r);
 

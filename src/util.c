@@ -20,6 +20,7 @@ static const char *const sensor_kind_names[_SENSOR_KIND_MAX] = {
         [SENSOR_SMOKE] = "smoke", [SENSOR_MOTION] = "motion", [SENSOR_DOOR] = "door",
         [SENSOR_WRISTBAND] = "wristband", [SENSOR_BUTTON] = "button", [SENSOR_POWER] = "power",
         [SENSOR_WATER] = "water", [SENSOR_SIREN] = "siren", [SENSOR_RELAY] = "relay",
+        [SENSOR_PRESENCE] = "presence", [SENSOR_FALL] = "fall", [SENSOR_BED] = "bed",
 };
 
 static const char *const event_attr_names[_ATTR_MAX] = {
@@ -30,6 +31,9 @@ static const char *const event_attr_names[_ATTR_MAX] = {
         [ATTR_SELF_TEST] = "test", [ATTR_HEART_RATE] = "heart_rate", [ATTR_SPO2] = "spo2",
         [ATTR_WORN] = "worn", [ATTR_STEPS] = "steps", [ATTR_LAT] = "lat", [ATTR_LON] = "lon",
         [ATTR_ACCURACY] = "accuracy", [ATTR_ONLINE] = "online",
+        [ATTR_PRESENCE] = "presence", [ATTR_FALL_STATE] = "fall_state", [ATTR_FAULT] = "fault",
+        [ATTR_OUT_OF_BED] = "out_of_bed", [ATTR_RELAY_STATE] = "relay_state", [ATTR_SOS_STATE] = "sos_state",
+        [ATTR_ACTIVITY] = "activity",
 };
 
 static const char *const incident_type_names[_INCIDENT_TYPE_MAX] = {
@@ -38,7 +42,7 @@ static const char *const incident_type_names[_INCIDENT_TYPE_MAX] = {
         [INCIDENT_NIGHT_EXIT] = "night_exit", [INCIDENT_BATHROOM_DWELL] = "bathroom_dwell",
         [INCIDENT_VITALS] = "vitals", [INCIDENT_WATER_LEAK] = "water_leak",
         [INCIDENT_DEVICE_HEALTH] = "device_health", [INCIDENT_POWER] = "power",
-        [INCIDENT_DOOR_OPEN] = "door_open",
+        [INCIDENT_DOOR_OPEN] = "door_open", [INCIDENT_BED_EXIT] = "bed_exit",
 };
 
 static const char *const severity_names[_SEVERITY_MAX] = {
@@ -50,7 +54,8 @@ static const char *const health_problem_names[_HEALTH_MAX] = {
         [HEALTH_NONE] = "none", [HEALTH_OFFLINE] = "offline", [HEALTH_OFFLINE_BRIDGE] = "offline_bridge",
         [HEALTH_BATTERY] = "battery", [HEALTH_TAMPER] = "tamper", [HEALTH_NOT_WORN] = "not_worn",
         [HEALTH_LINK] = "link", [HEALTH_STORAGE] = "storage", [HEALTH_GPIO] = "gpio", [HEALTH_MQTT] = "mqtt",
-        [HEALTH_CENTER] = "center",
+        [HEALTH_CENTER] = "center", [HEALTH_FAULT] = "fault", [HEALTH_BRIDGE] = "bridge",
+        [HEALTH_RELAY] = "relay",
 };
 
 static int lookup(const char *const *names, int n, const char *s) {

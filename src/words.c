@@ -99,6 +99,20 @@ static void explain_health(const struct config *cfg, const struct decision *d, c
                     "emergency calls wait in the outbox and are retried",
                     "与调度中心的连接自 %3$s 起中断（已%4$s无应答）；紧急呼叫暂存并持续重试", id, room, since, dur);
                 break;
+        case HEALTH_FAULT:
+                say(buf, n, zh, "Sensor %1$s (%2$s) reports a fault: it may not detect anything until it is "
+                    "checked", "传感器 %1$s（%2$s）报告故障：检修前可能无法报警", id, room);
+                break;
+        case HEALTH_BRIDGE:
+                say(buf, n, zh, "The Zigbee bridge (Zigbee2MQTT) is offline: the state of %3$.0f sensor(s) behind "
+                    "it is unknown until it is back; check the hub's Zigbee service",
+                    "Zigbee 网关服务（Zigbee2MQTT）离线：其下 %3$.0f 个传感器状态未知，恢复前无法报警；请检查网关的 Zigbee 服务",
+                    id, room, d->value);
+                break;
+        case HEALTH_RELAY:
+                say(buf, n, zh, "Smart plug %1$s (%2$s) did not confirm it switched: the charger's power may not "
+                    "be cut; check the plug", "智能插座 %1$s（%2$s）未确认切换：充电器可能仍在通电；请检查插座", id, room);
+                break;
         default:
                 say(buf, n, zh, "Sensor %1$s (%2$s) needs attention", "传感器 %1$s（%2$s）需要检修", id, room);
         }
@@ -160,6 +174,10 @@ char *words_explain(const struct config *cfg, const struct rule_params *p, const
         case INCIDENT_NIGHT_EXIT:
                 say(buf, n, zh, "%1$s opened at %2$s at night, no return within %3$s",
                     "夜间 %2$s %1$s 打开后%3$s内未返回", id, since, dur);
+                break;
+        case INCIDENT_BED_EXIT:
+                say(buf, n, zh, "Out of bed (%1$s) at %2$s at night, not back within %3$s",
+                    "夜间 %2$s 离床（%1$s）后%3$s内未回到床上", id, since, dur);
                 break;
         case INCIDENT_BATHROOM_DWELL:
                 say(buf, n, zh, "In the %1$s since %2$s, %3$s without coming out",

@@ -23,6 +23,9 @@ enum sensor_kind {
         SENSOR_WATER,
         SENSOR_SIREN,
         SENSOR_RELAY,
+        SENSOR_PRESENCE,    /* an mmWave radar: someone is there; movement where it says so */
+        SENSOR_FALL,        /* a room fall detector (radar) */
+        SENSOR_BED,         /* a bed or chair pad: in bed or out */
         _SENSOR_KIND_MAX,
         _SENSOR_KIND_INVALID = -1,
 };
@@ -50,6 +53,13 @@ enum event_attr {
         ATTR_LON,
         ATTR_ACCURACY,
         ATTR_ONLINE,        /* from the availability topic */
+        ATTR_PRESENCE,      /* a level: someone is there (a radar); not activity */
+        ATTR_FALL_STATE,    /* a level: 0 normal, 1 a possible fall, 2 a fall */
+        ATTR_FAULT,         /* a level: the device reports a fault or trouble */
+        ATTR_OUT_OF_BED,    /* a level, decoded from contact: contact=false means out of bed */
+        ATTR_RELAY_STATE,   /* a level: the plug reports its relay on (1) or off (0) */
+        ATTR_SOS_STATE,     /* a level: a button's alarm state; only false -> true is a press */
+        ATTR_ACTIVITY,      /* an event: the person handled something (a vibration sensor) */
         _ATTR_MAX,
         _ATTR_INVALID = -1,
 };
@@ -76,6 +86,7 @@ enum incident_type {
         INCIDENT_DEVICE_HEALTH,
         INCIDENT_POWER,
         INCIDENT_DOOR_OPEN,
+        INCIDENT_BED_EXIT,
         _INCIDENT_TYPE_MAX,
         _INCIDENT_TYPE_INVALID = -1,
 };
@@ -109,6 +120,9 @@ enum health_problem {
         HEALTH_GPIO,            /* its GPIO line cannot be had (no chip, in use, no permission) */
         HEALTH_MQTT,            /* the broker connection keeps dropping (flapping), or a poison message */
         HEALTH_CENTER,          /* the center refuses a call (a 4xx that retrying will not fix) */
+        HEALTH_FAULT,           /* the device reports a fault (fault, trouble) */
+        HEALTH_BRIDGE,          /* Zigbee2MQTT itself is offline: the sensors behind it are unknown */
+        HEALTH_RELAY,           /* a smart plug did not confirm a switch command */
         _HEALTH_MAX,
 };
 

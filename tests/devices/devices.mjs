@@ -120,7 +120,7 @@ export const DEVICES = [
                         { label: "smoke (alarm1)", frame: (f) => f.zone(ALARM1), expect: [["fire"]] },
                         { label: "smoke gone", frame: (f) => f.zone(0), expect: [["fire_clear"]] },
                         { label: "tamper", frame: (f) => f.zone(TAMPER), expect: [["tamper"]] },
-                        { label: "battery 10 %", frame: battery(10, 2400), expect: [["none"]] },
+                        { label: "battery 10 %", frame: battery(10, 2400), expect: [["battery_low"]] },
                 ],
                 comeBack: (f) => f.zone(0), comeBackExpect: ["none"],
         },
@@ -203,7 +203,9 @@ export const DEVICES = [
                         { label: "tamper", frame: (f) => f.zone(TAMPER), expect: [["tamper"]] },
                         { label: "motion with battery low", frame: (f) => f.zone(ALARM1 | BATLOW), expect: [["activity", "battery_low"]] },
                 ],
-                comeBack: (f) => f.zone(ALARM1), comeBackExpect: ["activity"],
+                /* occupancy was still true (no "motion over" since): the
+                 * same level again, after offline too, is no movement. */
+                comeBack: (f) => f.zone(ALARM1), comeBackExpect: ["none"],
         },
         {
                 id: "hobeian_zg_204zm", kind: "presence", model: "ZG-204ZM",

@@ -298,14 +298,14 @@ static bool fill(struct proc *p, int timeout_ms);
 /* Waits for the child while reading what it still writes: a child blocked
  * on a full pipe never sees its SIGTERM. After 30 s, SIGKILL. */
 int h_stop(struct proc *p, int sig) {
-        long long deadline = now_ms() + 30000;
+        long long deadline = h_now_ms() + 30000;
         int status = -1;
 
         if (!p || p->pid <= 0)
                 return -1;
         kill(p->pid, sig);
         while (waitpid(p->pid, &status, WNOHANG) == 0) {
-                if (now_ms() > deadline) {
+                if (h_now_ms() > deadline) {
                         kill(p->pid, SIGKILL);
                         waitpid(p->pid, &status, 0);
                         break;

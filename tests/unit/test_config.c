@@ -160,7 +160,7 @@ END_TEST
 START_TEST(test_config_unknown_kind_lists_the_valid_kinds) {
         ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor kitchen]\nkind = smok\ntopic = t\n",
                           "bad.conf:12: [sensor kitchen] kind: \"smok\" is not one of smoke, motion, door, "
-                          "wristband, button, power, water, siren, relay");
+                          "wristband, button, power, water, siren, relay, presence, fall, bed");
 }
 END_TEST
 
@@ -705,7 +705,7 @@ START_TEST(test_config_rule_errors_name_the_rule_the_key_and_the_range) {
         ASSERT_ONLY_ERROR(BASE_CONFIG "[rule inactivty]\nday_limit = 3h\n",
                           "bad.conf:11: unknown rule \"inactivty\": expected one of fall, inactivity, "
                           "morning_check, presence, night_exit, door_open, bathroom_dwell, vitals, "
-                          "device_health, power");
+                          "device_health, power, bed_exit");
         ASSERT_ONLY_ERROR(BASE_CONFIG "[rule fire]\ndelay = 1s\n",
                           "bad.conf:11: [rule fire] has no settings: it always raises at once");
         ASSERT_ONLY_ERROR(BASE_CONFIG "[rule fall]\nwindow = 2s\n",

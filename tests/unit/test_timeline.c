@@ -162,10 +162,13 @@ static size_t feed_retained(uint32_t sensor, enum event_attr attr, double value)
         return n;
 }
 
-/* Shorthands at a time of the simulation. */
+/* Shorthands at a time of the simulation. A PIR says occupancy true on
+ * motion and false when it ends (Zigbee2MQTT's timer, 90 s later): only
+ * the change to true is movement, so each sighting here is both. */
 static void motion_at(uint64_t t, uint32_t room) {
         advance_to(t);
         feed(room, ATTR_MOTION, 1);
+        feed(room, ATTR_MOTION, 0);
 }
 
 static void door_at(uint64_t t, bool open) {
@@ -191,7 +194,7 @@ static void start_at(uint64_t t0, const char *supervision, const char *extra) {
         }
         snprintf(text + n, sizeof text - n, "%s", extra);
         cfg = load_ok(text);
-        ck_assert_uint_eq(cfg->n_sensors, N_SENSORS);
+        ck_assert_uint_ge(cfg->n_sensors, N_SENSORS);   /* extra may add more (DEVICES below) */
         for (int i = 0; i < N_SENSORS; i++)
                 ck_assert_int_eq(config_find_sensor(cfg, home[i].id), i);
         now = t0;
@@ -829,6 +832,8 @@ static const struct {
 } offline_cases[] = {
         { "smoke detector (1 h)", SMOKE, HOURS(3) },
         { "band (10 min)", BAND, MINS(30) },
+        /* Zigbee2MQTT's own passive availability timeout: 25 h. */
+        { "door contact (8 h 20 min)", DOOR, HOURS(25) },
 };
 
 /* Everything checks in every 10 min but one sensor: one maintenance warning
@@ -849,6 +854,7 @@ START_TEST(test_timeline_silent_sensor_goes_offline_once) {
                         if (s != silent)
                                 feed(s, ATTR_BATTERY, 90);
                 feed(LIVING, ATTR_MOTION, 1);
+                feed(LIVING, ATTR_MOTION, 0);
         }
         advance_to(end + MINS(5));
         const struct decision *d = the_one(DECISION_RAISE, INCIDENT_DEVICE_HEALTH,
@@ -1061,14 +1067,14 @@ START_TEST(test_timeline_a_busy_week_replays_fast) {
                 { MAINS, ATTR_POWER_FAIL, 0 }, { BUTTON, ATTR_BATTERY, 88 },
         };
         struct timespec t0, t1;
-        size_t fed = 0;
+        size_t fed = 0, step = 0;
         double steps = 0;
 
         start_at(0, DEFAULT_SUPERVISION, "");
         rng = 7;
         clock_gettime(CLOCK_MONOTONIC, &t0);    /* for the printout only */
         for (uint64_t t = SECS(25 + rnd(11)); t < DAYS(7); t += SECS(25 + rnd(11)), fed++) {
-                const struct busy_step *c = &cycle[fed % ELEMENTSOF(cycle)];
+                const struct busy_step *c = &cycle[step++ % ELEMENTSOF(cycle)];
                 double v = c->value;
 
                 if (c->attr == ATTR_HEART_RATE)
@@ -1077,6 +1083,10 @@ START_TEST(test_timeline_a_busy_week_replays_fast) {
                         v = steps += rnd(40);
                 advance_to(t);
                 feed(c->sensor, c->attr, v);
+                if (c->attr == ATTR_MOTION) {
+                        feed(c->sensor, c->attr, 0);    /* the end of the sighting */
+                        fed++;
+                }
         }
         advance_to(DAYS(7));
         clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -1087,6 +1097,266 @@ START_TEST(test_timeline_a_busy_week_replays_fast) {
         ck_assert_uint_eq(rules_get_stats(rules)->events, fed);
         expect_none(DECISION_RAISE, ANY);
         expect_none(DECISION_PREALARM, ANY);
+}
+END_TEST
+
+/* --- 6. the devices of issue 13 ------------------------------------------- */
+
+/* Sensors added to the home by start_at()'s extra text, after the others:
+ * a radar in the living room, a fall detector in the bathroom, a bed pad
+ * and a chair pad. */
+enum { RADAR = N_SENSORS, FALL_DET, BED_PAD, CHAIR_PAD };
+#define DEVICES "[sensor living_radar]\nkind = presence\nroom = living\ntopic = z/living_radar\nsupervision = 7d\n" \
+                "[sensor bath_fall]\nkind = fall\nroom = bathroom\ntopic = z/bath_fall\nsupervision = 7d\n" \
+                "[sensor bed_pad]\nkind = bed\nroom = bedroom\ntopic = z/bed_pad\nsupervision = 7d\n" \
+                "[sensor chair_pad]\nkind = bed\nroom = living\ntopic = z/chair_pad\nsupervision = 7d\n"
+
+/* An FP1E-style radar report: someone there, moving or not. Zigbee2MQTT
+ * sends both keys in every report (its state cache). */
+static void radar_at(uint64_t t, bool present, bool moving) {
+        advance_to(t);
+        feed(RADAR, ATTR_PRESENCE, present);
+        feed(RADAR, ATTR_MOTION, moving);
+}
+
+/* She sits down at 09:30 and does not move again; the radar keeps seeing
+ * her there every 10 minutes. Presence is not life: inactivity raises 4 h
+ * after the last movement, as if the radar said nothing. */
+START_TEST(test_timeline_present_without_movement_is_the_long_lie) {
+        start_at(AT(0, 9, 0), QUIET, DEVICES);
+        radar_at(AT(0, 9, 30), true, true);
+        for (uint64_t t = AT(0, 9, 31); t < AT(0, 14, 0); t += MINS(10))
+                radar_at(t, true, false);
+        const struct decision *d = the_one(DECISION_RAISE, INCIDENT_INACTIVITY, AT(0, 13, 30), 0);
+        ck_assert_uint_eq(d->since_wall, wall_at(AT(0, 9, 30)));
+        ck_assert_uint_eq(d->sensor, RADAR);
+        ck_assert_uint_eq(count(DECISION_RAISE, ANY), 1);
+        /* She moves: the inactivity clears. */
+        radar_at(AT(0, 14, 5), true, true);
+        the_one(DECISION_CLEAR, INCIDENT_INACTIVITY, AT(0, 14, 5), 0);
+}
+END_TEST
+
+/* She opens the door for a parcel at 10:00 and shuts it, then collapses
+ * in the living room. Without the radar she would count as away 10 min
+ * later (docs/RULES.md, known limits) and nothing would be raised; the
+ * radar still sees her, so she is home and the alarm comes. */
+START_TEST(test_timeline_a_radar_that_still_sees_her_keeps_her_home) {
+        start_at(AT(0, 9, 0), QUIET, DEVICES);
+        radar_at(AT(0, 9, 55), true, true);
+        door_at(AT(0, 10, 0), true);
+        door_at(AT_S(0, 10, 0, 30), false);
+        for (uint64_t t = AT(0, 10, 2); t < AT(0, 14, 30); t += MINS(10))
+                radar_at(t, true, false);
+        ck_assert_int_eq(rules_presence(rules), PRESENCE_HOME);
+        the_one(DECISION_RAISE, INCIDENT_INACTIVITY, AT_S(0, 14, 0, 30), 0);
+        /* Nobody there: the same door then means leaving, and away. */
+        radar_at(AT(0, 15, 0), false, false);
+        door_at(AT(0, 15, 1), true);
+        door_at(AT_S(0, 15, 1, 20), false);
+        advance_to(AT(0, 15, 30));
+        ck_assert_int_eq(rules_presence(rules), PRESENCE_AWAY);
+}
+END_TEST
+
+/* A heartbeat repeats occupancy: true from Zigbee2MQTT's cache (its false
+ * was lost): not a sign of life, or a lost message would hide a long lie. */
+START_TEST(test_timeline_a_repeated_occupancy_is_not_movement) {
+        start_at(AT(0, 9, 0), QUIET, "");
+        advance_to(AT(0, 9, 30));
+        feed(LIVING, ATTR_MOTION, 1);
+        for (uint64_t t = AT(0, 10, 20); t < AT(0, 14, 0); t += MINS(50)) {
+                advance_to(t);
+                feed(LIVING, ATTR_MOTION, 1);
+        }
+        the_one(DECISION_RAISE, INCIDENT_INACTIVITY, AT(0, 13, 30), 0);
+        /* occupancy false, then true: she moved. */
+        advance_to(AT(0, 14, 10));
+        feed(LIVING, ATTR_MOTION, 0);
+        feed(LIVING, ATTR_MOTION, 1);
+        the_one(DECISION_CLEAR, INCIDENT_INACTIVITY, AT(0, 14, 10), 0);
+}
+END_TEST
+
+/* A room fall detector: "possible fall" starts nothing, "fall" starts the
+ * wristband's pre-alarm (same window), its repeat in later reports is the
+ * same fall, and "normal" ends nothing: not cancelled, it is raised. */
+START_TEST(test_timeline_a_room_fall_detector_starts_the_fall_prealarm) {
+        start_at(AT(0, 9, 0), QUIET, DEVICES);
+        advance_to(AT(0, 10, 0));
+        feed(FALL_DET, ATTR_PRESENCE, 1);
+        feed(FALL_DET, ATTR_FALL_STATE, 1);
+        advance_to(AT(0, 10, 1));
+        expect_none(DECISION_PREALARM, ANY);
+        feed(FALL_DET, ATTR_FALL_STATE, 2);
+        const struct decision *d = the_one(DECISION_PREALARM, INCIDENT_FALL, AT(0, 10, 1), 0);
+        ck_assert_uint_eq(d->sensor, FALL_DET);
+        ck_assert_uint_eq(d->duration, SECS(30));
+        advance_to(AT_S(0, 10, 1, 10));
+        feed(FALL_DET, ATTR_FALL_STATE, 2);
+        advance_to(AT_S(0, 10, 1, 20));
+        feed(FALL_DET, ATTR_FALL_STATE, 0);
+        advance_to(AT(0, 10, 5));
+        ck_assert_uint_eq(count(DECISION_PREALARM, ANY), 1);
+        d = the_one(DECISION_RAISE, INCIDENT_FALL, AT_S(0, 10, 1, 30), 0);
+        ck_assert_int_eq(d->severity, SEVERITY_CRITICAL);
+        expect_none(DECISION_CANCEL, ANY);
+        /* A new fall later (after "normal") is a new pre-alarm. */
+        advance_to(AT(0, 11, 0));
+        feed(FALL_DET, ATTR_FALL_STATE, 2);
+        ck_assert_uint_eq(count(DECISION_PREALARM, INCIDENT_FALL), 2);
+        ck_assert_uint_eq(seen[n_seen - 1].kind, DECISION_PREALARM);
+        ck_assert_uint_eq(seen[n_seen - 1].mono, mono_at(AT(0, 11, 0)));
+}
+END_TEST
+
+/* The same cancel paths as the wristband's fall: the band's cancel, and the
+ * resident's cancel on the ack topic or anjuctl (rules_cancel). */
+START_TEST(test_timeline_a_room_fall_is_cancelled_like_the_bands) {
+        struct decision d[RULES_MAX_DECISIONS];
+
+        start_at(AT(0, 9, 0), QUIET, DEVICES);
+        advance_to(AT(0, 10, 0));
+        feed(FALL_DET, ATTR_FALL_STATE, 2);
+        advance_to(AT_S(0, 10, 0, 12));
+        feed(BAND, ATTR_CANCEL, 1);
+        the_one(DECISION_CANCEL, INCIDENT_FALL, AT_S(0, 10, 0, 12), 0);
+        feed(FALL_DET, ATTR_FALL_STATE, 0);
+        advance_to(AT(0, 11, 0));
+        feed(FALL_DET, ATTR_FALL_STATE, 2);
+        advance_to(AT_S(0, 11, 0, 5));
+        ck_assert_uint_eq(rules_cancel(rules, mono_at(now), wall_at(now), d, ELEMENTSOF(d)), 1);
+        collect(d, 1);
+        advance_to(AT(0, 11, 5));
+        ck_assert_uint_eq(count(DECISION_CANCEL, INCIDENT_FALL), 2);
+        expect_none(DECISION_RAISE, INCIDENT_FALL);
+}
+END_TEST
+
+/* Out of bed at 02:00 and not back within 20 min (elevated: on) is urgent;
+ * back at 02:40 clears it. A short night trip, a day-time nap and leaving
+ * the bed for the armchair's pad raise nothing. */
+START_TEST(test_timeline_bed_exit_at_night) {
+        start_at(AT(0, 21, 0), QUIET, "[resident]\nrisk = elevated\n" DEVICES);
+        advance_to(AT(0, 22, 30));
+        feed(BED_PAD, ATTR_OUT_OF_BED, 0);
+        feed(CHAIR_PAD, ATTR_OUT_OF_BED, 1);
+        advance_to(AT(1, 2, 0));
+        feed(BED_PAD, ATTR_OUT_OF_BED, 1);
+        advance_to(AT(1, 2, 40));
+        const struct decision *d = the_one(DECISION_RAISE, INCIDENT_BED_EXIT, AT(1, 2, 20), 0);
+        ck_assert_int_eq(d->severity, SEVERITY_URGENT);
+        ck_assert_uint_eq(d->sensor, BED_PAD);
+        ck_assert_uint_eq(d->since_wall, wall_at(AT(1, 2, 0)));
+        ck_assert_uint_eq(d->duration, MINS(20));
+        feed(BED_PAD, ATTR_OUT_OF_BED, 0);
+        the_one(DECISION_CLEAR, INCIDENT_BED_EXIT, AT(1, 2, 40), 0);
+        /* 03:00-03:15: back in time. */
+        advance_to(AT(1, 3, 0));
+        feed(BED_PAD, ATTR_OUT_OF_BED, 1);
+        advance_to(AT(1, 3, 15));
+        feed(BED_PAD, ATTR_OUT_OF_BED, 0);
+        /* 04:00: from the bed to the armchair, asleep there till 05:00. */
+        advance_to(AT(1, 4, 0));
+        feed(CHAIR_PAD, ATTR_OUT_OF_BED, 0);
+        feed(BED_PAD, ATTR_OUT_OF_BED, 1);
+        advance_to(AT(1, 5, 0));
+        feed(CHAIR_PAD, ATTR_OUT_OF_BED, 1);
+        feed(BED_PAD, ATTR_OUT_OF_BED, 0);
+        /* 13:00: up from a nap, out for the afternoon: day time. */
+        advance_to(AT(1, 13, 0));
+        feed(BED_PAD, ATTR_OUT_OF_BED, 1);
+        advance_to(AT(1, 16, 0));
+        ck_assert_uint_eq(count(DECISION_RAISE, INCIDENT_BED_EXIT), 1);
+}
+END_TEST
+
+/* Off unless enabled: the standard profile raises nothing; [rule bed_exit]
+ * turns it on with its own return_within. */
+START_TEST(test_timeline_bed_exit_is_off_in_standard_and_set_by_its_rule) {
+        start_at(AT(0, 21, 0), QUIET, DEVICES);
+        advance_to(AT(0, 23, 0));
+        feed(BED_PAD, ATTR_OUT_OF_BED, 0);
+        advance_to(AT(1, 1, 0));
+        feed(BED_PAD, ATTR_OUT_OF_BED, 1);
+        advance_to(AT(1, 3, 0));
+        expect_none(DECISION_RAISE, INCIDENT_BED_EXIT);
+        teardown();
+        start_at(AT(0, 21, 0), QUIET, DEVICES "[rule bed_exit]\nenabled = true\nreturn_within = 5m\n");
+        advance_to(AT(1, 1, 0));
+        feed(BED_PAD, ATTR_OUT_OF_BED, 1);      /* unknown -> out at night: from now */
+        advance_to(AT(1, 3, 0));
+        the_one(DECISION_RAISE, INCIDENT_BED_EXIT, AT(1, 1, 5), 0);
+}
+END_TEST
+
+/* Zigbee2MQTT stops: its sensors are unknown, one warning for all of them
+ * and none of their own (not offline, not supervised); when it is back,
+ * the warning clears and their silence counts from then. */
+START_TEST(test_timeline_a_bridge_offline_is_one_warning_not_one_per_device) {
+        struct decision d[RULES_MAX_DECISIONS];
+        size_t n;
+
+        start_at(AT(0, 9, 0), DEFAULT_SUPERVISION, "[rule inactivity]\nenabled = false\n"
+                                                   "[rule morning_check]\nenabled = false\n");
+        advance_to(AT(0, 9, 10));
+        n = rules_bridge(rules, "z", false, mono_at(now), wall_at(now), d, ELEMENTSOF(d));
+        collect(d, n);
+        const struct decision *w = the_one(DECISION_RAISE, INCIDENT_DEVICE_HEALTH, AT(0, 9, 10), 0);
+        ck_assert_int_eq(w->problem, HEALTH_BRIDGE);
+        ck_assert_uint_eq(w->sensor, SENSOR_NONE);
+        ck_assert_double_eq(w->value, N_SENSORS);
+        ck_assert(rules_sensor_unknown(rules, SMOKE));
+        ck_assert(!rules_sensor_offline(rules, SMOKE));
+        /* Its devices' availability says offline too: nothing more. */
+        feed(SMOKE, ATTR_ONLINE, 0);
+        feed(DOOR, ATTR_ONLINE, 0);
+        advance_to(AT(1, 12, 0));       /* 27 h: past every supervision limit */
+        ck_assert_uint_eq(count(DECISION_RAISE, ANY), 1);
+        ck_assert_uint_eq(rules_offline_count(rules), 0);
+        n = rules_bridge(rules, "z", true, mono_at(now), wall_at(now), d, ELEMENTSOF(d));
+        collect(d, n);
+        w = the_one(DECISION_CLEAR, INCIDENT_DEVICE_HEALTH, AT(1, 12, 0), 0);
+        ck_assert_int_eq(w->problem, HEALTH_BRIDGE);
+        ck_assert(!rules_sensor_unknown(rules, SMOKE));
+        /* A bridge nobody is behind changes nothing. */
+        ck_assert_uint_eq(rules_bridge(rules, "other", false, mono_at(now), wall_at(now), d, ELEMENTSOF(d)), 0);
+        /* The band, silent since, is offline 30 min after the bridge came back. */
+        advance_to(AT(1, 12, 45));
+        const struct decision *o = NULL;
+        for (size_t i = 0; i < n_seen; i++)
+                if (seen[i].kind == DECISION_RAISE && seen[i].sensor == BAND)
+                        o = &seen[i];
+        ck_assert_ptr_nonnull(o);
+        ck_assert_int_eq(o->problem, HEALTH_OFFLINE);
+        ck_assert_uint_eq(o->mono, mono_at(AT(1, 12, 30)));
+}
+END_TEST
+
+/* Feibit's SOS stays true in every report until released: one press. A
+ * device fault (fault, trouble) is a warning, raised once and cleared. */
+START_TEST(test_timeline_a_stateful_sos_is_one_press_and_a_fault_is_a_warning) {
+        start_at(AT(0, 9, 0), QUIET, "");
+        advance_to(AT(0, 10, 0));
+        feed(BUTTON, ATTR_SOS_STATE, 0);
+        feed(BUTTON, ATTR_SOS_STATE, 1);
+        advance_to(AT(0, 10, 1));
+        feed(BUTTON, ATTR_SOS_STATE, 1);       /* a battery report with the cached sos */
+        ck_assert_uint_eq(count(DECISION_RAISE, INCIDENT_SOS), 1);
+        feed(BUTTON, ATTR_SOS_STATE, 0);
+        advance_to(AT(0, 10, 2));
+        feed(BUTTON, ATTR_SOS_STATE, 1);
+        ck_assert_uint_eq(count(DECISION_RAISE, INCIDENT_SOS), 2);
+        advance_to(AT(0, 10, 3));
+        feed(SMOKE, ATTR_FAULT, 1);
+        feed(SMOKE, ATTR_FAULT, 1);
+        const struct decision *d = the_one(DECISION_RAISE, INCIDENT_DEVICE_HEALTH, AT(0, 10, 3), 0);
+        ck_assert_int_eq(d->problem, HEALTH_FAULT);
+        ck_assert_int_eq(d->severity, SEVERITY_WARNING);
+        feed(SMOKE, ATTR_FAULT, 0);
+        the_one(DECISION_CLEAR, INCIDENT_DEVICE_HEALTH, AT(0, 10, 3), 0);
+        /* A smoke detector's self-test is on the record only: no decision. */
+        ck_assert_uint_eq(feed(SMOKE, ATTR_SELF_TEST, 1), 0);
 }
 END_TEST
 
@@ -1132,6 +1402,15 @@ int main(void) {
         tcase_add_test(t, test_timeline_band_not_worn_2h_in_the_day);
         tcase_add_test(t, test_timeline_band_off_at_night_counts_only_active_hours);
         tcase_add_test(t, test_timeline_power_fail_warns_after_60s);
+        tcase_add_test(t, test_timeline_present_without_movement_is_the_long_lie);
+        tcase_add_test(t, test_timeline_a_radar_that_still_sees_her_keeps_her_home);
+        tcase_add_test(t, test_timeline_a_repeated_occupancy_is_not_movement);
+        tcase_add_test(t, test_timeline_a_room_fall_detector_starts_the_fall_prealarm);
+        tcase_add_test(t, test_timeline_a_room_fall_is_cancelled_like_the_bands);
+        tcase_add_test(t, test_timeline_bed_exit_at_night);
+        tcase_add_test(t, test_timeline_bed_exit_is_off_in_standard_and_set_by_its_rule);
+        tcase_add_test(t, test_timeline_a_bridge_offline_is_one_warning_not_one_per_device);
+        tcase_add_test(t, test_timeline_a_stateful_sos_is_one_press_and_a_fault_is_a_warning);
         suite_add_tcase(s, t);
 
         t = tcase_create("clock and profiles");

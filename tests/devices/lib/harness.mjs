@@ -318,8 +318,17 @@ export class Harness {
         }
 
         /* Publishes a command to Zigbee2MQTT the way anjud would. */
+        /* A command to a device's /set: it travels broker -> Zigbee2MQTT -> converter -> adapter, so
+         * settle() (which only sees Zigbee2MQTT's own publications) must not start before the frame
+         * reached the fake adapter, or a loaded machine ends it early and the answer is missed. */
         async command(topic, payload) {
+                const before = this.sent.length;
                 await this.sub.publishAsync(`${BASE_TOPIC}/${topic}`, payload, { qos: 1 });
+                for (let i = 0; this.sent.length === before; i++) {
+                        if (i > 2000)
+                                throw new Error(`${topic} ${payload}: no frame reached the device`);
+                        await realSleep(3);
+                }
                 await this.settle();
         }
 
