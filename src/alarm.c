@@ -35,7 +35,7 @@ char *alarm_build_body(const struct config *cfg, const struct alarm_info *a) {
         timeline = json_pack("[{s:s, s:s, s:o, s:o}]", "at", raised,
                              "event", a->update ? "triggered" : "opened",
                              "actor", str_or_null(s ? s->id : NULL), "note", str_or_null(a->reason));
-        root = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:b}",
+        root = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:b}",
                          "schema", "anju.alarm.v1",
                          "id", a->incident_id,
                          "call", a->update ? "update" : "alarm",

@@ -31,21 +31,53 @@ static const char *say_time(uint64_t wall, char *buf, size_t n) {
         return buf;
 }
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-static void say(char *buf, size_t n, bool zh, const char *en, const char *zh_fmt, ...) {
-        va_list ap;
+/* A sentence from a format whose only conversions are "%N$s" (N = 1..9,
+ * any order, any subset: the two languages put the words in different
+ * places and not every sentence uses every word) and "%%". Not printf:
+ * glibc's printf aborts a positional format that skips an argument
+ * (_FORTIFY_SOURCE), and a sentence must never stop the daemon. */
+static void say_(char *buf, size_t n, bool zh, const char *en, const char *zh_fmt, const char *const *args) {
+        const char *f = zh ? zh_fmt : en;
+        size_t nargs = 0, o = 0;
 
-        va_start(ap, zh_fmt);
-        vsnprintf(buf, n, zh ? zh_fmt : en, ap);
-        va_end(ap);
+        while (args[nargs])
+                nargs++;
+        if (n == 0)
+                return;
+        for (; *f; f++) {
+                const char *piece = NULL;
+                size_t len;
+
+                if (f[0] == '%' && f[1] == '%') {
+                        piece = "%";
+                        f++;
+                } else if (f[0] == '%' && f[1] >= '1' && f[1] <= '9' && f[2] == '$' && f[3] == 's') {
+                        size_t k = (size_t) (f[1] - '1');
+
+                        piece = k < nargs ? args[k] : "?";
+                        f += 3;
+                }
+                if (!piece) {
+                        if (o + 1 < n)
+                                buf[o++] = *f;
+                        continue;
+                }
+                len = strlen(piece);
+                if (len > n - 1 - o)
+                        len = n - 1 - o;
+                memcpy(buf + o, piece, len);
+                o += len;
+        }
+        buf[o] = '\0';
 }
-#pragma GCC diagnostic pop
+#define say(buf, n, zh, en, zh_fmt, ...) say_(buf, n, zh, en, zh_fmt, (const char *const[]) { __VA_ARGS__, NULL })
 
 static void explain_health(const struct config *cfg, const struct decision *d, const char *id,
                            const char *room, const char *since, const char *dur, char *buf, size_t n) {
         bool zh = cfg->hub.language == LANG_ZH_CN;
+        char val[32];
 
+        snprintf(val, sizeof val, "%.0f", d->value);
         switch (d->problem) {
         case HEALTH_OFFLINE:
                 say(buf, n, zh, "Sensor %1$s (%2$s) has sent nothing since %3$s (%4$s): offline",
@@ -57,8 +89,8 @@ static void explain_health(const struct config *cfg, const struct decision *d, c
                 break;
         case HEALTH_BATTERY:
                 if (d->value > 1)
-                        say(buf, n, zh, "Battery low on %1$s (%2$s): %3$.0f %%, replace it soon",
-                            "%1$s（%2$s）电量低：%3$.0f%%，请尽快更换电池", id, room, d->value);
+                        say(buf, n, zh, "Battery low on %1$s (%2$s): %3$s %%, replace it soon",
+                            "%1$s（%2$s）电量低：%3$s%%，请尽快更换电池", id, room, val);
                 else
                         say(buf, n, zh, "Battery low on %1$s (%2$s), replace it soon",
                             "%1$s（%2$s）电量低，请尽快更换电池", id, room);
@@ -90,9 +122,9 @@ static void explain_health(const struct config *cfg, const struct decision *d, c
                     id, room, since, dur);
                 break;
         case HEALTH_CENTER:
-                say(buf, n, zh, "The dispatch center refuses a call (HTTP %3$.0f): it is retried, but someone must "
+                say(buf, n, zh, "The dispatch center refuses a call (HTTP %3$s): it is retried, but someone must "
                     "check the hub's registration with the center",
-                    "调度中心拒收呼叫（HTTP %3$.0f）：仍在重试，但请检查网关在调度中心的登记", id, room, d->value);
+                    "调度中心拒收呼叫（HTTP %3$s）：仍在重试，但请检查网关在调度中心的登记", id, room, val);
                 break;
         case HEALTH_LINK:
                 say(buf, n, zh, "The link to the dispatch center is down since %3$s (%4$s without an answer); "
@@ -104,10 +136,10 @@ static void explain_health(const struct config *cfg, const struct decision *d, c
                     "checked", "传感器 %1$s（%2$s）报告故障：检修前可能无法报警", id, room);
                 break;
         case HEALTH_BRIDGE:
-                say(buf, n, zh, "The Zigbee bridge (Zigbee2MQTT) is offline: the state of %3$.0f sensor(s) behind "
+                say(buf, n, zh, "The Zigbee bridge (Zigbee2MQTT) is offline: the state of %3$s sensor(s) behind "
                     "it is unknown until it is back; check the hub's Zigbee service",
-                    "Zigbee 网关服务（Zigbee2MQTT）离线：其下 %3$.0f 个传感器状态未知，恢复前无法报警；请检查网关的 Zigbee 服务",
-                    id, room, d->value);
+                    "Zigbee 网关服务（Zigbee2MQTT）离线：其下 %3$s 个传感器状态未知，恢复前无法报警；请检查网关的 Zigbee 服务",
+                    id, room, val);
                 break;
         case HEALTH_RELAY:
                 say(buf, n, zh, "Smart plug %1$s (%2$s) did not confirm it switched: the charger's power may not "
@@ -126,7 +158,7 @@ char *words_explain(const struct config *cfg, const struct rule_params *p, const
         const char *room = s && s->room ? s->room
                            : s && s->kind != SENSOR_WRISTBAND ? (zh ? "未指定房间" : "no room given")
                                                                : (zh ? "随身" : "worn");
-        char since[16], dur[48], lim[48], by[16];
+        char since[16], dur[48], lim[48], by[16], hr[32], lo[16], hi[16];
 
         say_time(d->since_wall ? d->since_wall : d->wall, since, sizeof since);
         say_duration(zh, d->duration, dur, sizeof dur);
@@ -184,9 +216,11 @@ char *words_explain(const struct config *cfg, const struct rule_params *p, const
                     "自 %2$s 起在%1$s，已%3$s未出来", room, since, dur);
                 break;
         case INCIDENT_VITALS:
-                say(buf, n, zh, "Heart rate %1$.0f bpm, outside %2$u-%3$u, for %4$s since %5$s",
-                    "心率 %1$.0f 次/分，超出 %2$u-%3$u，自 %5$s 起已持续%4$s", d->value, p->hr_low,
-                    p->hr_high, dur, since);
+                snprintf(hr, sizeof hr, "%.0f", d->value);
+                snprintf(lo, sizeof lo, "%u", p->hr_low);
+                snprintf(hi, sizeof hi, "%u", p->hr_high);
+                say(buf, n, zh, "Heart rate %1$s bpm, outside %2$s-%3$s, for %4$s since %5$s",
+                    "心率 %1$s 次/分，超出 %2$s-%3$s，自 %5$s 起已持续%4$s", hr, lo, hi, dur, since);
                 break;
         case INCIDENT_WATER_LEAK:
                 if (d->again)
