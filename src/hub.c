@@ -346,6 +346,9 @@ static void on_mqtt(bool up, void *userdata) {
         struct hub *h = userdata;
         struct decision d;
 
+        /* "online" means the hub hears its alarms: only once the life-safety
+         * session is connected too (it may come back after the busy one). */
+        mqtt_set_status(h->mqtt[LANE_BUSY], h->mqtt[LANE_SAFETY] && mqtt_is_connected(h->mqtt[LANE_SAFETY]));
         if (up) {
                 publish_config(h);
                 outputs_mqtt_connected(h->outputs);

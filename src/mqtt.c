@@ -227,12 +227,16 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc) {
                 if (r != MOSQ_ERR_SUCCESS)
                         log_error("mqtt: subscribe failed: %s", mosquitto_strerror(r));
         }
-        if (m->status_topic)
-                (void) mosquitto_publish(mosq, NULL, m->status_topic, 6, "online", 1, true);
         log_notice("mqtt: connected to %s:%u%s%s, %zu topics subscribed", m->cfg->mqtt.host, m->cfg->mqtt.port,
                    *m->name ? " as the " : "", *m->name ? m->name : "", m->n_subs);
         if (m->on_connected)
                 m->on_connected(true, m->userdata);
+}
+
+void mqtt_set_status(struct mqtt *m, bool online) {
+        if (m && m->connected && m->status_topic)
+                (void) mosquitto_publish(m->mosq, NULL, m->status_topic, online ? 6 : 7, online ? "online" : "offline",
+                                         1, true);
 }
 
 void mqtt_set_reloading(struct mqtt *m) {

@@ -53,5 +53,8 @@ void mqtt_set_connected_cb(struct mqtt *m, void (*fn)(bool up, void *userdata));
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos,
                  bool retain);
 bool mqtt_is_connected(const struct mqtt *m);
+/* The retained status ("online"/"offline") on a session that owns it,
+ * if that session is connected. */
+void mqtt_set_status(struct mqtt *m, bool online);
 const char *mqtt_name(const struct mqtt *m);
 const struct mqtt_stats *mqtt_get_stats(const struct mqtt *m);
