@@ -93,14 +93,22 @@ static const char *check_timezone(const char *v, char *buf, size_t n) {
         return buf;
 }
 
-/* A secret named without a leading '/' is a systemd credential
- * (LoadCredential=NAME:/etc/anju/...): read from $CREDENTIALS_DIRECTORY. */
-static const char *secret_path(const char *v, char *buf, size_t n) {
+/* A secret named without any '/' is a systemd credential
+ * (LoadCredential=NAME:/etc/anju/...), read from $CREDENTIALS_DIRECTORY;
+ * outside systemd (anjud --check-config by hand) it is next to the file
+ * that names it, as /etc/anju/dispatch.token beside /etc/anju/anju.conf. */
+static const char *secret_path(const char *v, const char *file, char *buf, size_t n) {
         const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        const char *slash = file ? strrchr(file, '/') : NULL;
 
-        if (v[0] == '/' || !dir || !*dir || strchr(v, '/'))
+        if (v[0] == '/' || strchr(v, '/'))
                 return v;
-        snprintf(buf, n, "%s/%s", dir, v);
+        if (dir && *dir)
+                snprintf(buf, n, "%s/%s", dir, v);
+        else if (slash)
+                snprintf(buf, n, "%.*s/%s", (int) (slash - file), file, v);
+        else
+                return v;
         return buf;
 }
 
@@ -912,11 +920,11 @@ static void set_defaults(struct config *c) {
 }
 
 /* Credentials by name become full paths for the modules that open them. */
-static void resolve_path(char **field) {
+static void resolve_path(char **field, const char *file) {
         char buf[4096];
         const char *r;
 
-        if (!*field || (r = secret_path(*field, buf, sizeof buf)) == *field)
+        if (!*field || (r = secret_path(*field, file, buf, sizeof buf)) == *field)
                 return;
         free(*field);
         *field = strdup(r);
@@ -925,11 +933,11 @@ static void resolve_path(char **field) {
 static void validate_top(struct parser *p) {
         struct config *c = p->cfg;
 
-        resolve_path(&c->mqtt.password_file);
-        resolve_path(&c->mqtt.tls_ca_file);
-        resolve_path(&c->mqtt.tls_cert_file);
-        resolve_path(&c->mqtt.tls_key_file);
-        resolve_path(&c->dispatch.ca_file);
+        resolve_path(&c->mqtt.password_file, c->path);
+        resolve_path(&c->mqtt.tls_ca_file, c->path);
+        resolve_path(&c->mqtt.tls_cert_file, c->path);
+        resolve_path(&c->mqtt.tls_key_file, c->path);
+        resolve_path(&c->dispatch.ca_file, c->path);
         p->sec = SEC_HUB;
         snprintf(p->sec_name, sizeof p->sec_name, "hub");
         if (!c->hub.id)
@@ -1269,7 +1277,7 @@ int config_load_secrets(struct config *c, config_error_fn on_error, config_error
 
                 if (!path)
                         continue;
-                real = secret_path(path, cred, sizeof cred);
+                real = secret_path(path, r->file, cred, sizeof cred);
                 snprintf(where, sizeof where, "%s:%u: [%s] %s", r->file, r->line, r->section, r->k->name);
                 if (access(real, R_OK) < 0) {
                         snprintf(msg, sizeof msg, "%s: \"%s\" cannot read it: %s", where, path, strerror(errno));

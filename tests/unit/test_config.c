@@ -554,6 +554,34 @@ START_TEST(test_config_token_file_is_read_without_its_trailing_newline) {
 }
 END_TEST
 
+/* The sample's "token_file = dispatch.token": under systemd a credential,
+ * by hand (anjud --check-config on the gateway) the file beside anju.conf,
+ * wherever the command is run from. */
+START_TEST(test_config_a_bare_secret_name_is_a_credential_or_beside_the_config) {
+        struct errors e = { .n = 0 };
+        struct config *c = NULL;
+        char creds[300];
+
+        write_file("anju.conf", MINIMAL "[dispatch]\ntoken_file = dispatch.token\n");
+        write_file("dispatch.token", "beside-the-config\n");
+        unsetenv("CREDENTIALS_DIRECTORY");
+        ck_assert_int_eq(chdir("/"), 0);
+        ck_assert_int_eq(load_dir(&e, &c), 0);
+        ck_assert_int_eq(config_load_secrets(c, collect_error, NULL, &e), 0);
+        ck_assert_str_eq(c->dispatch.token, "beside-the-config");
+        config_free(c);
+        snprintf(creds, sizeof creds, "%s/creds", dir);
+        ck_assert_int_eq(mkdir(creds, 0700), 0);
+        write_file("creds/dispatch.token", "from-systemd\n");
+        setenv("CREDENTIALS_DIRECTORY", creds, 1);
+        ck_assert_int_eq(load_dir(&e, &c), 0);
+        ck_assert_int_eq(config_load_secrets(c, collect_error, NULL, &e), 0);
+        ck_assert_str_eq(c->dispatch.token, "from-systemd");
+        unsetenv("CREDENTIALS_DIRECTORY");
+        config_free(c);
+}
+END_TEST
+
 START_TEST(test_config_empty_token_file_is_an_error) {
         char text[512];
         struct errors e;
@@ -770,6 +798,7 @@ int main(void) {
         tcase_add_test(f, test_config_missing_main_file_is_enoent);
         tcase_add_test(f, test_config_token_file_is_read_without_its_trailing_newline);
         tcase_add_test(f, test_config_empty_token_file_is_an_error);
+        tcase_add_test(f, test_config_a_bare_secret_name_is_a_credential_or_beside_the_config);
         tcase_add_test(f, test_config_short_signing_key_is_refused_and_loose_secrets_are_warned_about);
         tcase_add_test(f, test_config_load_reads_no_secret_file);
         tcase_add_test(f, test_config_file_with_a_very_long_line_keeps_later_line_numbers);
