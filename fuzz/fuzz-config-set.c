@@ -1,10 +1,10 @@
 /* Fuzz target: a message on anju/<hub>/config/set (remote configuration),
  * as MQTT delivers it. A parsed message must hold only short, clean
  * strings and a positive ts, and its signed text must split back into its
- * four fields. The key and value then go where the hub sends them once the
- * signature is good, config_setting_set() on the configuration in force:
+ * five fields (the hub's id first). The key and value then go where the hub sends them once the
+ * signature is good, rule_setting_set() on the configuration in force:
  * a refusal must say why in text that can go into the JSON answer, and an
- * accepted value must read back (config_setting_get()) as text that sets
+ * accepted value must read back (rule_setting_get()) as text that sets
  * the same thresholds again. */
 #include "fuzz.h"
 #include "proto.h"
@@ -24,24 +24,24 @@ static bool clean(const char *s, size_t n) {
         return true;
 }
 
-static bool splits_back(const struct config_set_msg *m, const char *text) {
+static bool splits_back(const struct config_set_msg *m, const char *hub, const char *text) {
         char ts[32];
-        const char *want[4] = { m->key, m->value, m->by, ts };
+        const char *want[5] = { hub, m->key, m->value, m->by, ts };
         const char *p = text;
 
         snprintf(ts, sizeof ts, "%lld", m->ts);
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 5; i++) {
                 size_t l = strlen(want[i]);
                 if (strncmp(p, want[i], l) != 0)
                         return false;
                 p += l;
-                if (i < 3 && *p++ != '\n')
+                if (i < 4 && *p++ != '\n')
                         return false;
         }
         return *p == '\0';
 }
 
-/* A string hubctl puts into a JSON answer: jansson refuses invalid UTF-8,
+/* A string ctlcmd puts into a JSON answer: jansson refuses invalid UTF-8,
  * and then no answer is sent at all. */
 static bool json_ok(const char *s) {
         json_t *j = json_string(s);
@@ -60,8 +60,8 @@ static void snapshot(const struct config *c, struct settings *s) {
         char name[96];
 
         s->n = 0;
-        for (size_t i = 0; i < 64 && config_setting_name(i, name, sizeof name); i++)
-                if (config_setting_get(c, name, s->v[s->n++], sizeof s->v[0]) < 0)
+        for (size_t i = 0; i < 64 && rule_setting_name(i, name, sizeof name); i++)
+                if (rule_setting_get(&c->rules, name, s->v[s->n++], sizeof s->v[0]) < 0)
                         abort();
 }
 
@@ -97,12 +97,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!clean(m.key, sizeof m.key) || !clean(m.value, sizeof m.value) || !clean(m.by, sizeof m.by) ||
             !clean(m.sig, sizeof m.sig) || m.ts <= 0)
                 abort();
-        if (proto_config_set_signed_text(&m, text, sizeof text) < 0 || !splits_back(&m, text))
+        if (proto_config_set_signed_text(&m, c->hub.id, text, sizeof text) < 0 || !splits_back(&m, c->hub.id, text))
                 abort();
 
         snapshot(c, &before);
         err[0] = '\0';
-        r = config_setting_set(c, m.key, m.value, "mqtt", old, sizeof old, err, sizeof err);
+        r = rule_setting_set(&c->rules, m.key, m.value, "mqtt", old, sizeof old, err, sizeof err);
         snapshot(c, &after);
         if (r < 0) {
                 /* Refused: says why, in text a JSON answer can carry, and
@@ -111,10 +111,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         abort();
         } else {
                 /* Applied: reads back as text that sets the same again. */
-                if (config_setting_get(c, m.key, now, sizeof now) < 0 || !json_ok(now) || !json_ok(old))
+                if (rule_setting_get(&c->rules, m.key, now, sizeof now) < 0 || !json_ok(now) || !json_ok(old))
                         abort();
                 c->rules = saved;
-                if (config_setting_set(c, m.key, now, "mqtt", old2, sizeof old2, err2, sizeof err2) < 0)
+                if (rule_setting_set(&c->rules, m.key, now, "mqtt", old2, sizeof old2, err2, sizeof err2) < 0)
                         abort();
                 snapshot(c, &again);
                 if (!same(&after, &again))

@@ -63,8 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (r == 0) {
                 if (seen.n != 0 || !c)
                         abort();
-                for (size_t i = 0; config_setting_name(i, name, sizeof name); i++)
-                        if (config_setting_get(c, name, val, sizeof val) < 0)
+                for (size_t i = 0; rule_setting_name(i, name, sizeof name); i++)
+                        if (rule_setting_get(&c->rules, name, val, sizeof val) < 0)
                                 abort();
                 for (size_t i = 0; i < c->n_sensors; i++)
                         if (config_find_sensor(c, c->sensors[i].id) != (int) i)

@@ -2,8 +2,8 @@
  * split into lines as ctl.c splits its buffer (at '\n', each line
  * NUL-terminated) and each line goes to proto_parse_ctl_request(). A
  * refusal must say why; a request must be an object with a string "cmd".
- * "get" and "set" requests then go where hubctl sends them,
- * config_setting_get() and config_setting_set() on the configuration in
+ * "get" and "set" requests then go where ctlcmd.c sends them,
+ * rule_setting_get() and rule_setting_set() on the configuration in
  * force, and what comes back must fit in a JSON answer: jansson refuses
  * invalid UTF-8, and a refused answer is never sent, leaving anjuctl
  * waiting. */
@@ -32,15 +32,15 @@ static void request(struct config *c, json_t *req) {
         if (!cmd)
                 abort();
         if (strcmp(cmd, "get") == 0 && key) {
-                r = config_setting_get(c, key, val, sizeof val);
+                r = rule_setting_get(&c->rules, key, val, sizeof val);
                 if ((r < 0 && r != -ENOENT) || (r == 0 && !json_ok(val)))
                         abort();
         } else if (strcmp(cmd, "set") == 0 && key && value) {
                 err[0] = '\0';
-                r = config_setting_set(c, key, value, "ctl", old, sizeof old, err, sizeof err);
+                r = rule_setting_set(&c->rules, key, value, "ctl", old, sizeof old, err, sizeof err);
                 if (r < 0 && (!err[0] || !json_ok(err)))
                         abort();
-                if (r == 0 && (config_setting_get(c, key, val, sizeof val) < 0 || !json_ok(val)))
+                if (r == 0 && (rule_setting_get(&c->rules, key, val, sizeof val) < 0 || !json_ok(val)))
                         abort();
                 c->rules = saved;
         }
