@@ -1134,7 +1134,7 @@ static void validate(struct parser *p) {
                              "every contact of the ladder");
                 for (unsigned i = 0; s == SEVERITY_WARNING && i < e->n_steps; i++)
                         if (e->steps[i].target == TARGET_DISPATCH) {
-                                perr(p, 0, "ladder", "warnings never go to the dispatch center (SPEC §6); "
+                                perr(p, 0, "ladder", "warnings never go to the dispatch center (docs/ESCALATION.md); "
                                      "use maintenance, volunteer or grid");
                                 break;
                         }

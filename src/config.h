@@ -79,7 +79,7 @@ enum ladder_target { TARGET_VOLUNTEER = ROLE_VOLUNTEER, TARGET_GRID = ROLE_GRID,
 
 #define LADDER_MAX 8
 
-/* The escalation ladder of one severity (SPEC §6, docs/ESCALATION.md). */
+/* The escalation ladder of one severity (docs/DESIGN.md §6, docs/ESCALATION.md). */
 struct escalation_conf {
         struct {
                 enum ladder_target target;
@@ -93,7 +93,7 @@ struct escalation_conf {
         unsigned false_alarm_by;        /* enum closer bits */
 };
 
-/* The thresholds of the rules (SPEC §5), resolved from the resident's risk
+/* The thresholds of the rules (docs/DESIGN.md §5), resolved from the resident's risk
  * profile and then the [rule X] keys. Times of day are minutes after
  * midnight; durations usec. See docs/RULES.md. */
 struct rule_params {

@@ -46,8 +46,18 @@ struct ctl {
         uint64_t idle;
         ctl_request_fn on_request;
         ctl_close_fn on_close;
+        ctl_refused_fn on_refused;
         void *userdata;
 };
+
+/* Counted by the owner (anjuctl status "refused.ctl"); true: log it now. */
+static bool refused(struct ctl *ctl, const char *why) {
+        return ctl->on_refused ? ctl->on_refused(why, ctl->userdata) : true;
+}
+
+void ctl_set_refused_cb(struct ctl *ctl, ctl_refused_fn fn) {
+        ctl->on_refused = fn;
+}
 
 static void conn_free(struct ctl_conn *c) {
         struct ctl *ctl = c->ctl;
@@ -95,7 +105,7 @@ int ctl_send(struct ctl_conn *c, json_t *msg) {
         if (c->out_len + l + 1 > CTL_MAX_OUT) {
                 /* A client that does not read: let it go rather than grow. */
                 free(line);
-                if (!c->closing)
+                if (!c->closing && refused(c->ctl, "a client that does not read its answers"))
                         log_warning("ctl: %s does not read its answers (%zu bytes waiting); closing the connection",
                                     c->actor, c->out_len);
                 c->closing = true;
@@ -129,6 +139,7 @@ static void handle_line(struct ctl_conn *c, char *line) {
         json_t *req = proto_parse_ctl_request(line, strlen(line), &why);
 
         if (!req) {
+                (void) refused(c->ctl, "a request that is not a JSON object with a cmd");
                 ctl_send(c, json_pack("{s:b, s:s}", "ok", 0, "error", why));
                 return;
         }
@@ -211,6 +222,7 @@ static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userda
                 }
                 run_lines(c);
                 if (c->in_len == sizeof c->in && !memchr(c->in, '\n', c->in_len)) {
+                        (void) refused(c->ctl, "a request line over 64 KiB");
                         ctl_send(c, json_pack("{s:b, s:s}", "ok", 0, "error", "request line too long"));
                         c->in_len = 0;
                         c->closing = true;
@@ -264,6 +276,8 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 static const char busy[] = "{\"ok\":false,\"error\":\"too many control connections\"}\n";
                 (void) !write(cfd, busy, sizeof busy - 1);
                 close(cfd);
+                if (refused(ctl, "a control connection over the limit of 16"))
+                        log_warning("ctl: refused a connection: %d already open", CTL_MAX_CONNS);
                 return 0;
         }
         c = calloc(1, sizeof *c);
@@ -291,8 +305,9 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         (void) sd_event_source_set_enabled(c->more, SD_EVENT_OFF);
         if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
             !allowed(cred.uid, cred.gid, c->actor, sizeof c->actor)) {
-                log_warning("ctl: refused a connection from %s: not root, not the anju group",
-                            c->actor[0] ? c->actor : "an unknown peer");
+                if (refused(ctl, "a peer that is not root nor in the anju group"))
+                        log_warning("ctl: refused a connection from %s: not root, not the anju group",
+                                    c->actor[0] ? c->actor : "an unknown peer");
                 ctl_send(c, json_pack("{s:b, s:s}", "ok", 0, "error",
                                       "permission denied: only root and the anju group may control anjud"));
                 c->closing = true;

@@ -1,4 +1,4 @@
-/* The control socket for anjuctl (SPEC §9, docs/CONTROL.md): a Unix
+/* The control socket for anjuctl (docs/DESIGN.md §9, docs/CONTROL.md): a Unix
  * stream socket on the loop; one JSON object per line each way. Peer
  * credentials (SO_PEERCRED) name the actor; only root, the daemon's own
  * user and members of the `anju` group are served.
@@ -25,12 +25,16 @@ struct ctl_conn;
 typedef void (*ctl_request_fn)(struct ctl_conn *c, json_t *req, void *userdata);
 /* c is going away (the client closed): forget it. */
 typedef void (*ctl_close_fn)(struct ctl_conn *c, void *userdata);
+/* Input was refused (why lives as long as the daemon): count it; return
+ * true if it may be logged now (rate limit). */
+typedef bool (*ctl_refused_fn)(const char *why, void *userdata);
 
 /* Listens on path (replacing a stale socket), mode 0660, group anju if it
  * exists; idle: usec after which a quiet connection is closed. */
 int ctl_new(sd_event *e, const char *path, uint64_t idle, ctl_request_fn on_request, ctl_close_fn on_close,
             void *userdata, struct ctl **ret);
 void ctl_free(struct ctl *ctl);
+void ctl_set_refused_cb(struct ctl *ctl, ctl_refused_fn fn);
 
 #define CTL_MAX_LINE (64 * 1024)
 #define CTL_MAX_OUT (1024 * 1024)

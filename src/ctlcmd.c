@@ -315,6 +315,12 @@ static void walk_end(struct walk *w) {
         walk_free(w);
 }
 
+static bool on_refused(const char *why, void *userdata) {
+        struct ctlcmd *cc = userdata;
+
+        return hub_refused(cc->hub, REFUSED_CTL, why);
+}
+
 static void on_closed(struct ctl_conn *c, void *userdata) {
         struct walk *w = ctl_conn_get_data(c);
 
@@ -560,6 +566,8 @@ int ctlcmd_new(struct hub *h, struct ctlcmd **ret) {
                 return 0;
         }
         r = ctl_new(hub_event(h), cfg->hub.ctl_socket, cfg->hub.ctl_idle_timeout, on_request, on_closed, cc, &cc->ctl);
+        if (r >= 0)
+                ctl_set_refused_cb(cc->ctl, on_refused);
         if (r < 0) {
                 log_warning("anjuctl will not reach this daemon: no control socket at %s", cfg->hub.ctl_socket);
                 free(cc);

@@ -749,6 +749,10 @@ int hub_run(struct hub *h) {
         return r;
 }
 
+bool hub_refused(struct hub *h, enum refusal_kind k, const char *why) {
+        return refusals_note(h->refusals, k, why, clock_mono());
+}
+
 bool hub_reload_requested(const struct hub *h) {
         return h->reload;
 }

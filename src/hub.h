@@ -13,6 +13,7 @@
 #include <systemd/sd-event.h>
 
 #include "anju/event.h"
+#include "refusals.h"
 
 struct config;
 struct hub;
@@ -28,6 +29,9 @@ int hub_run(struct hub *h);
 void hub_free(struct hub *h);
 /* SIGHUP with a valid file: the loop ended so that main re-executes. */
 bool hub_reload_requested(const struct hub *h);
+/* Counts refused input of kind k (why lives as long as the daemon); true
+ * if it may be logged now. */
+bool hub_refused(struct hub *h, enum refusal_kind k, const char *why);
 /* The command line to re-execute on reload. */
 void hub_set_argv(struct hub *h, char *const *argv);
 

@@ -1,4 +1,4 @@
-/* The escalation ladder of one incident (SPEC §6, docs/ESCALATION.md): a
+/* The escalation ladder of one incident (docs/DESIGN.md §6, docs/ESCALATION.md): a
  * pure state machine on a time passed in. Steps reach a role's contacts or
  * the dispatch center at their delay after the incident opened, until
  * someone acknowledges; the reached contacts are notified again every

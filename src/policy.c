@@ -40,7 +40,7 @@ void policy_rule_params(enum risk_tier risk, struct rule_params *r) {
         }
 }
 
-/* SPEC §6: urgent climbs the "1-3-10" ladder, critical reaches everyone at
+/* docs/DESIGN.md §6: urgent climbs the "1-3-10" ladder, critical reaches everyone at
  * once, warnings go to maintenance once a day per device. */
 const char *policy_ladder(enum severity s) {
         static const char *const ladders[_SEVERITY_MAX] = {

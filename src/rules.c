@@ -1,4 +1,4 @@
-/* The rules of SPEC §5 as one pure state machine over the home.
+/* The rules of docs/DESIGN.md §5 as one pure state machine over the home.
  *
  * Levels (smoke, water, power, tamper) are re-derived from retained state
  * after a restart; events (SOS, fall, a press) are news only when they are

@@ -1,4 +1,4 @@
-/* The rules: pure, deterministic state machines (SPEC §5, docs/RULES.md).
+/* The rules: pure, deterministic state machines (docs/DESIGN.md §5, docs/RULES.md).
  * Input is normalised events and "now" (monotonic and wall time passed in);
  * output is decisions (raise, clear, pre-alarm, cancel) and the next time
  * at which rules_tick() must be called. No rule reads a clock, touches

@@ -257,7 +257,7 @@ char *words_reason(const struct config *cfg, enum incident_type type, const stru
         return words_explain(cfg, &cfg->rules, &d, buf, n);
 }
 
-/* SPEC §12: health data stays out of the journal; readings are in the
+/* docs/DESIGN.md §12: health data stays out of the journal; readings are in the
  * incident record, read by those who may. */
 const char *words_loggable(enum incident_type type, const char *reason) {
         return type == INCIDENT_VITALS ? "heart rate out of range (the reading is in the incident record)" : reason;

@@ -1030,6 +1030,17 @@ START_TEST(test_only_root_and_the_anju_group_may_connect) {
         free(said);
         ck_assert_msg(h_wait_line(r.anjud, "ctl: refused a connection from nobody", 5000), "no refusal in the log");
         expect_setting(&r, "inactivity.day_limit", "2h");
+        /* Counted where an operator looks. */
+        {
+                struct h_out o;
+                json_t *j;
+
+                h_rig_ctl(&r, &o, "status", "--json", NULL);
+                EXPECT_RC(o, 0);
+                j = h_out_json(&o);
+                ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "refused"), "ctl")), 1);
+                json_decref(j);
+        }
         h_rig_down(&r);
 }
 END_TEST

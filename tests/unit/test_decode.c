@@ -1,6 +1,7 @@
-/* Decoding the real Zigbee2MQTT and wristband payloads of
- * shared/fixtures/zigbee2mqtt-payloads.md, per-sensor keys, and surviving
- * everything else a device or an attacker can send. */
+/* Decoding Zigbee2MQTT and wristband payloads (the devices Zigbee2MQTT's
+ * own converters generated are in tests/devices/, docs/DEVICES.md),
+ * per-sensor keys, and surviving everything else a device or an attacker
+ * can send. */
 #include "unit.h"
 #include "decode.h"
 #include "util.h"

@@ -282,7 +282,7 @@ static void outputs_are(enum siren_pattern siren, bool cut) {
         ck_assert_int_eq(c, cut);
 }
 
-/* --- urgent (SPEC §6's "1-3-10" default ladder) ------------------------------- */
+/* --- urgent (docs/DESIGN.md §6's "1-3-10" default ladder) ------------------------------- */
 
 START_TEST(test_urgent_nobody_answers_climbs_volunteers_grid_center_with_repeats) {
         raise_at(0, INCIDENT_WATER_LEAK, SEVERITY_URGENT, "leak");

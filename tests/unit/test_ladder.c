@@ -1,4 +1,4 @@
-/* The escalation ladder (SPEC §6, the "1-3-10" rule) is pure: time is passed
+/* The escalation ladder (docs/DESIGN.md §6, the "1-3-10" rule) is pure: time is passed
  * in. The tests drive it like the daemon does: jump to ladder_next(), tick,
  * collect what is due, and compare the whole trace, (time, action) by
  * (time, action), with what the responders must notice. Every ladder comes
@@ -559,7 +559,7 @@ START_TEST(test_ladder_critical_acked_stops_repeats_and_has_nothing_left_to_clim
 END_TEST
 
 START_TEST(test_ladder_next_is_never_when_nothing_is_left) {
-        /* SPEC §6 / ladder_next(): LADDER_NEVER if nothing is due. Acked
+        /* docs/DESIGN.md §6 / ladder_next(): LADDER_NEVER if nothing is due. Acked
          * after every step was reached (the call is out), nothing can be
          * due: no step is left, and repeats stopped. A wake-up 10 min later
          * would be for nothing. */

@@ -1,4 +1,4 @@
-/* Timeline replays of the rules (SPEC §5): simulated days and weeks of one
+/* Timeline replays of the rules (docs/DESIGN.md §5): simulated days and weeks of one
  * resident's life on a driven clock, fed through the rules exactly as the
  * daemon does (an event at its time; rules_tick() at every deadline the
  * rules ask for). Each test states what a caregiver would see: which alert
