@@ -169,7 +169,7 @@ static json_t *incidents(struct ctlcmd *cc, json_t *req) {
         if (!st)
                 return json_decref(list), error_reply("the database is not available");
         if (store_incidents_foreach(st, json_is_true(json_object_get(req, "open")),
-                                    limit > 0 && limit <= 1000 ? limit : 50, incident_row, &list) < 0)
+                                    limit > 1000 ? 1000 : limit > 0 ? limit : 50, incident_row, &list) < 0)
                 return json_decref(list), error_reply("reading the incidents failed (see the log)");
         return json_pack("{s:b, s:o}", "ok", 1, "incidents", list);
 }

@@ -253,7 +253,9 @@ static void failed(struct call *c, enum center_verdict v, long status, uint64_t 
                 (void) store_outbox_failed(ob->store, c->id, c->attempts, why);
         if (v == CENTER_DELIVERED)      /* a 2xx without a case id */
                 v = CENTER_RETRY;
-        if (c->kind == CALL_ALARM && status >= 200 && status <= 299 && ++c->unusable >= UNUSABLE_ANSWERS)
+        if (status < 200 || status > 299)
+                c->unusable = 0;        /* "in a row": another answer breaks the row */
+        else if (c->kind == CALL_ALARM && ++c->unusable >= UNUSABLE_ANSWERS)
                 v = CENTER_REFUSED;
         if (v == CENTER_REFUSED) {
                 /* Retrying at once will not help: slowly, and someone must look. */

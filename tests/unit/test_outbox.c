@@ -659,6 +659,26 @@ START_TEST(test_outbox_three_answers_without_a_case_id_are_a_problem) {
 }
 END_TEST
 
+/* "In a row": a 503 between them starts the count again. */
+static struct reply no_case_broken_row(const struct request *r, size_t i) {
+        static const int status[] = { 200, 200, 503, 200, 200, 200 };
+
+        return i < 6 ? (struct reply) { status[i], status[i] == 200 ? "{\"status\":\"received\"}" : "{}", NULL }
+                     : ok_case("QZ-OK");
+}
+
+START_TEST(test_outbox_answers_without_a_case_id_count_only_in_a_row) {
+        up("retry_min = 20ms\nretry_max = 300ms\n");
+        script = no_case_broken_row;
+        incident_row("A");
+        add_alarm("A");
+        WAIT_FOR(n_taken == 1, 5000);
+        ck_assert_uint_eq(n_reqs, 7);
+        ck_assert_uint_eq(n_problems, 2);
+        ck_assert_uint_eq(problems[0].after_reqs, 6);   /* the third 2xx after the 503, not the third overall */
+}
+END_TEST
+
 static struct reply refuse_a(const struct request *r, size_t i) {
         return strcmp(r->id, "A") == 0 ? (struct reply) { 422, "{}", NULL } : ok_case("QZ-B");
 }
@@ -1043,6 +1063,7 @@ int main(void) {
         tcase_add_test(t, test_outbox_retry_after_is_capped_at_an_hour);
         tcase_add_test(t, test_outbox_refused_call_is_a_problem_once_retried_slowly_and_cleared_by_a_delivery);
         tcase_add_test(t, test_outbox_three_answers_without_a_case_id_are_a_problem);
+        tcase_add_test(t, test_outbox_answers_without_a_case_id_count_only_in_a_row);
         tcase_add_test(t, test_outbox_a_call_still_refused_after_another_was_delivered_is_reported_again);
         tcase_add_test(t, test_outbox_calls_of_other_incidents_go_while_one_hangs);
         tcase_add_test(t, test_outbox_calls_of_other_incidents_go_while_one_is_failing);
