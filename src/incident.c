@@ -722,9 +722,8 @@ const char *ack_result_to_string(enum ack_result r) {
         case ACK_UNKNOWN_INCIDENT: return "unknown incident";
         case ACK_CLOSED_INCIDENT: return "incident already closed";
         case ACK_BAD_ACTION: return "not an action for this incident's state";
-        case ACK_NOT_ALLOWED: return "not allowed: this incident is closed as a false alarm only by the grid "
-                                     "worker, an operator or someone who has arrived on site ([escalation] "
-                                     "false_alarm_by)";
+        case ACK_NOT_ALLOWED: return "not allowed: you may not close this incident as a false alarm "
+                                     "(the hub's [escalation] false_alarm_by names who may)";
         default: return "?";
         }
 }
