@@ -269,7 +269,7 @@ END_TEST
 /* The rig with the center behind socat presenting <cert>.pem, anjud
  * online: a smoke's call fails, the failure names the certificate, it is
  * retried up to the attempt given, and nothing reaches the simulator. */
-static void https_refused(struct tls *t, const char *cert, int attempts) {
+static void https_refused(struct tls *t, const char *cert, int attempts, const char *why) {
         char want[64], *line;
 
         tls_up(t, "server", true);
@@ -281,6 +281,7 @@ static void https_refused(struct tls *t, const char *cert, int attempts) {
         line = h_next_line(t->r.anjud, "failed (attempt 1)", 10000);
         ck_assert_msg(line != NULL, "no failed attempt logged; see %s", t->anjud_log);
         ck_assert_msg(strstr(line, "certificate"), "the failure does not name the certificate: %s", line);
+        ck_assert_msg(strstr(line, why), "the failure does not say \"%s\": %s", why, line);
         free(line);
         snprintf(want, sizeof want, "failed (attempt %d)", attempts);
         ck_assert_msg(h_wait_line(t->r.anjud, want, 10000), "anjud does not retry the call");
@@ -294,7 +295,7 @@ START_TEST(test_https_from_another_ca_is_refused_unless_insecure) {
         struct tls t;
         json_t *call;
 
-        https_refused(&t, "rogue", 3);
+        https_refused(&t, "rogue", 3, "unable to get local issuer certificate");
         ck_assert_msg(!strstr(anjud_log(&t), TLS_OFF), "TLS verification reported off without insecure");
         ck_assert_msg(h_alive(t.r.anjud), "anjud died");
         ck_assert_int_eq(h_stop(t.r.anjud, SIGTERM), 0);
@@ -324,8 +325,24 @@ END_TEST
 START_TEST(test_https_certificate_for_another_host_is_refused) {
         struct tls t;
 
-        https_refused(&t, "wrongname", 2);
+        https_refused(&t, "wrongname", 2, "host name");
         ck_assert_msg(h_alive(t.r.anjud), "anjud died");
+        ck_assert_int_eq(h_stop(t.r.anjud, SIGTERM), 0);
+        h_stop(t.front, SIGTERM);
+        h_rig_down(&t.r);
+}
+END_TEST
+
+/* An expired certificate and a self-signed one: each refused, and the
+ * failure says which it was (issue 18). */
+START_TEST(test_https_expired_and_self_signed_certificates_are_named) {
+        struct tls t;
+
+        https_refused(&t, "expired", 2, "certificate has expired");
+        ck_assert_int_eq(h_stop(t.r.anjud, SIGTERM), 0);
+        h_stop(t.front, SIGTERM);
+        h_rig_down(&t.r);
+        https_refused(&t, "selfsigned", 2, "self");
         ck_assert_int_eq(h_stop(t.r.anjud, SIGTERM), 0);
         h_stop(t.front, SIGTERM);
         h_rig_down(&t.r);
@@ -400,6 +417,7 @@ int main(void) {
         tcase_add_test(t, test_mqtt_by_address_is_verified_against_the_ip_san);
         tcase_add_test(t, test_https_from_another_ca_is_refused_unless_insecure);
         tcase_add_test(t, test_https_certificate_for_another_host_is_refused);
+        tcase_add_test(t, test_https_expired_and_self_signed_certificates_are_named);
         tcase_add_test(t, test_insecure_must_be_spelled_out);
         suite_add_tcase(s, t);
         return run_suite(s);
