@@ -109,6 +109,9 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
                 return -1;
         }
         (void) sd_event_source_set_description(io, "curl-io");
+        /* Calls go before telemetry: a storm on the busy MQTT session must
+         * not hold an emergency call's socket back (issue 16). */
+        (void) sd_event_source_set_priority(io, SD_EVENT_PRIORITY_IMPORTANT);
         curl_multi_assign(h->multi, fd, io);
         return 0;
 }
@@ -341,6 +344,8 @@ int https_new(sd_event *e, struct https **ret) {
         (void) sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(h->finish, SD_EVENT_OFF);
         (void) sd_event_source_set_description(h->timer, "curl-timer");
+        (void) sd_event_source_set_priority(h->timer, SD_EVENT_PRIORITY_IMPORTANT);
+        (void) sd_event_source_set_priority(h->finish, SD_EVENT_PRIORITY_IMPORTANT);
         curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
         curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
         curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer_set);

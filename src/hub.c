@@ -631,7 +631,8 @@ static int start_mqtt(struct hub *h) {
         int r;
 
         for (int l = 0; l < _LANE_MAX; l++) {
-                struct mqtt_session session = { .name = l == LANE_SAFETY ? "safety" : "", .status = l == LANE_BUSY };
+                struct mqtt_session session = { .name = l == LANE_SAFETY ? "safety" : "", .status = l == LANE_BUSY,
+                                               .urgent = l == LANE_SAFETY };
 
                 session.n_topics = inbox_topics(h->inbox, (enum inbox_lane) l, &session.topics);
                 if ((r = mqtt_new(h->event, h->cfg, &session, on_message, h, &h->mqtt[l])) < 0)

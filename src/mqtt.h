@@ -32,6 +32,7 @@ struct mqtt_session {
         const char *const *topics;      /* subscribed on every connect (borrowed) */
         size_t n_topics;
         bool status;                    /* owns anju/<hub>/status and the last will */
+        bool urgent;                    /* its socket is served before the others' (life-safety) */
 };
 
 /* Creates the client on loop e (cfg and the topics borrowed). Free with
