@@ -90,6 +90,20 @@ static void apply(struct hub *h, const struct decision *d, size_t n, const char 
                 (void) incidents_apply(h->incidents, &d[i], actor, channel, &h->list);
 }
 
+/* A wristband's position goes to its own bounded table (the track), not
+ * to the sensor log, and never to the journal. */
+static void keep_location(struct hub *h, const struct event *ev) {
+        if (h->store && !ev->retained)
+                (void) store_location_add(h->store, h->cfg->sensors[ev->sensor].id, ev->wall, &ev->fix);
+}
+
+/* Positions older than [hub] location_retention go, a budget at a time. */
+static int prune_locations(struct hub *h, uint64_t wall) {
+        if (!h->store || wall <= h->cfg->hub.location_retention)
+                return 0;
+        return store_location_prune(h->store, wall - h->cfg->hub.location_retention, PRUNE_BUDGET);
+}
+
 /* Every sensor event: the walk tests, the history, the rules. */
 static void on_event(const struct event *ev, void *userdata) {
         struct hub *h = userdata;
@@ -98,7 +112,9 @@ static void on_event(const struct event *ev, void *userdata) {
 
         for (size_t i = 0; i < h->n_taps; i++)
                 h->taps[i].fn(ev, h->taps[i].userdata);
-        if (h->store && store_log_event(h->store, h->cfg->sensors[ev->sensor].id, ev) == 0) {
+        if (ev->attr == ATTR_LOCATION)
+                keep_location(h, ev);
+        else if (h->store && store_log_event(h->store, h->cfg->sensors[ev->sensor].id, ev) == 0) {
                 if (store_log_pending(h->store) >= LOG_FLUSH_BATCH)
                         (void) on_flush(h->flush, 0, h);
                 else if (sd_event_source_get_enabled(h->flush, NULL) == 0) {
@@ -501,6 +517,8 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
                 if (r > 0)
                         log_debug("history: %d old rows pruned", r);
         }
+        if (prune_locations(h, wall) == PRUNE_BUDGET)
+                (void) sd_event_source_set_time_relative(s, 100 * USEC_PER_MSEC);
         if (health_mqtt_tick(h->health, clock_mono(), wall, &d)) {
                 apply(h, &d, 1, NULL, NULL);
                 settle(h);

@@ -733,7 +733,7 @@ START_TEST(test_config_rule_errors_name_the_rule_the_key_and_the_range) {
         ASSERT_ONLY_ERROR(BASE_CONFIG "[rule inactivty]\nday_limit = 3h\n",
                           "bad.conf:11: unknown rule \"inactivty\": expected one of fall, inactivity, "
                           "morning_check, presence, night_exit, door_open, bathroom_dwell, vitals, "
-                          "device_health, power, bed_exit");
+                          "device_health, power, bed_exit, geofence");
         ASSERT_ONLY_ERROR(BASE_CONFIG "[rule fire]\ndelay = 1s\n",
                           "bad.conf:11: [rule fire] has no settings: it always raises at once");
         ASSERT_ONLY_ERROR(BASE_CONFIG "[rule fall]\nwindow = 2s\n",
