@@ -78,6 +78,8 @@ struct hub {
         bool reload;
         int presence;                   /* enum presence last logged */
         bool settling;
+        struct geo_point track[GEOFENCE_TRACK_MAX];     /* the track a call carries (sink_locate) */
+        uint64_t track_at[GEOFENCE_TRACK_MAX];
 };
 
 /* --- the path of a change ---------------------------------------------- */
@@ -432,6 +434,53 @@ static int sink_publish(void *ud, const char *topic, const char *payload, size_t
         return mqtt_publish(h->mqtt[LANE_BUSY], topic, payload, len, 1, false);
 }
 
+/* Did the wristband raise or join it? Then its calls carry the position. */
+static bool band_incident(struct hub *h, const char *incident, enum incident_type type, uint32_t sensor) {
+        const uint32_t *v;
+        size_t n;
+
+        if (type == INCIDENT_GEOFENCE)
+                return true;
+        if (sensor < h->cfg->n_sensors && h->cfg->sensors[sensor].kind == SENSOR_WRISTBAND)
+                return true;
+        n = incidents_sensors(h->incidents, incident, &v);
+        for (size_t i = 0; i < n; i++)
+                if (v[i] < h->cfg->n_sensors && h->cfg->sensors[v[i]].kind == SENSOR_WRISTBAND)
+                        return true;
+        return false;
+}
+
+static bool sink_locate(void *ud, const char *incident, enum incident_type type, uint32_t sensor,
+                        struct alarm_location *ret) {
+        struct hub *h = ud;
+        struct geofence_fix track[GEOFENCE_TRACK_MAX];
+        struct rules_fix f;
+        size_t n = 0;
+
+        if (!band_incident(h, incident, type, sensor) || !rules_last_fix(h->rules, clock_mono(), &f))
+                return false;
+        *ret = (struct alarm_location) {
+                .lat = f.raw.lat, .lon = f.raw.lon, .datum = f.raw.datum, .accuracy_m = f.raw.accuracy,
+                .fix_at = f.fix_wall, .age = f.age, .at_home = f.at_home, .stale = f.stale,
+                .distance_m = f.distance_m,
+        };
+        if (h->cfg->hub.map != GEO_MAP_NONE &&
+            geo_map_link((enum geo_map) h->cfg->hub.map, (struct geo_point) { f.raw.lat, f.raw.lon },
+                         (enum geo_datum) f.raw.datum, h->cfg->resident.name, ret->map_url, sizeof ret->map_url) < 0)
+                ret->map_url[0] = '\0';
+        /* Where she went since she left: for the safe zone's own incidents. */
+        if (type == INCIDENT_GEOFENCE || type == INCIDENT_NIGHT_EXIT)
+                n = rules_track(h->rules, track, ELEMENTSOF(track));
+        for (size_t i = 0; i < n; i++) {
+                h->track[i] = track[i].p;
+                h->track_at[i] = track[i].fix_wall;
+        }
+        ret->track = h->track;
+        ret->track_at = h->track_at;
+        ret->n_track = n;
+        return true;
+}
+
 static void sink_drop(void *ud, const char *incident) {
         struct hub *h = ud;
         (void) outbox_drop_notices(h->outbox, incident);
@@ -663,7 +712,7 @@ static int new_modules(struct hub *h) {
         const struct config *cfg = h->cfg;
         const struct actions_sink sink = {
                 .call = sink_call, .commit = sink_commit, .abort = sink_abort, .publish = sink_publish,
-                .drop_notices = sink_drop, .userdata = h,
+                .drop_notices = sink_drop, .userdata = h, .locate = sink_locate,
         };
         const struct inbox_callbacks inbox_cb = {
                 .event = on_event, .answer = on_answer, .setting = on_setting, .publish = on_publish,

@@ -1,5 +1,6 @@
 /* Every sentence people read (see words.h). */
 #include "words.h"
+#include "alarm.h"
 #include "config.h"
 #include "geo.h"
 #include "util.h"
@@ -347,3 +348,23 @@ const char *words_test_call(const struct config *cfg) {
                                                : "Test call (anjuctl test dispatch): no action needed";
 }
 
+char *words_location(const struct config *cfg, const struct alarm_location *l, char *buf, size_t n) {
+        bool zh = cfg->hub.language == LANG_ZH_CN;
+        char acc[24], age[48], far[24], at[16], where[64] = "";
+
+        geo_format_distance(acc, sizeof acc, l->accuracy_m);
+        say_duration(zh, l->age, age, sizeof age);
+        say_time(l->fix_at, at, sizeof at);
+        if (l->distance_m >= 0) {
+                geo_format_distance(far, sizeof far, l->distance_m);
+                say(where, sizeof where, zh, ", %1$s from home", "，距家 %1$s", far);
+        }
+        if (l->stale)
+                say(buf, n, zh, "Last position %1$s, %2$s old (no newer one; it may be out of date), within %3$s%4$s: %5$s",
+                    "最后位置为 %1$s 的（已%2$s未更新，可能已过时），误差 %3$s%4$s：%5$s", at, age, acc, where,
+                    l->map_url[0] ? l->map_url : "-");
+        else
+                say(buf, n, zh, "Last position within %1$s, %2$s ago%3$s: %4$s", "最后位置（误差 %1$s，%2$s前）%3$s：%4$s",
+                    acc, age, where, l->map_url[0] ? l->map_url : "-");
+        return utf8_trim(buf);
+}
