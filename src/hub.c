@@ -952,3 +952,15 @@ int hub_test_call(struct hub *h, hub_test_fn done, void *userdata) {
 void hub_forget_test_call(struct hub *h, void *userdata) {
         outbox_forget_test(h->outbox, userdata);
 }
+
+bool hub_last_fix(const struct hub *h, struct rules_fix *ret) {
+        return rules_last_fix(h->rules, clock_mono(), ret);
+}
+
+bool hub_geofence(const struct hub *h, double *radius_m) {
+        const struct rule_params *p = settings_params(h->settings);
+        bool center = p->geo_center.lat != 0 || p->geo_center.lon != 0;
+
+        *radius_m = center ? (double) p->geo_radius : 0;
+        return p->geofence && center;
+}
