@@ -109,6 +109,12 @@ START_TEST(test_the_safe_zone_raises_after_the_grace_and_is_cleared_when_she_is_
         ck_assert_int_ge(json_integer_value(json_object_get(l, "distance_m")), 1100);
         ck_assert_str_eq(str(json_object_get(j, "zone"), "state"), "pending");
         json_decref(j);
+        /* The zone's keys are live settings with their audit trail; the
+         * journal says a position changed, not which. */
+        h_rig_ctl(&r, &o, "set", "geofence.center", "31.230417,121.473701", NULL);
+        ck_assert_msg(o.rc == 0, "set geofence.center: %s", o.err);
+        ck_assert_int_eq(h_rig_db(&r, "SELECT count(*) FROM audit WHERE key = 'geofence.center' AND "
+                                      "new = '31.230417,121.473701' AND old = '31.230416,121.473701'"), 1);
         n = h_wait_json(r.sub, WANG, "\"geofence\"", 30000);
         ck_assert_msg(n != NULL, "no safe zone notice");
         snprintf(id, sizeof id, "%s", str(n, "incident"));
@@ -128,6 +134,7 @@ START_TEST(test_the_safe_zone_raises_after_the_grace_and_is_cleared_when_she_is_
                       "%s", o.out);
         ck_assert_int_eq(h_rig_db(&r, "SELECT count(*) FROM location"), 2);
         journal_has_no(&r, "31.24");
+        journal_has_no(&r, "31.23");
         journal_has_no(&r, "121.47");
         h_rig_down(&r);
 }
