@@ -4,6 +4,7 @@
  * NUL-terminated) and to decode_availability(). */
 #include "fuzz.h"
 #include "decode.h"
+#include "geo.h"
 
 #include <errno.h>
 #include <math.h>
@@ -49,6 +50,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         abort();
                 if (!numeric(ev->attr) && ev->value != 0 && ev->value != 1)
                         abort();        /* booleans are 0/1 in event.value */
+                if (ev->attr == ATTR_LOCATION &&
+                    (geo_fix_check(ev->fix.lat, ev->fix.lon, ev->fix.accuracy) != GEO_FIX_OK ||
+                     (ev->fix.datum != GEO_DATUM_WGS84 && ev->fix.datum != GEO_DATUM_GCJ02)))
+                        abort();        /* a position is one, in a datum anjud knows */
         }
         (void) decode_error_to_string(res.error);
 

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "store.h"
 #include "util.h"
+#include "words.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -85,16 +86,42 @@ static struct notice_info notice_of(const struct action *x) {
         };
 }
 
+static bool locate(struct actions *a, const struct action *x, uint32_t sensor, struct alarm_location *ret) {
+        return a->sink.locate && a->sink.locate(a->sink.userdata, x->incident, x->type, sensor, ret);
+}
+
+/* A notice with the band's position: the location object, and the
+ * sentence with the map link after the text (webhooks show only text). */
+static struct notice_info located_notice(struct actions *a, const struct action *x, struct alarm_location *loc,
+                                         char *text, size_t n) {
+        struct notice_info ni = notice_of(x);
+        char where[ACTION_TEXT_MAX];
+
+        if (!locate(a, x, SENSOR_NONE, loc))
+                return ni;
+        words_location(a->cfg, loc, where, sizeof where);
+        snprintf(text, n, "%s %s", x->text, where);
+        utf8_trim(text);
+        ni.text = text;
+        ni.location = loc;
+        return ni;
+}
+
 /* The call's body: anju.alarm.v1 for the center, a notice for a webhook. */
 static int stage_call(struct actions *a, const struct action *x) {
         const struct config *cfg = a->cfg;
+        struct alarm_location loc;
         struct alarm_info info = {
                 .incident_id = x->incident, .type = x->type, .severity = x->severity, .update = x->update,
                 .sequence = x->sequence, .started_at = x->opened_at, .raised_at = x->wall,
                 .sensor = x->sensor < cfg->n_sensors ? &cfg->sensors[x->sensor] : NULL, .reason = x->text,
                 .why = &x->why,
         };
-        char *body = alarm_build_body(cfg, &info);
+        char *body;
+
+        if (locate(a, x, x->sensor, &loc))
+                info.location = &loc;
+        body = alarm_build_body(cfg, &info);
         int r;
 
         if (!body)
@@ -107,12 +134,15 @@ static int stage_call(struct actions *a, const struct action *x) {
 
 static int stage_webhook(struct actions *a, const struct action *x) {
         const struct contact_conf *k = &a->cfg->contacts[x->contact];
-        struct notice_info n = notice_of(x);
+        struct alarm_location loc;
+        char text[2 * ACTION_TEXT_MAX];
+        struct notice_info n;
         char *body;
         int r;
 
         if (!k->webhook)
                 return 0;
+        n = located_notice(a, x, &loc, text, sizeof text);
         body = alarm_webhook_body(k->template, a->cfg, &n);
         if (!body)
                 return log_error_errno(ENOMEM, "incident %s: cannot build the webhook notice for %s", x->incident,
@@ -295,6 +325,8 @@ static void publish(struct actions *a, const char *topic, char *payload) {
 static void send_messages(struct actions *a, const struct action_list *l) {
         for (size_t i = 0; i < l->n; i++) {
                 const struct action *x = &l->v[i];
+                struct alarm_location loc;
+                char text[2 * ACTION_TEXT_MAX];
                 struct notice_info n;
 
                 switch (x->kind) {
@@ -306,7 +338,9 @@ static void send_messages(struct actions *a, const struct action_list *l) {
                         publish(a, a->prompt_topic, alarm_prompt_json(x->incident, x->start, x->window, x->text));
                         break;
                 case ACT_NOTIFY:
-                        n = notice_of(x);
+                        if (!a->cfg->contacts[x->contact].topic)
+                                break;
+                        n = located_notice(a, x, &loc, text, sizeof text);
                         if (a->cfg->contacts[x->contact].topic)
                                 publish(a, a->cfg->contacts[x->contact].topic, alarm_notice_json(a->cfg, &n));
                         break;

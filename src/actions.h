@@ -16,6 +16,7 @@
 #include "action.h"
 #include "outbox.h"
 
+struct alarm_location;
 struct config;
 struct store;
 struct actions;
@@ -32,6 +33,11 @@ struct actions_sink {
         /* The undelivered webhook notices of a closed incident go. */
         void (*drop_notices)(void *userdata, const char *incident);
         void *userdata;
+        /* The band's position for a call or notice of incident (type; sensor
+         * for a call, SENSOR_NONE for a notice): true if it carries one
+         * (NULL: none ever do). */
+        bool (*locate)(void *userdata, const char *incident, enum incident_type type, uint32_t sensor,
+                       struct alarm_location *ret);
 };
 
 /* An incident id was taken in the store: draw another (incidents_rekey). */

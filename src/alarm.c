@@ -21,6 +21,34 @@ static json_t *home_object(const struct config *cfg) {
                          "timezone", str_or_null(cfg->hub.timezone));
 }
 
+/* The "location" object: raw coordinates with their datum, so nobody
+ * guesses; the track (WGS-84) only when there is one. */
+static json_t *location_object(const struct alarm_location *l) {
+        char at[40];
+        json_t *o, *track;
+
+        format_rfc3339(at, sizeof at, l->fix_at);
+        o = json_pack("{s:f, s:f, s:f, s:s, s:I, s:s, s:o, s:b}", "lat", l->lat, "lon", l->lon,
+                      "accuracy_m", l->accuracy_m, "fix_at", at, "age_s", (json_int_t) (l->age / USEC_PER_SEC),
+                      "datum", geo_datum_to_string((enum geo_datum) l->datum),
+                      "at_home", l->at_home < 0 ? json_null() : json_boolean(l->at_home), "stale", l->stale);
+        if (!o)
+                return NULL;
+        if (l->distance_m >= 0)
+                json_object_set_new(o, "distance_m", json_integer((json_int_t) (l->distance_m + 0.5)));
+        if (l->map_url[0])
+                json_object_set_new(o, "map_url", json_string(l->map_url));
+        if (l->n_track > 0 && (track = json_array())) {
+                for (size_t i = 0; i < l->n_track; i++) {
+                        format_rfc3339(at, sizeof at, l->track_at[i]);
+                        json_array_append_new(track, json_pack("{s:f, s:f, s:s}", "lat", l->track[i].lat, "lon",
+                                                               l->track[i].lon, "at", at));
+                }
+                json_object_set_new(o, "track", json_pack("{s:s, s:o}", "datum", "wgs84", "fixes", track));
+        }
+        return o;
+}
+
 char *alarm_build_body(const struct config *cfg, const struct alarm_info *a) {
         char started[40], raised[40];
         const struct sensor_conf *s = a->sensor;
@@ -53,6 +81,8 @@ char *alarm_build_body(const struct config *cfg, const struct alarm_info *a) {
                          "test", a->test);
         if (!root)
                 return NULL;
+        if (a->location)
+                json_object_set_new(root, "location", location_object(a->location));
         if (a->why) {
                 /* Which rule fired and on what facts: for the center's screen. */
                 char since[40];
@@ -108,12 +138,16 @@ static json_t *notice_object(const struct config *cfg, const struct notice_info 
 }
 
 char *alarm_notice_json(const struct config *cfg, const struct notice_info *n) {
-        return dump(notice_object(cfg, n));
+        json_t *o = notice_object(cfg, n);
+
+        if (o && n->location)
+                json_object_set_new(o, "location", location_object(n->location));
+        return dump(o);
 }
 
 char *alarm_webhook_body(enum webhook_template t, const struct config *cfg, const struct notice_info *n) {
         if (t == TEMPLATE_JSON)
-                return dump(notice_object(cfg, n));
+                return alarm_notice_json(cfg, n);
         return dump(json_pack("{s:s, s:{s:s}}", "msgtype", "text", "text", "content", n->text));
 }
 

@@ -10,9 +10,27 @@
 
 #include "anju/event.h"
 #include "config.h"
+#include "geo.h"
 
 struct config;
 struct sensor_conf;
+
+/* The wristband's last known position, for a call or notice about an
+ * incident the band raised (issue 14, docs/ALARM-SCHEMA.md "location"). */
+struct alarm_location {
+        double lat, lon;                /* as the band sent them, in datum */
+        int datum;                      /* enum geo_datum */
+        double accuracy_m;
+        uint64_t fix_at;                /* wall usec the fix was taken */
+        uint64_t age;                   /* usec from then to this call */
+        int at_home;                    /* 1, 0, -1 unknown (null) */
+        bool stale;                     /* older than [rule geofence] stale_after */
+        double distance_m;              /* from home, -1 unknown */
+        char map_url[320];              /* a link for people ([hub] map), "" if none */
+        const struct geo_point *track;  /* the safe zone's track since she left (WGS-84), oldest first */
+        const uint64_t *track_at;       /* their fix times */
+        size_t n_track;
+};
 
 struct alarm_info {
         const char *incident_id;
@@ -26,6 +44,7 @@ struct alarm_info {
         const char *reason;
         const struct decision *why;     /* the rule's decision, NULL if none */
         bool test;                      /* a test call (anjuctl test dispatch) */
+        const struct alarm_location *location;  /* the band's position, NULL: the home address only */
 };
 
 /* Returns the JSON body of a call (caller frees with free()), NULL on OOM. */
@@ -44,6 +63,7 @@ struct notice_info {
         const char *state;
         unsigned repeat;
         const char *text;
+        const struct alarm_location *location;  /* the band's position, NULL if none */
 };
 /* A contact's notice (anju.notice.v1), with where to answer. */
 char *alarm_notice_json(const struct config *cfg, const struct notice_info *n);

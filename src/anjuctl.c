@@ -41,6 +41,7 @@ static const struct cmd cmds[] = {
         { "test", "dispatch | sensor ID [--timeout S]", "a test call to the center; or wait for a sensor" },
         { "walktest", "", "commissioning: each sensor is marked as it fires, until all have or Ctrl-C" },
         { "report", "[--days N]", "activity per hour per room over the last days (default 7)" },
+        { "location", "", "the wristband's last position: age, inside or outside the safe zone, distance" },
         { NULL, NULL, NULL },
 };
 
@@ -301,6 +302,34 @@ static int result_code(json_t *j) {
         return json_is_true(json_object_get(j, "not_found")) ? EXIT_NOT_FOUND : EXIT_REFUSED;
 }
 
+static void print_location(json_t *j) {
+        json_t *l = json_object_get(j, "location"), *z = json_object_get(j, "zone");
+        json_t *home = json_object_get(l, "at_home"), *far = json_object_get(l, "distance_m");
+        long long age;
+
+        if (!json_is_object(l)) {
+                printf("no position from a wristband yet\n");
+                return;
+        }
+        age = (long long) json_integer_value(json_object_get(l, "age_s"));
+        printf("position   %.6f, %.6f (%s), within %.0f m, from %s\n", json_number_value(json_object_get(l, "lat")),
+               json_number_value(json_object_get(l, "lon")), s_or(l, "datum", "?"),
+               json_number_value(json_object_get(l, "accuracy_m")), s_or(l, "sensor", "?"));
+        printf("taken      %s (%lld min %02lld s ago)%s\n", s_or(l, "fix_at", "?"), age / 60, age % 60,
+               json_is_true(json_object_get(l, "stale")) ? ", STALE" : "");
+        printf("safe zone  %s%s", json_is_true(json_object_get(z, "enabled")) ? "on" : "off",
+               json_is_integer(json_object_get(z, "radius_m")) ? "" : " (no center set)");
+        if (json_is_boolean(home))
+                printf(", %s", json_is_true(home) ? "inside" : "OUTSIDE");
+        if (json_is_integer(far))
+                printf(", %lld m from home", (long long) json_integer_value(far));
+        if (json_is_string(json_object_get(z, "state")))
+                printf(" (%s)", s_or(z, "state", "?"));
+        printf("\n");
+        if (json_is_string(json_object_get(l, "map_url")))
+                printf("map        %s\n", s_or(l, "map_url", ""));
+}
+
 /* Prints an answer; returns the exit code it means. */
 static int show_answer(const char *cmd, json_t *j) {
         int rc = result_code(j);
@@ -327,6 +356,8 @@ static int show_answer(const char *cmd, json_t *j) {
                 print_get(j);
         } else if (strcmp(cmd, "report") == 0) {
                 print_report(j);
+        } else if (strcmp(cmd, "location") == 0) {
+                print_location(j);
         } else if (strcmp(cmd, "test-dispatch") == 0) {
                 printf("test call delivered to the dispatch center: HTTP %lld, case %s\n",
                        (long long) json_integer_value(json_object_get(j, "status")), s_or(j, "case_id", "?"));
@@ -521,7 +552,8 @@ int main(int argc, char **argv) {
         if (help)
                 return cmd_usage(cmd, stdout);
         wire = cmd;
-        if (strcmp(cmd, "status") == 0 || strcmp(cmd, "sensors") == 0 || strcmp(cmd, "walktest") == 0) {
+        if (strcmp(cmd, "status") == 0 || strcmp(cmd, "sensors") == 0 || strcmp(cmd, "walktest") == 0 ||
+            strcmp(cmd, "location") == 0) {
                 if (argc != 0)
                         return cmd_usage(cmd, stderr);
                 req = json_pack("{s:s}", "cmd", cmd);

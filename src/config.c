@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum key_type { KT_STRING, KT_DURATION, KT_UINT, KT_BOOL, KT_ENUM, KT_TIME, KT_SIZE, KT_CLOSERS };
+enum key_type { KT_STRING, KT_DURATION, KT_UINT, KT_BOOL, KT_ENUM, KT_TIME, KT_SIZE, KT_CLOSERS, KT_POINT, KT_HOURS };
 
 struct key_desc {
         const char *name;
@@ -34,6 +34,8 @@ struct key_desc {
 enum section_type { SEC_NONE, SEC_HUB, SEC_RESIDENT, SEC_MQTT, SEC_DISPATCH, SEC_SENSOR,
                     SEC_CONTACT, SEC_RULE, SEC_ESCALATION, SEC_UNKNOWN };
 
+static const char *const map_names[] = { "none", "amap", "osm", NULL };    /* enum geo_map */
+static const char *const datum_names[] = { "wgs84", "gcj02", NULL };        /* enum geo_datum */
 static const char *const risk_names[] = { "standard", "elevated", "high", NULL };
 static const char *const role_names[] = { "volunteer", "grid", "maintenance", NULL };
 static const char *const button_role_names[] = { "sos", "cancel", NULL };
@@ -146,6 +148,8 @@ static const struct key_desc hub_keys[] = {
         { "gpio_supervision", KT_DURATION, S(hub.gpio_supervision), DUR(USEC_PER_SEC, USEC_PER_HOUR), NULL, NULL },
         { "history_retention", KT_DURATION, S(hub.history_retention), DUR(USEC_PER_DAY, 3650 * USEC_PER_DAY), NULL, NULL },
         { "history_max", KT_SIZE, S(hub.history_max), 1024 * 1024, 1024LL * 1024 * 1024 * 1024, NULL, NULL },
+        { "location_retention", KT_DURATION, S(hub.location_retention), DUR(USEC_PER_HOUR, 366 * USEC_PER_DAY), NULL, NULL },
+        { "map", KT_ENUM, S(hub.map), 0, 0, map_names, NULL },
         { NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
@@ -206,6 +210,7 @@ static const struct key_desc sensor_keys[] = {
         { "debounce", KT_DURATION, SD(debounce), DUR(0, 10 * USEC_PER_SEC), NULL, NULL },
         { "critical", KT_BOOL, SD(critical), 0, 0, NULL, NULL },
         { "bridge", KT_STRING, SD(bridge), 0, 0, NULL, check_topic },
+        { "datum", KT_ENUM, SD(datum), 0, 0, datum_names, NULL },
         { NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
@@ -258,6 +263,13 @@ static const struct rule_key {
         { "bed_exit", { "start", KT_TIME, RD(bed_start), 0, 0, NULL, NULL } },
         { "bed_exit", { "end", KT_TIME, RD(bed_end), 0, 0, NULL, NULL } },
         { "bed_exit", { "return_within", KT_DURATION, RD(bed_return), DUR(USEC_PER_MIN, 2 * USEC_PER_HOUR), NULL, NULL } },
+        { "geofence", { "enabled", KT_BOOL, RD(geofence), 0, 0, NULL, NULL } },
+        { "geofence", { "center", KT_POINT, RD(geo_center), 0, 0, NULL, NULL } },
+        { "geofence", { "radius", KT_UINT, RD(geo_radius), 20, 100000, NULL, NULL } },
+        { "geofence", { "hours", KT_HOURS, RD(geo_hours), 0, 0, NULL, NULL } },
+        { "geofence", { "grace", KT_DURATION, RD(geo_grace), DUR(0, 12 * USEC_PER_HOUR), NULL, NULL } },
+        { "geofence", { "min_accuracy", KT_UINT, RD(geo_min_accuracy), 0, 100000, NULL, NULL } },
+        { "geofence", { "stale_after", KT_DURATION, RD(geo_stale_after), DUR(USEC_PER_MIN, 12 * USEC_PER_HOUR), NULL, NULL } },
 };
 
 #define N_RULE_KEYS ELEMENTSOF(rule_keys)
@@ -341,7 +353,7 @@ static void escalation_defaults(struct config *c) {
 
 static const char *const rule_names[] = { "fall", "inactivity", "morning_check", "presence",
                                           "night_exit", "door_open", "bathroom_dwell", "vitals",
-                                          "device_health", "power", "bed_exit", NULL };
+                                          "device_health", "power", "bed_exit", "geofence", NULL };
 
 /* Per-file parse state; the reader sees every physical line, so it knows
  * line numbers and section headers (inih r55 reports neither to handlers). */
@@ -783,6 +795,18 @@ static int set_value(struct parser *p, const struct key_desc *k, void *base, con
                 return 0;
         case KT_CLOSERS:
                 return parse_closers(p, k, field, v);
+        case KT_POINT: {
+                const char *why;
+                if (geo_parse_point(v, (struct geo_point *) field, &why) < 0)
+                        return perr(p, p->line, k->name, "\"%s\": %s", v, why), -EINVAL;
+                return 0;
+        }
+        case KT_HOURS: {
+                const char *why;
+                if (geo_parse_hours(v, (struct geo_hours *) field, &why) < 0)
+                        return perr(p, p->line, k->name, "\"%s\": %s", v, why), -EINVAL;
+                return 0;
+        }
         }
         return -EINVAL;
 }
@@ -901,6 +925,8 @@ static void set_defaults(struct config *c) {
         c->hub.language = LANG_ZH_CN;
         c->hub.gpio_supervision = 30 * USEC_PER_SEC;
         c->hub.history_retention = 90 * USEC_PER_DAY;
+        c->hub.location_retention = 7 * USEC_PER_DAY;
+        c->hub.map = GEO_MAP_AMAP;
         c->hub.ctl_idle_timeout = 60 * USEC_PER_SEC;
         c->hub.history_max = 256 * 1024 * 1024;
         c->mqtt.max_packet = 65536;
@@ -1025,10 +1051,23 @@ static size_t rule_key_index(const char *rule, const char *key) {
         return 0;
 }
 
+/* A grace longer than the span of the hours would never raise. */
+static bool geo_grace_fits(const struct rule_params *r) {
+        unsigned span;
+
+        if (r->geo_hours.always)
+                return true;
+        span = r->geo_hours.end_min > r->geo_hours.start_min ? r->geo_hours.end_min - r->geo_hours.start_min
+                                                             : 24 * 60 - r->geo_hours.start_min + r->geo_hours.end_min;
+        return r->geo_grace < span * USEC_PER_MIN;
+}
+
 static size_t key_size(enum key_type t) {
         switch (t) {
         case KT_DURATION: return sizeof(uint64_t);
         case KT_BOOL: return sizeof(bool);
+        case KT_POINT: return sizeof(struct geo_point);
+        case KT_HOURS: return sizeof(struct geo_hours);
         default: return sizeof(unsigned);
         }
 }
@@ -1062,6 +1101,11 @@ static void validate_rules(struct parser *p) {
                    "heart_rate_high", "must be above heart_rate_low (%u)", r->hr_low);
         RULE_CHECK(r->bed_start == r->bed_end, rule_key_index("bed_exit", "end"), "bed_exit",
                    "end", "must differ from start");
+        RULE_CHECK(p->rule_set[rule_key_index("geofence", "enabled")] && r->geofence &&
+                   r->geo_center.lat == 0 && r->geo_center.lon == 0, rule_key_index("geofence", "enabled"),
+                   "geofence", "enabled", "needs center (the home, \"lat,lon\" in WGS-84)");
+        RULE_CHECK(!geo_grace_fits(r), rule_key_index("geofence", "grace"), "geofence", "grace",
+                   "must be shorter than the hours it counts in");
 #undef RULE_CHECK
         p->file = file;
 }
@@ -1422,6 +1466,8 @@ static const char *rule_cross_check(const struct rule_params *r, char *buf, size
                 snprintf(buf, n, "vitals.heart_rate_high must be above heart_rate_low (%u)", r->hr_low);
                 return buf;
         }
+        if (!geo_grace_fits(r))
+                return "geofence.grace must be shorter than the hours it counts in";
         return NULL;
 }
 
@@ -1462,6 +1508,25 @@ static void format_value(const struct key_desc *k, const void *base, char *buf, 
         case KT_BOOL:
                 snprintf(buf, n, "%s", *(const bool *) f ? "true" : "false");
                 break;
+        case KT_POINT: {
+                struct geo_point pt;
+                memcpy(&pt, f, sizeof pt);
+                if (pt.lat == 0 && pt.lon == 0)
+                        snprintf(buf, n, "unset");
+                else
+                        snprintf(buf, n, "%.6f,%.6f", pt.lat, pt.lon);
+                break;
+        }
+        case KT_HOURS: {
+                struct geo_hours h;
+                memcpy(&h, f, sizeof h);
+                if (h.always)
+                        snprintf(buf, n, "always");
+                else
+                        snprintf(buf, n, "%02u:%02u-%02u:%02u", h.start_min / 60, h.start_min % 60, h.end_min / 60,
+                                 h.end_min % 60);
+                break;
+        }
         default:
                 snprintf(buf, n, "%u", *(const unsigned *) f);
         }
@@ -1511,7 +1576,12 @@ int rule_setting_set(struct rule_params *params, const char *name, const char *v
                 utf8_trim(err);         /* perr() and collect_first() cut long values */
                 return -EINVAL;
         }
-        if ((why = rule_cross_check(&tmp, buf, sizeof buf))) {
+        if (strcmp(name, "geofence.enabled") == 0 && tmp.geofence && tmp.geo_center.lat == 0 &&
+            tmp.geo_center.lon == 0)
+                why = "geofence.enabled needs center (set geofence.center first)";
+        else
+                why = rule_cross_check(&tmp, buf, sizeof buf);
+        if (why) {
                 snprintf(err, errn, "%s: [rule %s] %s: %s", source, rk->rule, rk->k.name, why);
                 utf8_trim(err);
                 return -EINVAL;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "anju/event.h"
+#include "geo.h"
 
 struct secret_ref;
 
@@ -45,6 +46,7 @@ struct sensor_conf {
         unsigned line;
         char *bridge;                   /* MQTT: the base topic of its bridge ("zigbee2mqtt"), whose
                                          * <bridge>/bridge/state says if the bridge itself is there */
+        int datum;                      /* enum geo_datum of a wristband's positions (default wgs84) */
 };
 
 struct contact_conf {
@@ -121,6 +123,13 @@ struct rule_params {
         bool bed_exit;                  /* [rule bed_exit] enabled */
         unsigned bed_start, bed_end;    /* night hours of the bed exit rule */
         uint64_t bed_return;            /* return_within */
+        bool geofence;                  /* [rule geofence] enabled (docs/LOCATION.md) */
+        struct geo_point geo_center;    /* the home, WGS-84; 0,0: not set (the rule is inert) */
+        unsigned geo_radius;            /* metres */
+        struct geo_hours geo_hours;
+        uint64_t geo_grace;
+        unsigned geo_min_accuracy;      /* metres; 0: every fix counts */
+        uint64_t geo_stale_after;
 };
 
 struct config {
@@ -138,6 +147,8 @@ struct config {
                 uint64_t history_max;           /* bytes: the database beyond this loses its oldest history */
                 char *operator_key;             /* read by config_load_secrets() */
                 size_t operator_key_len;
+                uint64_t location_retention;    /* usec: the wristband's track is kept this long */
+                int map;                        /* enum geo_map: the map of the links in notices */
         } hub;
         struct {
                 char *name;

@@ -8,6 +8,7 @@
 #include "inbox.h"
 #include "log.h"
 #include "refusals.h"
+#include "rules.h"
 #include "settings.h"
 #include "store.h"
 #include "util.h"
@@ -518,6 +519,37 @@ static json_t *report(struct ctlcmd *cc, json_t *req) {
 
 /* --- requests -------------------------------------------------------------------- */
 
+/* --- the wristband's position (issue 14) ---------------------------------- */
+
+/* The last fix as the band sent it (with its datum), how old, and where it
+ * is relative to the safe zone. Operators only: the socket is the
+ * daemon's group's, and nothing of it goes to the journal. */
+static json_t *location(struct ctlcmd *cc) {
+        const struct config *cfg = cc->cfg;
+        struct rules_fix f;
+        double radius;
+        bool enabled = hub_geofence(cc->hub, &radius);
+        json_t *zone = json_pack("{s:b, s:o}", "enabled", enabled,
+                                 "radius_m", radius > 0 ? json_integer((json_int_t) radius) : json_null());
+        char url[320] = "";
+
+        if (!hub_last_fix(cc->hub, &f))
+                return json_pack("{s:b, s:o, s:o}", "ok", 1, "location", json_null(), "zone", zone);
+        json_object_set_new(zone, "state", json_string(geofence_state_to_string(f.state)));
+        if (cfg->hub.map != GEO_MAP_NONE &&
+            geo_map_link((enum geo_map) cfg->hub.map, (struct geo_point) { f.raw.lat, f.raw.lon },
+                         (enum geo_datum) f.raw.datum, NULL, url, sizeof url) < 0)
+                url[0] = '\0';
+        return json_pack("{s:b, s:{s:s, s:f, s:f, s:s, s:f, s:o, s:I, s:b, s:o, s:o, s:o}, s:o}", "ok", 1,
+                         "location", "sensor", cfg->sensors[f.sensor].id, "lat", f.raw.lat, "lon", f.raw.lon,
+                         "datum", geo_datum_to_string((enum geo_datum) f.raw.datum), "accuracy_m", f.raw.accuracy,
+                         "fix_at", time_or_null(f.fix_wall), "age_s", (json_int_t) (f.age / USEC_PER_SEC),
+                         "stale", f.stale, "at_home", f.at_home < 0 ? json_null() : json_boolean(f.at_home),
+                         "distance_m", f.distance_m >= 0 ? json_integer((json_int_t) (f.distance_m + 0.5)) : json_null(),
+                         "map_url", url[0] ? json_string(url) : json_null(),
+                         "zone", zone);
+}
+
 static void on_request(struct ctl_conn *c, json_t *req, void *userdata) {
         struct ctlcmd *cc = userdata;
         const char *cmd = json_string_value(json_object_get(req, "cmd"));
@@ -545,6 +577,8 @@ static void on_request(struct ctl_conn *c, json_t *req, void *userdata) {
                 res = test_dispatch(cc, c);
         else if (strcmp(cmd, "report") == 0)
                 res = report(cc, req);
+        else if (strcmp(cmd, "location") == 0)
+                res = location(cc);
         else
                 res = error_reply("unknown command \"%.40s\"", cmd);
         if (res)

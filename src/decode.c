@@ -2,6 +2,7 @@
  * whose keys are configured per sensor). */
 #include "decode.h"
 #include "config.h"
+#include "geo.h"
 #include "util.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@ enum read_as {
         AS_NUMBER,      /* a reading, checked against its range */
         AS_ACTION,      /* a button's action: SOS or cancel by the sensor's lists */
         AS_WORDS,       /* an enum string: the value of its word, unknown words ignored */
+        AS_FIX,         /* a position: lat, lon and accuracy together (decode_location()) */
 };
 
 struct word {
@@ -63,6 +65,8 @@ static const struct reader {
         { SENSOR_WRISTBAND, ATTR_LAT, "lat", AS_NUMBER, NULL },
         { SENSOR_WRISTBAND, ATTR_LON, "lon", AS_NUMBER, NULL },
         { SENSOR_WRISTBAND, ATTR_ACCURACY, "accuracy", AS_NUMBER, NULL },
+        /* The same three in one object, as 4G bands' bridges send them. */
+        { SENSOR_WRISTBAND, ATTR_LOCATION, "location", AS_FIX, NULL },
         /* mmWave radars: presence is someone there, movement is activity
          * (a motion value: each new moving value is movement). */
         { SENSOR_PRESENCE, ATTR_PRESENCE, "presence", AS_BOOL, NULL },
@@ -369,6 +373,116 @@ static int decode_attr(const struct sensor_conf *s, json_t *root, enum event_att
         return 1;
 }
 
+/* lat, lon and accuracy are read together, as one fix (ATTR_LOCATION):
+ * alone, none of them is a position. */
+static bool is_fix_part(const struct sensor_conf *s, enum event_attr a) {
+        return s->kind == SENSOR_WRISTBAND && (a == ATTR_LAT || a == ATTR_LON || a == ATTR_ACCURACY);
+}
+
+/* A number, or NULL/absent. -1 (noted) for another type or a non-finite one. */
+static int fix_number(json_t *v, const char *key, bool *present, double *ret, struct decode_result *res) {
+        *present = v && !json_is_null(v);
+        if (!*present)
+                return 0;
+        if (!json_is_number(v) || !isfinite(*ret = json_number_value(v))) {
+                note_error(res, DECODE_BAD_TYPE, key, "expected a number");
+                return -1;
+        }
+        return 0;
+}
+
+/* When the band took the fix: Unix seconds, or milliseconds (a number above
+ * 1e11: no fix is from the year 5138), as bridges send them. 0 if absent;
+ * -1 (noted) if not a plausible time. */
+static int fix_time(json_t *v, const char *key, uint64_t *ret, struct decode_result *res) {
+        double t;
+
+        *ret = 0;
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_number(v) || !isfinite(t = json_number_value(v)) || t <= 0 || t > 1e14) {
+                note_error(res, DECODE_BAD_TYPE, key, "expected a Unix time in seconds or milliseconds");
+                return -1;
+        }
+        if (t > 1e11)
+                t /= 1000.0;
+        *ret = (uint64_t) (t * (double) USEC_PER_SEC);
+        return 0;
+}
+
+/* The wristband's position: the "location" object {lat, lon, accuracy}
+ * (its key: key_location), else the keys of lat, lon and accuracy
+ * (key_lat, key_lon, key_accuracy), with fix_at or timestamp. A fix is
+ * all of lat, lon and accuracy, passing geo_fix_check(); one without
+ * accuracy has no error to judge it by and is refused. 1 if an event. */
+static int decode_location(const struct sensor_conf *s, json_t *root, struct event *ev, bool *seen,
+                           struct decode_result *res) {
+        json_t *obj = s->keys[ATTR_LOCATION] ? lookup_path(root, s->keys[ATTR_LOCATION]) : NULL;
+        json_t *vlat, *vlon, *vacc, *vat;
+        const char *klat = "lat", *klon = "lon", *kacc = "accuracy", *kat = "fix_at";
+        bool has_lat, has_lon, has_acc;
+        double lat = 0, lon = 0, acc = 0;
+        enum geo_fix_problem why;
+
+        ev->attr = ATTR_LOCATION;
+        if (obj && !json_is_null(obj)) {
+                *seen = true;
+                if (!json_is_object(obj)) {
+                        note_error(res, DECODE_BAD_TYPE, s->keys[ATTR_LOCATION], "expected an object {lat, lon, accuracy}");
+                        return 0;
+                }
+                vlat = json_object_get(obj, "lat");
+                vlon = json_object_get(obj, "lon");
+                vacc = json_object_get(obj, "accuracy");
+                vat = json_object_get(obj, "fix_at");
+                if (!vat)
+                        vat = json_object_get(obj, "timestamp");
+        } else {
+                klat = s->keys[ATTR_LAT] ? s->keys[ATTR_LAT] : "lat";
+                klon = s->keys[ATTR_LON] ? s->keys[ATTR_LON] : "lon";
+                kacc = s->keys[ATTR_ACCURACY] ? s->keys[ATTR_ACCURACY] : "accuracy";
+                vlat = lookup_path(root, klat);
+                vlon = lookup_path(root, klon);
+                vacc = lookup_path(root, kacc);
+                vat = json_object_get(root, "fix_at");
+                if (!vat) {
+                        vat = json_object_get(root, "timestamp");
+                        kat = "timestamp";
+                }
+        }
+        if (fix_number(vlat, klat, &has_lat, &lat, res) < 0 || fix_number(vlon, klon, &has_lon, &lon, res) < 0 ||
+            fix_number(vacc, kacc, &has_acc, &acc, res) < 0)
+                return (*seen = true), 0;
+        if (!has_lat && !has_lon) {
+                if (has_acc)
+                        *seen = true;
+                return 0;
+        }
+        *seen = true;
+        if (!has_lat || !has_lon) {
+                note_error(res, DECODE_BAD_TYPE, has_lat ? klon : klat, "expected lat and lon together");
+                return 0;
+        }
+        if (!has_acc) {
+                note_error(res, DECODE_BAD_TYPE, kacc, "expected the fix's accuracy in metres with lat and lon");
+                return 0;
+        }
+        if ((why = geo_fix_check(lat, lon, acc)) != GEO_FIX_OK) {
+                note_error(res, DECODE_BAD_TYPE, why >= GEO_FIX_ACCURACY_NOT_A_NUMBER ? kacc :
+                           why >= GEO_FIX_LON_NOT_A_NUMBER && why <= GEO_FIX_LON_RANGE ? klon : klat,
+                           geo_fix_problem_to_string(why));
+                return 0;
+        }
+        if (fix_time(vat, kat, &ev->fix.at, res) < 0)
+                return 0;
+        ev->fix.lat = lat;
+        ev->fix.lon = lon;
+        ev->fix.accuracy = acc;
+        ev->fix.datum = s->datum;
+        ev->value = 1;
+        return 1;
+}
+
 size_t decode_state(const struct sensor_conf *s, uint32_t idx, const void *payload, size_t len,
                     uint64_t mono, uint64_t wall, bool retained, struct event *out, size_t max,
                     struct decode_result *res) {
@@ -392,10 +506,11 @@ size_t decode_state(const struct sensor_conf *s, uint32_t idx, const void *paylo
                 return 0;
         }
         for (int a = 0; a < _ATTR_MAX && n < max; a++) {
-                if (!s->keys[a])
+                if (!s->keys[a] || is_fix_part(s, (enum event_attr) a))
                         continue;
                 out[n] = (struct event) { .sensor = idx, .mono = mono, .wall = wall, .retained = retained };
-                if (decode_attr(s, root, (enum event_attr) a, &out[n], &any_key, res) > 0)
+                if (a == ATTR_LOCATION ? decode_location(s, root, &out[n], &any_key, res) > 0
+                                       : decode_attr(s, root, (enum event_attr) a, &out[n], &any_key, res) > 0)
                         n++;
         }
         json_decref(root);

@@ -78,6 +78,8 @@ struct hub {
         bool reload;
         int presence;                   /* enum presence last logged */
         bool settling;
+        struct geo_point track[GEOFENCE_TRACK_MAX];     /* the track a call carries (sink_locate) */
+        uint64_t track_at[GEOFENCE_TRACK_MAX];
 };
 
 /* --- the path of a change ---------------------------------------------- */
@@ -90,6 +92,20 @@ static void apply(struct hub *h, const struct decision *d, size_t n, const char 
                 (void) incidents_apply(h->incidents, &d[i], actor, channel, &h->list);
 }
 
+/* A wristband's position goes to its own bounded table (the track), not
+ * to the sensor log, and never to the journal. */
+static void keep_location(struct hub *h, const struct event *ev) {
+        if (h->store && !ev->retained)
+                (void) store_location_add(h->store, h->cfg->sensors[ev->sensor].id, ev->wall, &ev->fix);
+}
+
+/* Positions older than [hub] location_retention go, a budget at a time. */
+static int prune_locations(struct hub *h, uint64_t wall) {
+        if (!h->store || wall <= h->cfg->hub.location_retention)
+                return 0;
+        return store_location_prune(h->store, wall - h->cfg->hub.location_retention, PRUNE_BUDGET);
+}
+
 /* Every sensor event: the walk tests, the history, the rules. */
 static void on_event(const struct event *ev, void *userdata) {
         struct hub *h = userdata;
@@ -98,7 +114,9 @@ static void on_event(const struct event *ev, void *userdata) {
 
         for (size_t i = 0; i < h->n_taps; i++)
                 h->taps[i].fn(ev, h->taps[i].userdata);
-        if (h->store && store_log_event(h->store, h->cfg->sensors[ev->sensor].id, ev) == 0) {
+        if (ev->attr == ATTR_LOCATION)
+                keep_location(h, ev);
+        else if (h->store && store_log_event(h->store, h->cfg->sensors[ev->sensor].id, ev) == 0) {
                 if (store_log_pending(h->store) >= LOG_FLUSH_BATCH)
                         (void) on_flush(h->flush, 0, h);
                 else if (sd_event_source_get_enabled(h->flush, NULL) == 0) {
@@ -416,6 +434,53 @@ static int sink_publish(void *ud, const char *topic, const char *payload, size_t
         return mqtt_publish(h->mqtt[LANE_BUSY], topic, payload, len, 1, false);
 }
 
+/* Did the wristband raise or join it? Then its calls carry the position. */
+static bool band_incident(struct hub *h, const char *incident, enum incident_type type, uint32_t sensor) {
+        const uint32_t *v;
+        size_t n;
+
+        if (type == INCIDENT_GEOFENCE)
+                return true;
+        if (sensor < h->cfg->n_sensors && h->cfg->sensors[sensor].kind == SENSOR_WRISTBAND)
+                return true;
+        n = incidents_sensors(h->incidents, incident, &v);
+        for (size_t i = 0; i < n; i++)
+                if (v[i] < h->cfg->n_sensors && h->cfg->sensors[v[i]].kind == SENSOR_WRISTBAND)
+                        return true;
+        return false;
+}
+
+static bool sink_locate(void *ud, const char *incident, enum incident_type type, uint32_t sensor,
+                        struct alarm_location *ret) {
+        struct hub *h = ud;
+        struct geofence_fix track[GEOFENCE_TRACK_MAX];
+        struct rules_fix f;
+        size_t n = 0;
+
+        if (!band_incident(h, incident, type, sensor) || !rules_last_fix(h->rules, clock_mono(), &f))
+                return false;
+        *ret = (struct alarm_location) {
+                .lat = f.raw.lat, .lon = f.raw.lon, .datum = f.raw.datum, .accuracy_m = f.raw.accuracy,
+                .fix_at = f.fix_wall, .age = f.age, .at_home = f.at_home, .stale = f.stale,
+                .distance_m = f.distance_m,
+        };
+        if (h->cfg->hub.map != GEO_MAP_NONE &&
+            geo_map_link((enum geo_map) h->cfg->hub.map, (struct geo_point) { f.raw.lat, f.raw.lon },
+                         (enum geo_datum) f.raw.datum, h->cfg->resident.name, ret->map_url, sizeof ret->map_url) < 0)
+                ret->map_url[0] = '\0';
+        /* Where she went since she left: for the safe zone's own incidents. */
+        if (type == INCIDENT_GEOFENCE || type == INCIDENT_NIGHT_EXIT)
+                n = rules_track(h->rules, track, ELEMENTSOF(track));
+        for (size_t i = 0; i < n; i++) {
+                h->track[i] = track[i].p;
+                h->track_at[i] = track[i].fix_wall;
+        }
+        ret->track = h->track;
+        ret->track_at = h->track_at;
+        ret->n_track = n;
+        return true;
+}
+
 static void sink_drop(void *ud, const char *incident) {
         struct hub *h = ud;
         (void) outbox_drop_notices(h->outbox, incident);
@@ -501,6 +566,8 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
                 if (r > 0)
                         log_debug("history: %d old rows pruned", r);
         }
+        if (prune_locations(h, wall) == PRUNE_BUDGET)
+                (void) sd_event_source_set_time_relative(s, 100 * USEC_PER_MSEC);
         if (health_mqtt_tick(h->health, clock_mono(), wall, &d)) {
                 apply(h, &d, 1, NULL, NULL);
                 settle(h);
@@ -646,7 +713,7 @@ static int new_modules(struct hub *h) {
         const struct config *cfg = h->cfg;
         const struct actions_sink sink = {
                 .call = sink_call, .commit = sink_commit, .abort = sink_abort, .publish = sink_publish,
-                .drop_notices = sink_drop, .userdata = h,
+                .drop_notices = sink_drop, .userdata = h, .locate = sink_locate,
         };
         const struct inbox_callbacks inbox_cb = {
                 .event = on_event, .answer = on_answer, .setting = on_setting, .publish = on_publish,
@@ -889,4 +956,16 @@ int hub_test_call(struct hub *h, hub_test_fn done, void *userdata) {
 
 void hub_forget_test_call(struct hub *h, void *userdata) {
         outbox_forget_test(h->outbox, userdata);
+}
+
+bool hub_last_fix(const struct hub *h, struct rules_fix *ret) {
+        return rules_last_fix(h->rules, clock_mono(), ret);
+}
+
+bool hub_geofence(const struct hub *h, double *radius_m) {
+        const struct rule_params *p = settings_params(h->settings);
+        bool center = p->geo_center.lat != 0 || p->geo_center.lon != 0;
+
+        *radius_m = center ? (double) p->geo_radius : 0;
+        return p->geofence && center;
 }

@@ -79,6 +79,13 @@ bool hub_sensor_unknown(const struct hub *h, uint32_t i);
 const char *hub_answer(struct hub *h, const char *id, const char *action, const char *actor, const char *note,
                        const char **result, bool *not_found);
 
+struct rules_fix;
+/* The wristband's last known position and the safe zone's view of it (at
+ * the daemon's clock now); false if no band has sent one (issue 14). */
+bool hub_last_fix(const struct hub *h, struct rules_fix *ret);
+/* The safe zone as in force now: enabled, radius_m (0: no center). */
+bool hub_geofence(const struct hub *h, double *radius_m);
+
 /* Every sensor event is also told to the taps (walk tests, sensor tests). */
 typedef void (*hub_tap_fn)(const struct event *ev, void *userdata);
 int hub_add_tap(struct hub *h, hub_tap_fn fn, void *userdata);

@@ -932,3 +932,10 @@ bool incidents_in_prealarm(const struct incidents *m, const char *id) {
 const struct incidents_stats *incidents_get_stats(const struct incidents *m) {
         return &m->stats;
 }
+
+size_t incidents_sensors(const struct incidents *m, const char *id, const uint32_t **ret) {
+        const struct incident *o = id ? find_id(m, id) : NULL;
+
+        *ret = o ? o->sensors : NULL;
+        return o ? o->n_sensors : 0;
+}

@@ -113,6 +113,9 @@ size_t incidents_open_count(const struct incidents *m);
 bool incidents_open_at(const struct incidents *m, size_t i, const char **id, enum incident_type *type);
 /* Id of the first open incident of this type, or NULL. */
 const char *incidents_open_id(const struct incidents *m, enum incident_type type);
+/* The sensors that triggered open incident id (borrowed, valid until the
+ * next call that changes it); 0 if none or not open. */
+size_t incidents_sensors(const struct incidents *m, const char *id, const uint32_t **ret);
 /* True if the incident id (any, if NULL) is a pre-alarm waiting for a cancel. */
 bool incidents_in_prealarm(const struct incidents *m, const char *id);
 

@@ -18,6 +18,11 @@ void policy_rule_params(enum risk_tier risk, struct rule_params *r) {
                 .power_delay = 60 * USEC_PER_SEC,
                 .bed_exit = false, .bed_start = 22 * 60, .bed_end = 6 * 60,
                 .bed_return = 20 * USEC_PER_MIN,
+                /* The safe zone needs the home's position: inert until
+                 * [rule geofence] center is set, whatever the profile. */
+                .geofence = false, .geo_radius = 300,
+                .geo_hours = { .always = false, .start_min = 20 * 60, .end_min = 7 * 60 },
+                .geo_grace = 10 * USEC_PER_MIN, .geo_min_accuracy = 100, .geo_stale_after = 15 * USEC_PER_MIN,
         };
         if (risk == RISK_ELEVATED) {
                 r->day_limit = 3 * USEC_PER_HOUR;
@@ -37,6 +42,7 @@ void policy_rule_params(enum risk_tier risk, struct rule_params *r) {
                 r->door_open_limit = 15 * USEC_PER_MIN;
                 r->bathroom_limit = 30 * USEC_PER_MIN;
                 r->not_worn = 1 * USEC_PER_HOUR;
+                r->geofence = true;
         }
 }
 

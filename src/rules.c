@@ -8,6 +8,8 @@
  * neither fires nor suppresses a rule. */
 #include "rules.h"
 #include "config.h"
+#include "geo.h"
+#include "geofence.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -72,6 +74,12 @@ struct rules {
         uint32_t bed_sensor;
         uint64_t sweep;                 /* next offline check */
         bool bridge_raised;             /* a bridge is offline: its one warning is raised */
+        /* the wristband's position and the safe zone */
+        struct geofence fence;
+        bool have_fix;
+        struct event_fix raw;           /* the fence's last fix as the band sent it */
+        uint32_t fix_sensor;
+        enum incident_type fence_type;  /* what the fence raised: geofence, or night_exit it joined */
         struct rules_stats stats;
 };
 
@@ -156,7 +164,7 @@ static const enum severity severity_of[_INCIDENT_TYPE_MAX] = {
         [INCIDENT_BATHROOM_DWELL] = SEVERITY_URGENT, [INCIDENT_VITALS] = SEVERITY_URGENT,
         [INCIDENT_WATER_LEAK] = SEVERITY_URGENT, [INCIDENT_DEVICE_HEALTH] = SEVERITY_WARNING,
         [INCIDENT_POWER] = SEVERITY_WARNING, [INCIDENT_DOOR_OPEN] = SEVERITY_WARNING,
-        [INCIDENT_BED_EXIT] = SEVERITY_URGENT,
+        [INCIDENT_BED_EXIT] = SEVERITY_URGENT, [INCIDENT_GEOFENCE] = SEVERITY_URGENT,
 };
 
 /* Appends a decision; false (nothing written) when out is full. */
@@ -214,6 +222,19 @@ static void fire_timed(struct out *o, struct timed *t, enum incident_type type, 
 
 static void plan_inactivity(struct rules *r);
 
+/* The fence's parameters from the thresholds in force: without a center
+ * there is no zone (inert, and at_home unknown). */
+static void fence_params(const struct rule_params *p, struct geofence_params *g) {
+        bool center = p->geo_center.lat != 0 || p->geo_center.lon != 0;
+
+        *g = (struct geofence_params) {
+                .enabled = p->geofence && center, .center = p->geo_center,
+                .radius_m = center ? (double) p->geo_radius : 0, .hours = p->geo_hours, .grace = p->geo_grace,
+                .min_accuracy_m = (double) p->geo_min_accuracy,
+                .stale_after = p->geo_stale_after ? p->geo_stale_after : 15 * USEC_PER_MIN,
+        };
+}
+
 struct rules *rules_new(const struct config *cfg, const struct rule_params *params, uint64_t mono, uint64_t wall) {
         struct rules *r = calloc(1, sizeof *r);
         size_t n = cfg->n_sensors ? cfg->n_sensors : 1;
@@ -247,6 +268,12 @@ struct rules *rules_new(const struct config *cfg, const struct rule_params *para
         r->night_exit = r->bath = r->fall = r->bed = IDLE;
         r->sweep = mono;        /* computes the first offline deadline */
         plan_inactivity(r);     /* a resident quiet since the start is watched too */
+        {
+                struct geofence_params g;
+                fence_params(params, &g);
+                geofence_init(&r->fence, &g);
+        }
+        r->fence_type = INCIDENT_GEOFENCE;
         return r;
 }
 
@@ -358,7 +385,10 @@ static void door(struct rules *r, struct out *o, uint32_t i, const struct event 
         }
         if (r->bath.deadline != RULES_NEVER || r->bath.raised)
                 end_timed(o, &r->bath, INCIDENT_BATHROOM_DWELL, i, ev->mono, ev->wall);
+        /* While the safe zone has her outside and raised, the door is her
+         * coming back (or someone with her), not a new night exit. */
         if (open && r->p->night_exit && r->night_exit.deadline == RULES_NEVER && !r->night_exit.raised &&
+            geofence_state(&r->fence) != GEOFENCE_STATE_RAISED &&
             in_window(time_of_day(ev->wall, NULL), r->p->night_start, r->p->night_end)) {
                 start_timed(&r->night_exit, ev->mono, ev->wall, r->p->night_return);
                 r->night_exit_sensor = i;
@@ -582,6 +612,105 @@ static void sos(struct rules *r, struct out *o, uint32_t i, const struct event *
         activity(r, o, i, ev->mono, ev->wall);
 }
 
+/* --- the wristband's position and the safe zone ------------------------ */
+
+/* One outcome of the fence as a decision. The door at night followed by a
+ * fix outside is one incident: while night exit is pending or raised, the
+ * fence raises (and later clears) night_exit with the band as its sensor,
+ * which attaches the position; otherwise it raises geofence. */
+static void fence_outcome(struct rules *r, struct out *o, const struct geofence_outcome *f, uint32_t band) {
+        bool night = r->night_exit.deadline != RULES_NEVER || r->night_exit.raised;
+
+        switch (f->kind) {
+        case GEOFENCE_OUTSIDE:
+                r->fence_type = night ? INCIDENT_NIGHT_EXIT : INCIDENT_GEOFENCE;
+                if (night) {
+                        if (emit(o, DECISION_RAISE, INCIDENT_NIGHT_EXIT, band, f->mono, f->wall,
+                                 r->night_exit.since_wall, f->mono - r->night_exit.since_mono)) {
+                                r->night_exit.raised = true;
+                                r->night_exit.deadline = RULES_NEVER;
+                        }
+                } else {
+                        emit(o, DECISION_RAISE, INCIDENT_GEOFENCE, band, f->mono, f->wall, f->left.fix_wall,
+                             f->duration);
+                }
+                break;
+        case GEOFENCE_BACK:
+                if (r->fence_type == INCIDENT_NIGHT_EXIT && r->night_exit.raised) {
+                        end_timed(o, &r->night_exit, INCIDENT_NIGHT_EXIT, band, f->mono, f->wall);
+                        r->fence_type = INCIDENT_GEOFENCE;
+                        return;
+                }
+                emit(o, DECISION_CLEAR, r->fence_type, band, f->mono, f->wall, f->left.fix_wall, f->duration);
+                r->fence_type = INCIDENT_GEOFENCE;
+                break;
+        case GEOFENCE_STALE:
+        case GEOFENCE_FRESH:
+                /* On the incident's record (same sensor: no new call); the
+                 * notices that follow say how old the position is. */
+                if (emit(o, DECISION_RAISE, r->fence_type, band, f->mono, f->wall, f->left.fix_wall, f->duration))
+                        last(o)->stale = f->kind == GEOFENCE_STALE;
+                break;
+        default:
+                return;
+        }
+        if (o->n > 0 && last(o)->sensor == band)
+                last(o)->value = f->distance_m;
+}
+
+static void fence_outcomes(struct rules *r, struct out *o, const struct geofence_outcome *f, size_t n) {
+        for (size_t k = 0; k < n; k++)
+                fence_outcome(r, o, &f[k], r->fix_sensor);
+}
+
+static void location(struct rules *r, struct out *o, uint32_t i, const struct event *ev) {
+        struct geofence_outcome f[GEOFENCE_MAX_OUTCOMES];
+        struct geofence_fix fix, last_fix;
+        struct geo_point raw = { ev->fix.lat, ev->fix.lon };
+        uint64_t age;
+        size_t n;
+
+        /* A retained fix without its own time would count as taken now. */
+        if (ev->retained && ev->fix.at == 0) {
+                r->stats.ignored_retained++;
+                return;
+        }
+        fix = (struct geofence_fix) {
+                .p = geo_convert(raw, (enum geo_datum) ev->fix.datum, GEO_DATUM_WGS84),
+                .accuracy_m = ev->fix.accuracy, .fix_wall = ev->fix.at,
+        };
+        n = geofence_feed(&r->fence, &fix, ev->mono, ev->wall, f, sizeof f / sizeof f[0]);
+        /* The fence keeps the newest fix by its own time: ours if it took it. */
+        if (geofence_last_fix(&r->fence, ev->mono, &last_fix, &age) && last_fix.p.lat == fix.p.lat &&
+            last_fix.p.lon == fix.p.lon && last_fix.accuracy_m == fix.accuracy_m) {
+                r->have_fix = true;
+                r->raw = ev->fix;
+                r->fix_sensor = i;
+        }
+        fence_outcomes(r, o, f, n);
+}
+
+bool rules_last_fix(const struct rules *r, uint64_t mono, struct rules_fix *ret) {
+        struct geofence_fix f;
+        uint64_t age;
+        int home;
+
+        if (!r->have_fix || !geofence_last_fix(&r->fence, mono, &f, &age))
+                return false;
+        home = geofence_at_home(&r->fence);
+        *ret = (struct rules_fix) {
+                .sensor = r->fix_sensor, .raw = r->raw, .wgs = f.p, .fix_wall = f.fix_wall, .age = age,
+                .at_home = home < 0 ? -1 : home,
+                .distance_m = r->fence.p.radius_m > 0 ? geo_distance_m(r->fence.p.center, f.p) : -1,
+                .stale = age >= r->fence.p.stale_after, .state = geofence_state(&r->fence),
+        };
+        return true;
+}
+
+size_t rules_track(const struct rules *r, struct geofence_fix *out, size_t max) {
+        return geofence_track(&r->fence, out, max);
+}
+
 /* --- entry points ----------------------------------------------------- */
 
 size_t rules_feed(struct rules *r, const struct event *ev, struct decision *out, size_t max) {
@@ -697,6 +826,9 @@ size_t rules_feed(struct rules *r, const struct event *ev, struct decision *out,
         case ATTR_STEPS:
                 steps(r, &o, i, ev);
                 break;
+        case ATTR_LOCATION:
+                location(r, &o, i, ev);
+                break;
         case ATTR_ONLINE:
                 /* Behind a bridge that is offline: unknown, and the bridge's
                  * one warning says so (not one per device). */
@@ -787,6 +919,14 @@ size_t rules_tick(struct rules *r, uint64_t mono, uint64_t wall, struct decision
                 }
         }
         sweep_offline(r, &o, mono, wall);
+        if (o.n < o.max && geofence_next_deadline(&r->fence) <= mono) {
+                /* At most what still fits: the rest is due at the next call. */
+                struct geofence_outcome f[GEOFENCE_MAX_OUTCOMES];
+                size_t room = o.max - o.n;
+                size_t n = geofence_tick(&r->fence, mono, wall, f, room < GEOFENCE_MAX_OUTCOMES ? room
+                                                                                                 : GEOFENCE_MAX_OUTCOMES);
+                fence_outcomes(r, &o, f, n);
+        }
         return o.n;
 }
 
@@ -899,6 +1039,7 @@ uint64_t rules_next_deadline(const struct rules *r) {
         t = min_u64(t, r->inactivity.deadline);
         t = min_u64(t, r->bath.deadline);
         t = min_u64(t, r->morning_deadline);
+        t = min_u64(t, geofence_next_deadline(&r->fence));
         for (size_t k = 0; k < r->n_armed; k++) {
                 const struct sensor_state *s = &r->s[r->armed[k]];
                 t = min_u64(t, s->door.deadline);
@@ -926,6 +1067,10 @@ bool rules_sensor_offline(const struct rules *r, uint32_t i) {
 }
 
 void rules_params_changed(struct rules *r) {
+        struct geofence_params g;
+
+        fence_params(r->p, &g);
+        geofence_set_params(&r->fence, &g);
         plan_inactivity(r);
         r->morning_deadline = 0;        /* decided again at the next call */
         r->sweep = 0;

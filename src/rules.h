@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "anju/event.h"
+#include "geofence.h"
 
 struct config;
 struct rule_params;
@@ -84,3 +85,21 @@ void rules_params_changed(struct rules *r);
 uint64_t rules_last_activity(const struct rules *r);
 
 const struct rules_stats *rules_get_stats(const struct rules *r);
+
+/* The wristband's last known position (issue 14, docs/LOCATION.md). */
+struct rules_fix {
+        uint32_t sensor;                /* the band that sent it */
+        struct event_fix raw;           /* as sent: the datum's coordinates, its time (0: arrival) */
+        struct geo_point wgs;           /* in WGS-84 */
+        uint64_t fix_wall;              /* when it was taken (the arrival if the band did not say) */
+        uint64_t age;                   /* usec from then to the mono asked about */
+        int at_home;                    /* 1 inside the zone, 0 outside, -1 unknown (no center) */
+        double distance_m;              /* from the zone's center, -1 if no center */
+        bool stale;                     /* older than [rule geofence] stale_after */
+        enum geofence_state state;      /* of the safe zone */
+};
+/* The newest valid fix and what it means at mono; false if none yet. */
+bool rules_last_fix(const struct rules *r, uint64_t mono, struct rules_fix *ret);
+/* The safe zone's track since she last left (oldest first, WGS-84), at
+ * most max; how many. */
+size_t rules_track(const struct rules *r, struct geofence_fix *out, size_t max);

@@ -19,15 +19,22 @@ struct settings {
         void *userdata;
 };
 
+/* The safe zone's center is the home's position: in the database and the
+ * audit, never in the journal (docs/LOCATION.md). */
+static const char *shown(const char *key, const char *value) {
+        return strcmp(key, "geofence.center") == 0 ? "(a position, not logged)" : value;
+}
+
 static int apply_stored(const struct store_setting_row *row, void *ud) {
         struct settings *s = ud;
         char old[64], err[600];
 
         if (rule_setting_set(&s->live, row->key, row->value, "database", old, sizeof old, err, sizeof err) < 0)
-                log_warning("stored setting %s = %s no longer valid, ignored: %s", row->key, row->value, err);
+                log_warning("stored setting %s = %s no longer valid, ignored: %s", row->key,
+                            shown(row->key, row->value), shown(row->key, err));
         else if (strcmp(old, row->value) != 0)
-                log_notice("setting %s = %s (set at run time by %s; the file says %s)", row->key, row->value,
-                           row->actor ? row->actor : "?", old);
+                log_notice("setting %s = %s (set at run time by %s; the file says %s)", row->key,
+                           shown(row->key, row->value), row->actor ? row->actor : "?", shown(row->key, old));
         return 0;
 }
 
@@ -67,10 +74,12 @@ const char *settings_set(struct settings *s, const char *key, const char *value,
         if (rule_setting_set(&s->live, key, value, channel, old, sizeof old, err, n) < 0) {
                 if (s->store)
                         (void) store_audit_refused(s->store, key, old[0] ? old : NULL, value, at, actor, channel, err);
-                log_warning("setting %s = %s by %s via %s refused: %s", key, value, actor, channel, err);
+                log_warning("setting %s = %s by %s via %s refused: %s", key, shown(key, value), actor, channel,
+                            shown(key, err));
                 return err;
         }
-        log_notice("setting %s changed from %s to %s by %s via %s", key, old, value, actor, channel);
+        log_notice("setting %s changed from %s to %s by %s via %s", key, shown(key, old), shown(key, value), actor,
+                   channel);
         if (s->store && store_setting_put(s->store, key, old, value, at, actor, channel) < 0)
                 log_error("setting %s: applied but not stored; it will not survive a restart", key);
         if (s->changed)

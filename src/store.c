@@ -6,6 +6,7 @@
  * Automatic checkpoints are off: the hub checkpoints when the loop is idle
  * (store_checkpoint), so an alarm's commit never pays for one. */
 #include "store.h"
+#include "geo.h"
 #include "log.h"
 #include "util.h"
 
@@ -29,6 +30,7 @@ enum stmt {
         ST_OUTBOX_DEPTH, ST_LOG_INSERT, ST_OPEN_INCIDENTS, ST_INCIDENT_GET, ST_INCIDENTS_ALL,
         ST_INCIDENTS_OPEN, ST_TIMELINE_LOAD, ST_INCIDENT_SENSORS, ST_SETTING_PUT, ST_AUDIT_INSERT,
         ST_SETTINGS_LOAD, ST_AUDIT_ALL, ST_AUDIT_KEY, ST_REFUSALS_ADD, ST_ACTIVITY,
+        ST_LOCATION_INSERT, ST_LOCATION_RECENT,
         _ST_MAX,
 };
 
@@ -87,6 +89,12 @@ static const char *const stmt_sql[_ST_MAX] = {
                 " ON CONFLICT(minute, what, why) DO UPDATE SET count = count + ?4",
         [ST_ACTIVITY] =
                 "SELECT at, sensor FROM sensor_log WHERE at >= ?1 AND value > 0 AND attr IN ('motion', 'door_open')",
+        [ST_LOCATION_INSERT] =
+                "INSERT INTO location(at, sensor, lat, lon, datum, accuracy, fix_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [ST_LOCATION_RECENT] =
+                "SELECT at, sensor, lat, lon, datum, accuracy, fix_at FROM"
+                " (SELECT rowid, * FROM location WHERE at >= ?1 ORDER BY at DESC, rowid DESC LIMIT ?2)"
+                " ORDER BY at, rowid",
 };
 
 /* Version 1. Times are wall-clock microseconds (for people and reports);
@@ -138,7 +146,14 @@ static const char *const migrations[] = {
               "CREATE INDEX audit_at ON audit(at);"
               "CREATE INDEX deliveries_incident ON deliveries(incident);"
               "CREATE INDEX outbox_incident ON outbox(incident);",
+        /* v5: the wristband's positions (issue 14), as sent (datum's
+         * coordinates): a bounded track, pruned after [hub] location_retention. */
+        [5] = "CREATE TABLE location(at INTEGER NOT NULL, sensor TEXT NOT NULL, lat REAL NOT NULL,"
+              "  lon REAL NOT NULL, datum TEXT NOT NULL, accuracy REAL NOT NULL, fix_at INTEGER);"
+              "CREATE INDEX location_at ON location(at);",
 };
+
+static int prune_sql(struct store *s, const char *sql, int64_t bound, unsigned budget);
 
 struct log_entry {
         uint64_t at;
@@ -770,6 +785,63 @@ int store_refusals_add(struct store *s, uint64_t at, const char *what, const cha
 }
 
 /* --- history ------------------------------------------------------------------------------ */
+
+int store_location_add(struct store *s, const char *sensor, uint64_t at, const struct event_fix *f) {
+        bind_int(s, ST_LOCATION_INSERT, 1, (int64_t) at);
+        bind_text(s, ST_LOCATION_INSERT, 2, sensor);
+        sqlite3_bind_double(s->st[ST_LOCATION_INSERT], 3, f->lat);
+        sqlite3_bind_double(s->st[ST_LOCATION_INSERT], 4, f->lon);
+        bind_text(s, ST_LOCATION_INSERT, 5, f->datum == GEO_DATUM_GCJ02 ? "gcj02" : "wgs84");
+        sqlite3_bind_double(s->st[ST_LOCATION_INSERT], 6, f->accuracy);
+        if (f->at)
+                bind_int(s, ST_LOCATION_INSERT, 7, (int64_t) f->at);
+        else
+                sqlite3_bind_null(s->st[ST_LOCATION_INSERT], 7);
+        return relaxed_step(s, ST_LOCATION_INSERT);
+}
+
+struct location_ctx {
+        int (*cb)(const struct store_location_row *row, void *ud);
+        void *ud;
+};
+
+static int location_row(sqlite3_stmt *q, void *ctx) {
+        struct location_ctx *c = ctx;
+        const char *datum = col_text(q, 4);
+        struct store_location_row row = {
+                .at = (uint64_t) sqlite3_column_int64(q, 0), .sensor = col_text(q, 1),
+                .fix = {
+                        .lat = sqlite3_column_double(q, 2), .lon = sqlite3_column_double(q, 3),
+                        .accuracy = sqlite3_column_double(q, 5), .at = (uint64_t) sqlite3_column_int64(q, 6),
+                        .datum = datum && strcmp(datum, "gcj02") == 0 ? GEO_DATUM_GCJ02 : GEO_DATUM_WGS84,
+                },
+        };
+        return c->cb(&row, c->ud);
+}
+
+int store_location_foreach(struct store *s, uint64_t since, unsigned limit,
+                           int (*cb)(const struct store_location_row *row, void *ud), void *ud) {
+        struct location_ctx c = { cb, ud };
+
+        bind_int(s, ST_LOCATION_RECENT, 1, (int64_t) since);
+        bind_int(s, ST_LOCATION_RECENT, 2, (int64_t) limit);
+        return each_row(s, ST_LOCATION_RECENT, location_row, &c);
+}
+
+int store_location_prune(struct store *s, uint64_t before, unsigned budget) {
+        int r;
+
+        if ((r = store_begin(s, STORE_RELAXED)) < 0)
+                return r;
+        r = prune_sql(s, "DELETE FROM location WHERE rowid IN (SELECT rowid FROM location WHERE at < ?1 LIMIT ?2)",
+                      (int64_t) before, budget);
+        if (r < 0) {
+                store_rollback(s);
+                return r;
+        }
+        int c = store_commit(s);
+        return c < 0 ? c : r;
+}
 
 int store_log_event(struct store *s, const char *sensor, const struct event *ev) {
         if (s->n_batch == s->cap_batch) {

@@ -20,7 +20,7 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define INCIDENT_ID_MAX 32
 
 enum store_sync { STORE_RELAXED, STORE_DURABLE };
@@ -171,6 +171,19 @@ size_t store_log_pending(const struct store *s);
 /* Motion and door events since (wall usec), for the activity report. */
 int store_activity_foreach(struct store *s, uint64_t since, int (*cb)(uint64_t at, const char *sensor, void *ud),
                            void *ud);
+/* The wristband's positions (issue 14): one row per fix, as the band sent
+ * it (at: when it arrived, wall usec); relaxed. */
+int store_location_add(struct store *s, const char *sensor, uint64_t at, const struct event_fix *fix);
+struct store_location_row {
+        uint64_t at;
+        const char *sensor;             /* valid during the callback */
+        struct event_fix fix;
+};
+/* The newest limit positions that arrived at or after since, oldest first. */
+int store_location_foreach(struct store *s, uint64_t since, unsigned limit,
+                           int (*cb)(const struct store_location_row *row, void *ud), void *ud);
+/* Deletes positions older than before (wall usec), at most budget; how many. */
+int store_location_prune(struct store *s, uint64_t before, unsigned budget);
 /* Deletes history (sensor log, audit of settings, refusal counts) older
  * than before (wall usec), and the oldest history while the database is
  * larger than max_bytes (0: no cap); incidents, timelines, deliveries and

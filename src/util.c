@@ -33,7 +33,7 @@ static const char *const event_attr_names[_ATTR_MAX] = {
         [ATTR_ACCURACY] = "accuracy", [ATTR_ONLINE] = "online",
         [ATTR_PRESENCE] = "presence", [ATTR_FALL_STATE] = "fall_state", [ATTR_FAULT] = "fault",
         [ATTR_OUT_OF_BED] = "out_of_bed", [ATTR_RELAY_STATE] = "relay_state", [ATTR_SOS_STATE] = "sos_state",
-        [ATTR_ACTIVITY] = "activity",
+        [ATTR_ACTIVITY] = "activity", [ATTR_LOCATION] = "location",
 };
 
 static const char *const incident_type_names[_INCIDENT_TYPE_MAX] = {
@@ -43,6 +43,7 @@ static const char *const incident_type_names[_INCIDENT_TYPE_MAX] = {
         [INCIDENT_VITALS] = "vitals", [INCIDENT_WATER_LEAK] = "water_leak",
         [INCIDENT_DEVICE_HEALTH] = "device_health", [INCIDENT_POWER] = "power",
         [INCIDENT_DOOR_OPEN] = "door_open", [INCIDENT_BED_EXIT] = "bed_exit",
+        [INCIDENT_GEOFENCE] = "geofence",
 };
 
 static const char *const severity_names[_SEVERITY_MAX] = {

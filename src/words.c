@@ -1,6 +1,8 @@
 /* Every sentence people read (see words.h). */
 #include "words.h"
+#include "alarm.h"
 #include "config.h"
+#include "geo.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -204,6 +206,16 @@ char *words_explain(const struct config *cfg, const struct rule_params *p, const
                     "今早 %1$s 前没有任何活动；最后一次活动在 %2$s，已%3$s", by, since, dur);
                 break;
         case INCIDENT_NIGHT_EXIT:
+                if (s && s->kind == SENSOR_WRISTBAND) {
+                        /* The safe zone joined it: her band is outside. */
+                        if (d->stale)
+                                say(buf, n, zh, "Night exit at %1$s: still outside the safe zone, no new position "
+                                    "for a while", "夜间 %1$s 外出：仍在安全区外，位置已有一段时间未更新", since);
+                        else
+                                say(buf, n, zh, "Night exit at %1$s: the wristband is outside the safe zone, %2$s "
+                                    "later", "夜间 %1$s 外出：手环已在安全区外，已%2$s", since, dur);
+                        break;
+                }
                 say(buf, n, zh, "%1$s opened at %2$s at night, no return within %3$s",
                     "夜间 %2$s %1$s 打开后%3$s内未返回", id, since, dur);
                 break;
@@ -237,6 +249,18 @@ char *words_explain(const struct config *cfg, const struct rule_params *p, const
                 say(buf, n, zh, "Mains power failed at %1$s (%2$s), out for %3$s",
                     "%1$s 起市电断电（%2$s），已%3$s", since, id, dur);
                 break;
+        case INCIDENT_GEOFENCE: {
+                char far[24];
+                geo_format_distance(far, sizeof far, d->value);
+                if (d->stale)
+                        say(buf, n, zh, "Outside the safe zone since %1$s; no new position for %2$s or more",
+                            "自 %1$s 起在安全区外；位置已超过%2$s未更新", since, say_duration(zh, p->geo_stale_after,
+                                                                                        lim, sizeof lim));
+                else
+                        say(buf, n, zh, "Outside the safe zone since %1$s, %2$s; %3$s from home",
+                            "自 %1$s 起离开安全区，已%2$s；距家 %3$s", since, dur, far);
+                break;
+        }
         case INCIDENT_DOOR_OPEN:
                 say(buf, n, zh, "%1$s (%2$s) open since %3$s, %4$s", "%2$s的门 %1$s 自 %3$s 起未关，已%4$s",
                     id, room, since, dur);
@@ -260,7 +284,12 @@ char *words_reason(const struct config *cfg, enum incident_type type, const stru
 /* docs/DESIGN.md §12: health data stays out of the journal; readings are in the
  * incident record, read by those who may. */
 const char *words_loggable(enum incident_type type, const char *reason) {
-        return type == INCIDENT_VITALS ? "heart rate out of range (the reading is in the incident record)" : reason;
+        if (type == INCIDENT_VITALS)
+                return "heart rate out of range (the reading is in the incident record)";
+        /* Tracking data too: not even the distance from home. */
+        if (type == INCIDENT_GEOFENCE)
+                return "outside the safe zone (the position is in the incident record)";
+        return reason;
 }
 
 char *words_notice(const struct config *cfg, const char *what, const char *answer_to, char *buf, size_t n) {
@@ -319,3 +348,23 @@ const char *words_test_call(const struct config *cfg) {
                                                : "Test call (anjuctl test dispatch): no action needed";
 }
 
+char *words_location(const struct config *cfg, const struct alarm_location *l, char *buf, size_t n) {
+        bool zh = cfg->hub.language == LANG_ZH_CN;
+        char acc[24], age[48], far[24], at[16], where[64] = "";
+
+        geo_format_distance(acc, sizeof acc, l->accuracy_m);
+        say_duration(zh, l->age, age, sizeof age);
+        say_time(l->fix_at, at, sizeof at);
+        if (l->distance_m >= 0) {
+                geo_format_distance(far, sizeof far, l->distance_m);
+                say(where, sizeof where, zh, ", %1$s from home", "，距家 %1$s", far);
+        }
+        if (l->stale)
+                say(buf, n, zh, "Last position %1$s, %2$s old (no newer one; it may be out of date), within %3$s%4$s: %5$s",
+                    "最后位置为 %1$s 的（已%2$s未更新，可能已过时），误差 %3$s%4$s：%5$s", at, age, acc, where,
+                    l->map_url[0] ? l->map_url : "-");
+        else
+                say(buf, n, zh, "Last position within %1$s, %2$s ago%3$s: %4$s", "最后位置（误差 %1$s，%2$s前）%3$s：%4$s",
+                    acc, age, where, l->map_url[0] ? l->map_url : "-");
+        return utf8_trim(buf);
+}

@@ -32,5 +32,10 @@ char *words_answered(const struct config *cfg, const char *action, const char *a
                      size_t n);
 /* The resident's fall prompt with its cancel window. */
 char *words_prompt(const struct config *cfg, uint64_t window, char *buf, size_t n);
+struct alarm_location;
+/* Where the band says she is, for a notice: accuracy, age (said stale when
+ * it is), distance from home and the map link ("Last position ±25 m, 3 min
+ * ago, 850 m from home: https://..."). Returns buf. */
+char *words_location(const struct config *cfg, const struct alarm_location *l, char *buf, size_t n);
 /* The reason of a test call. */
 const char *words_test_call(const struct config *cfg);

@@ -60,6 +60,7 @@ enum event_attr {
         ATTR_RELAY_STATE,   /* a level: the plug reports its relay on (1) or off (0) */
         ATTR_SOS_STATE,     /* a level: a button's alarm state; only false -> true is a press */
         ATTR_ACTIVITY,      /* an event: the person handled something (a vibration sensor) */
+        ATTR_LOCATION,      /* a wristband's position fix: event.fix (lat, lon, accuracy read together) */
         _ATTR_MAX,
         _ATTR_INVALID = -1,
 };
@@ -71,6 +72,12 @@ struct event {
         uint64_t mono;          /* CLOCK_MONOTONIC, usec: for every duration */
         uint64_t wall;          /* CLOCK_REALTIME, usec: for display only */
         bool retained;          /* replayed state from the broker, not news */
+        struct event_fix {      /* ATTR_LOCATION only (issue 14, docs/LOCATION.md) */
+                double lat, lon;        /* degrees, in datum, as the band sent them */
+                double accuracy;        /* metres: the radius of the band's error circle */
+                uint64_t at;            /* wall usec the band took it; 0: not said (when it arrived) */
+                int datum;              /* enum geo_datum of the sensor ([sensor X] datum) */
+        } fix;
 };
 
 enum incident_type {
@@ -87,6 +94,7 @@ enum incident_type {
         INCIDENT_POWER,
         INCIDENT_DOOR_OPEN,
         INCIDENT_BED_EXIT,
+        INCIDENT_GEOFENCE,      /* the wristband outside the safe zone (issue 14) */
         _INCIDENT_TYPE_MAX,
         _INCIDENT_TYPE_INVALID = -1,
 };
@@ -141,6 +149,7 @@ struct decision {
         double value;           /* a reading (heart rate, battery %) */
         enum health_problem problem;
         bool again;             /* still present when the last incident of its kind was closed */
+        bool stale;             /* geofence: the last position is stale_after old or more */
 };
 
 /* Names as they appear in config, JSON and the database. */

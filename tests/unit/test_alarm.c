@@ -160,6 +160,66 @@ START_TEST(test_alarm_sos_from_the_wristband_has_no_room) {
 }
 END_TEST
 
+/* An SOS from the band in the market: the call says where, in which
+ * datum, how good and how old, and that she is not at home. */
+START_TEST(test_alarm_call_from_the_band_carries_its_location) {
+        struct config *c = load(HOME("en"));
+        struct alarm_info a = fire(c);
+        struct alarm_location l = {
+                .lat = 28.9702, .lon = 118.8593, .datum = GEO_DATUM_GCJ02, .accuracy_m = 12,
+                .fix_at = STARTED - 90 * USEC_PER_SEC, .age = 90 * USEC_PER_SEC, .at_home = 0, .distance_m = 1234.4,
+        };
+        json_t *root, *loc;
+
+        use_zone("Asia/Shanghai");
+        a.type = INCIDENT_SOS;
+        a.sensor = &c->sensors[1];
+        a.location = &l;
+        root = body_of(c, &a);
+        loc = json_object_get(root, "location");
+        ck_assert_ptr_nonnull(loc);
+        ck_assert_double_eq(json_real_value(json_object_get(loc, "lat")), 28.9702);
+        ck_assert_double_eq(json_real_value(json_object_get(loc, "lon")), 118.8593);
+        ck_assert_double_eq(json_real_value(json_object_get(loc, "accuracy_m")), 12);
+        ck_assert_str_eq(str_at(loc, "datum"), "gcj02");
+        ck_assert_str_eq(str_at(loc, "fix_at"), "2026-11-22T10:13:32+08:00");
+        ck_assert_int_eq(json_integer_value(json_object_get(loc, "age_s")), 90);
+        ck_assert(json_is_false(json_object_get(loc, "at_home")));
+        ck_assert_int_eq(json_integer_value(json_object_get(loc, "distance_m")), 1234);
+        ck_assert_str_eq(str_at(root, "schema"), "anju.alarm.v1");     /* new fields only */
+        json_decref(root);
+        /* A room sensor's incident: the home address only. */
+        root = body_of(c, &(struct alarm_info) { .incident_id = "x", .type = INCIDENT_FIRE, .sequence = 1,
+                                                 .started_at = STARTED, .raised_at = STARTED, .sensor = &c->sensors[0] });
+        ck_assert_ptr_null(json_object_get(root, "location"));
+        ck_assert_str_eq(str_at(json_object_get(root, "home"), "address"), "斗潭社区 3幢 2单元 301");
+        json_decref(root);
+        config_free(c);
+}
+END_TEST
+
+/* A notice for people: the position's age, accuracy and the map link. */
+START_TEST(test_alarm_notice_sentence_has_the_map_link_and_says_stale) {
+        struct config *c = load(HOME("en"));
+        struct alarm_location l = {
+                .lat = 39.915, .lon = 116.404, .datum = GEO_DATUM_WGS84, .accuracy_m = 25,
+                .fix_at = STARTED, .age = 3 * USEC_PER_MIN, .at_home = 0, .distance_m = 850,
+                .map_url = "https://www.openstreetmap.org/?mlat=39.915000&mlon=116.404000#map=17/39.915000/116.404000",
+        };
+        char buf[512];
+
+        use_zone("Asia/Shanghai");
+        words_location(c, &l, buf, sizeof buf);
+        ck_assert_str_eq(buf, "Last position within 25 m, 3 min ago, 850 m from home: "
+                              "https://www.openstreetmap.org/?mlat=39.915000&mlon=116.404000#map=17/39.915000/116.404000");
+        l.stale = true;
+        l.age = 20 * USEC_PER_MIN;
+        words_location(c, &l, buf, sizeof buf);
+        ck_assert_msg(strstr(buf, "20 min old") && strstr(buf, "out of date") && strstr(buf, "10:15"), "%s", buf);
+        config_free(c);
+}
+END_TEST
+
 START_TEST(test_alarm_times_follow_the_zone_offset) {
         struct config *c = load(HOME("en"));
         struct alarm_info a = fire(c);
@@ -374,6 +434,8 @@ int main(void) {
         tcase_add_test(t, test_alarm_first_call_timeline_says_opened);
         tcase_add_test(t, test_alarm_sos_from_the_wristband_has_no_room);
         tcase_add_test(t, test_alarm_times_follow_the_zone_offset);
+        tcase_add_test(t, test_alarm_call_from_the_band_carries_its_location);
+        tcase_add_test(t, test_alarm_notice_sentence_has_the_map_link_and_says_stale);
         tcase_add_test(t, test_alarm_reason_in_english_names_sensor_and_room);
         tcase_add_test(t, test_alarm_reason_in_chinese_names_sensor_and_room);
         tcase_add_test(t, test_alarm_reason_fits_a_small_buffer);

@@ -733,7 +733,7 @@ START_TEST(test_config_rule_errors_name_the_rule_the_key_and_the_range) {
         ASSERT_ONLY_ERROR(BASE_CONFIG "[rule inactivty]\nday_limit = 3h\n",
                           "bad.conf:11: unknown rule \"inactivty\": expected one of fall, inactivity, "
                           "morning_check, presence, night_exit, door_open, bathroom_dwell, vitals, "
-                          "device_health, power, bed_exit");
+                          "device_health, power, bed_exit, geofence");
         ASSERT_ONLY_ERROR(BASE_CONFIG "[rule fire]\ndelay = 1s\n",
                           "bad.conf:11: [rule fire] has no settings: it always raises at once");
         ASSERT_ONLY_ERROR(BASE_CONFIG "[rule fall]\nwindow = 2s\n",
@@ -748,12 +748,52 @@ START_TEST(test_config_rule_errors_name_the_rule_the_key_and_the_range) {
 }
 END_TEST
 
+/* [rule geofence]: the zone from the file, strict about its center and
+ * hours, on in the high profile (inert without a center), and every key
+ * settable at run time like the other thresholds. */
+START_TEST(test_config_geofence_keys_from_the_file_and_at_run_time) {
+        struct config *c = load_ok("[resident]\nrisk = high\n");
+        char old[64], err[512], buf[64];
+
+        ck_assert(c->rules.geofence);                                   /* the high profile */
+        ck_assert(c->rules.geo_center.lat == 0 && c->rules.geo_center.lon == 0);
+        ck_assert_uint_eq(c->rules.geo_radius, 300);
+        ck_assert_uint_eq(c->rules.geo_grace, 10 * USEC_PER_MIN);
+        ck_assert_uint_eq(c->rules.geo_stale_after, 15 * USEC_PER_MIN);
+        ck_assert_uint_eq(c->hub.location_retention, 7 * USEC_PER_DAY);
+        ck_assert_int_eq(rule_setting_get(&c->rules, "geofence.hours", buf, sizeof buf), 0);
+        ck_assert_str_eq(buf, "20:00-07:00");
+        ck_assert_int_eq(rule_setting_set(&c->rules, "geofence.center", "31.230416, 121.473701", "ctl", old,
+                                          sizeof old, err, sizeof err), 0);
+        ck_assert_str_eq(old, "unset");
+        ck_assert_int_eq(rule_setting_get(&c->rules, "geofence.center", buf, sizeof buf), 0);
+        ck_assert_str_eq(buf, "31.230416,121.473701");
+        ck_assert_int_eq(rule_setting_set(&c->rules, "geofence.hours", "always", "ctl", old, sizeof old, err,
+                                          sizeof err), 0);
+        ck_assert_int_eq(rule_setting_set(&c->rules, "geofence.radius", "5", "ctl", old, sizeof old, err,
+                                          sizeof err), -EINVAL);
+        ck_assert_int_eq(rule_setting_set(&c->rules, "geofence.hours", "22:00-22:05", "ctl", old, sizeof old, err,
+                                          sizeof err), -EINVAL);                /* shorter than the grace */
+        ck_assert_msg(strstr(err, "grace"), "%s", err);
+        config_free(c);
+        c = load_ok("");
+        ck_assert(!c->rules.geofence);
+        ck_assert_int_eq(rule_setting_set(&c->rules, "geofence.enabled", "true", "ctl", old, sizeof old, err,
+                                          sizeof err), -EINVAL);                /* no center yet */
+        ck_assert_msg(strstr(err, "center"), "%s", err);
+        config_free(c);
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[rule geofence]\nenabled = true\n",
+                          "bad.conf:12: [rule geofence] enabled: needs center (the home, \"lat,lon\" in WGS-84)");
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("config");
         TCase *t = tcase_create("strings");
         TCase *f = tcase_create("files");
 
         tcase_add_test(t, test_config_minimal_file_loads_with_defaults);
+        tcase_add_test(t, test_config_geofence_keys_from_the_file_and_at_run_time);
         tcase_add_test(t, test_config_default_keys_follow_the_sensor_kind);
         tcase_add_test(t, test_config_explicit_values_replace_defaults);
         tcase_add_test(t, test_config_unknown_key_is_an_error_with_file_and_line);

@@ -4,6 +4,7 @@
  * can send. */
 #include "unit.h"
 #include "decode.h"
+#include "geo.h"
 #include "util.h"
 
 #include <string.h>
@@ -26,10 +27,13 @@
         "[sensor pad]\nkind = bed\ntopic = zigbee2mqtt/pad\n" \
         "[sensor plug]\nkind = relay\ntopic = zigbee2mqtt/plug\n" \
         "[sensor vib]\nkind = motion\ntopic = zigbee2mqtt/vib\n" \
-        "[sensor other_fall]\nkind = fall\ntopic = x/fall\nkey = st.fall\n"
+        "[sensor other_fall]\nkind = fall\ntopic = x/fall\nkey = st.fall\n" \
+        "[sensor band3]\nkind = wristband\ntopic = band/three\ndatum = gcj02\nkey_lat = gps.la\nkey_lon = gps.lo\n" \
+        "key_accuracy = gps.radius\n" \
+        "[sensor band4]\nkind = wristband\ntopic = band/four\nkey_location = pos\n"
 
 enum { SMOKE, PIR, DOOR, BUTTON, LEAK, BAND, PANEL, INV_SMOKE, INV_DOOR, CANCEL_BTN, HOLD_BTN, BAND2,
-       RADAR, FALL, PAD, PLUG, VIB, OTHER_FALL, N_SENSORS };
+       RADAR, FALL, PAD, PLUG, VIB, OTHER_FALL, BAND3, BAND4, N_SENSORS };
 
 /* Lines of the fixture file, verbatim. */
 static const char fx_smoke_false[] = "{\"battery\":97,\"battery_low\":false,\"linkquality\":132,\"smoke\":false,\"tamper\":false,\"voltage\":3005}";
@@ -203,12 +207,81 @@ START_TEST(test_decode_wristband_vitals_and_position) {
         ASSERT_VALUE(ATTR_BATTERY, n, 64);
         ASSERT_VALUE(ATTR_WORN, n, 1);
         n = dec(BAND, fx_band_fall);
-        ck_assert_uint_eq(n, 5);
+        /* lat, lon and accuracy are one position, not three readings. */
+        ck_assert_uint_eq(n, 3);
         ASSERT_VALUE(ATTR_FALL, n, 1);
         ASSERT_VALUE(ATTR_HEART_RATE, n, 95);
-        ASSERT_VALUE(ATTR_LAT, n, 28.9702);
-        ASSERT_VALUE(ATTR_LON, n, 118.8593);
-        ASSERT_VALUE(ATTR_ACCURACY, n, 12);
+        ck_assert_ptr_null(find(ATTR_LAT, n));
+        ck_assert_ptr_nonnull(find(ATTR_LOCATION, n));
+        ck_assert_double_eq(find(ATTR_LOCATION, n)->fix.lat, 28.9702);
+        ck_assert_double_eq(find(ATTR_LOCATION, n)->fix.lon, 118.8593);
+        ck_assert_double_eq(find(ATTR_LOCATION, n)->fix.accuracy, 12);
+        ck_assert_uint_eq(find(ATTR_LOCATION, n)->fix.at, 0);     /* not said: when it arrived */
+        ck_assert_int_eq(find(ATTR_LOCATION, n)->fix.datum, GEO_DATUM_WGS84);
+}
+END_TEST
+
+/* A 4G band's bridge: {"location": {...}} with the fix's own time, in
+ * seconds or in milliseconds. */
+START_TEST(test_decode_location_object_with_its_fix_time) {
+        size_t n = dec(BAND, "{\"location\":{\"lat\":31.2304,\"lon\":121.4737,\"accuracy\":25,"
+                             "\"timestamp\":1764900000123},\"battery\":50}");
+        const struct event *e = find(ATTR_LOCATION, n);
+
+        ck_assert_int_eq(res.error, DECODE_OK);
+        ck_assert_ptr_nonnull(e);
+        ck_assert_double_eq(e->fix.lat, 31.2304);
+        ck_assert_double_eq(e->fix.lon, 121.4737);
+        ck_assert_double_eq(e->fix.accuracy, 25);
+        ck_assert_uint_eq(e->fix.at, UINT64_C(1764900000123) * 1000);
+        n = dec(BAND, "{\"lat\":31.2304,\"lon\":121.4737,\"accuracy\":8,\"fix_at\":1764900000}");
+        ck_assert_uint_eq(find(ATTR_LOCATION, n)->fix.at, UINT64_C(1764900000) * 1000000);
+}
+END_TEST
+
+/* A position that is no position is refused with a reason, and nothing
+ * else of the message is lost. */
+START_TEST(test_decode_location_refuses_impossible_fixes) {
+        static const char *const bad[] = {
+                "{\"lat\":91,\"lon\":121,\"accuracy\":10,\"battery\":50}",      /* latitude */
+                "{\"lat\":31,\"lon\":-181,\"accuracy\":10,\"battery\":50}",     /* longitude */
+                "{\"lat\":0,\"lon\":0,\"accuracy\":10,\"battery\":50}",         /* no fix yet */
+                "{\"lat\":31,\"lon\":121,\"battery\":50}",                       /* no accuracy */
+                "{\"lat\":31,\"lon\":121,\"accuracy\":0,\"battery\":50}",       /* no error claimed */
+                "{\"lat\":31,\"lon\":121,\"accuracy\":2e5,\"battery\":50}",     /* no position */
+                "{\"lat\":31,\"accuracy\":10,\"battery\":50}",                   /* half a position */
+                "{\"lat\":\"31\",\"lon\":121,\"accuracy\":10,\"battery\":50}", /* a string */
+                "{\"location\":[31,121],\"battery\":50}",                        /* not an object */
+                "{\"lat\":31,\"lon\":121,\"accuracy\":10,\"fix_at\":-5,\"battery\":50}",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                size_t n = dec(BAND, bad[i]);
+                ck_assert_msg(find(ATTR_LOCATION, n) == NULL, "%s gave a position", bad[i]);
+                ck_assert_msg(res.error == DECODE_BAD_TYPE, "%s: %s", bad[i], res.detail);
+                ASSERT_VALUE(ATTR_BATTERY, n, 50);
+        }
+        dec(BAND, bad[3]);
+        ck_assert_str_eq(res.detail, "key accuracy: expected the fix's accuracy in metres with lat and lon");
+}
+END_TEST
+
+/* key_lat/key_lon/key_accuracy and key_location read another bridge's
+ * names; the sensor's datum travels with the raw coordinates. */
+START_TEST(test_decode_location_per_sensor_keys_and_datum) {
+        size_t n = dec(BAND3, "{\"gps\":{\"la\":39.91640428,\"lo\":116.41024450,\"radius\":30}}");
+        const struct event *e = find(ATTR_LOCATION, n);
+
+        ck_assert_ptr_nonnull(e);
+        ck_assert_double_eq(e->fix.lat, 39.91640428);      /* as sent: not converted here */
+        ck_assert_double_eq(e->fix.lon, 116.41024450);
+        ck_assert_int_eq(e->fix.datum, GEO_DATUM_GCJ02);
+        n = dec(BAND4, "{\"pos\":{\"lat\":30.1,\"lon\":120.2,\"accuracy\":500}}");
+        ck_assert_ptr_nonnull(find(ATTR_LOCATION, n));
+        ck_assert_double_eq(find(ATTR_LOCATION, n)->fix.accuracy, 500);
+        /* Without the object the flat keys still count. */
+        n = dec(BAND4, "{\"lat\":30.1,\"lon\":120.2,\"accuracy\":50}");
+        ck_assert_ptr_nonnull(find(ATTR_LOCATION, n));
 }
 END_TEST
 
@@ -729,6 +802,9 @@ int main(void) {
         tcase_add_test(t, test_decode_a_stateful_sos_is_a_level_and_a_press_without_action_is_nothing);
         tcase_add_test(t, test_decode_a_bed_pad_contact_false_is_out_of_bed);
         tcase_add_test(t, test_decode_a_plug_reports_its_relay_state);
+        tcase_add_test(t, test_decode_location_object_with_its_fix_time);
+        tcase_add_test(t, test_decode_location_refuses_impossible_fixes);
+        tcase_add_test(t, test_decode_location_per_sensor_keys_and_datum);
         suite_add_tcase(s, t);
 
         tcase_add_checked_fixture(f, setup, teardown);

@@ -5,6 +5,7 @@
 #include "unit.h"
 #include "log.h"
 #include "store.h"
+#include "geo.h"
 
 #include <ftw.h>
 #include <sqlite3.h>
@@ -478,6 +479,43 @@ END_TEST
 
 /* Issue 18: history is bounded by time and by size; incidents, timelines
  * and calls are never pruned. */
+static int collect_fix(const struct store_location_row *row, void *ud) {
+        struct store_location_row *v = ud;
+        size_t i = 0;
+
+        while (v[i].at)
+                i++;
+        v[i] = *row;
+        v[i].sensor = NULL;
+        return 0;
+}
+
+/* The band's track (schema v5): each fix as the band sent it, its datum
+ * and time; the newest ones oldest first; gone after the retention. */
+START_TEST(test_store_location_track_is_kept_as_sent_and_pruned_by_age) {
+        struct store_location_row got[8] = { { 0 } };
+
+        open_store();
+        for (int i = 0; i < 5; i++) {
+                struct event_fix f = { .lat = 31.2 + i * 0.001, .lon = 121.4, .accuracy = 10 + i,
+                                       .at = i == 4 ? UINT64_C(4000) : 0, .datum = i == 4 ? GEO_DATUM_GCJ02 : 0 };
+                ck_assert_int_eq(store_location_add(st, "band", (uint64_t) (i + 1) * 1000000, &f), 0);
+        }
+        ck_assert_int_eq(store_location_foreach(st, 0, 3, collect_fix, got), 0);
+        ck_assert_uint_eq(got[0].at, 3000000);                  /* the newest three, oldest first */
+        ck_assert_uint_eq(got[2].at, 5000000);
+        ck_assert_double_eq(got[2].fix.lat, 31.204);
+        ck_assert_double_eq(got[2].fix.accuracy, 14);
+        ck_assert_int_eq(got[2].fix.datum, GEO_DATUM_GCJ02);
+        ck_assert_uint_eq(got[2].fix.at, 4000);
+        ck_assert_uint_eq(got[0].fix.at, 0);                    /* the band did not say */
+        ck_assert_int_eq(store_location_prune(st, 3000000, 100), 2);
+        reopen_store();
+        ck_assert_int_eq(scalar("SELECT count(*) FROM location"), 3);
+        ck_assert_int_eq(scalar("SELECT min(at) FROM location"), 3000000);
+}
+END_TEST
+
 START_TEST(test_store_prune_bounds_history_and_keeps_incidents) {
         struct event ev = { .sensor = 0, .attr = ATTR_MOTION, .value = 1 };
         const uint64_t DAY = USEC_PER_DAY;
@@ -582,6 +620,7 @@ int main(void) {
         tcase_add_test(t, test_store_refuses_a_file_of_garbage_without_crashing);
         tcase_add_test(t, test_store_database_is_created_private);
         tcase_add_test(t, test_store_prune_bounds_history_and_keeps_incidents);
+        tcase_add_test(t, test_store_location_track_is_kept_as_sent_and_pruned_by_age);
         suite_add_tcase(s, t);
         return run_suite(s);
 }

@@ -9,6 +9,8 @@
  * Monotonic time is MONO0 + now; the wall clock is WALL0 + now + skew, and
  * skew simulates someone (or NTP) setting the wall clock. */
 #include "unit.h"
+#include "geo.h"
+#include "incident.h"
 #include "rules.h"
 #include "util.h"
 
@@ -55,6 +57,10 @@ static const struct {
 
 static struct config *cfg;
 static struct rules *rules;
+/* The incident manager behind the rules, for the tests that follow an
+ * incident up its ladder (NULL in the others): what it decided. */
+static struct incidents *inc;
+static struct action_list acts;
 
 /* --- the driven clock and the decision log -------------------------------- */
 
@@ -111,6 +117,8 @@ static void collect(const struct decision *d, size_t n) {
         ck_assert_msg(n_seen + n <= ELEMENTSOF(seen), "decision log full");
         memcpy(&seen[n_seen], d, n * sizeof *d);
         n_seen += n;
+        for (size_t i = 0; inc && i < n; i++)
+                ck_assert_int_eq(incidents_apply(inc, &d[i], NULL, NULL, &acts), 0);
 }
 
 /* The daemon's timer: runs rules_tick() at every deadline up to t, in order,
@@ -126,6 +134,9 @@ static void advance_to(uint64_t t) {
                 uint64_t next = rules_next_deadline(rules);
                 size_t n;
 
+                if (inc && incidents_next_deadline(inc) < next)
+                        next = incidents_next_deadline(inc);
+
                 if (next == RULES_NEVER || next > mono_at(t))
                         break;
                 if (next < mono_at(now))
@@ -136,6 +147,8 @@ static void advance_to(uint64_t t) {
                 now = next - MONO0;
                 n = rules_tick(rules, mono_at(now), wall_at(now), d, ELEMENTSOF(d));
                 collect(d, n);
+                if (inc)
+                        incidents_tick(inc, mono_at(now), wall_at(now), &acts);
                 n_ticks++;
         }
         now = t;
@@ -205,6 +218,9 @@ static void start_at(uint64_t t0, const char *supervision, const char *extra) {
 }
 
 static void teardown(void) {
+        incidents_free(inc);
+        inc = NULL;
+        action_list_free(&acts);
         rules_free(rules);
         config_free(cfg);
         rules = NULL;
@@ -1360,6 +1376,182 @@ START_TEST(test_timeline_a_stateful_sos_is_one_press_and_a_fault_is_a_warning) {
 }
 END_TEST
 
+/* --- the wristband's position and the safe zone (issue 14) ---------------- */
+
+#define HOME_LAT 31.230416
+#define HOME_LON 121.473701
+#define SAFE_ZONE "[rule geofence]\nenabled = true\ncenter = 31.230416,121.473701\n"
+/* Metres per degree of latitude on the sphere geo.c uses (2 pi R / 360). */
+#define M_PER_DEG_LAT (2 * 3.14159265358979323846 * GEO_EARTH_RADIUS_M / 360)
+
+/* A fix from the band, metres north of home, taken when it arrives. */
+static size_t fix_at(uint64_t t, double north_m, double accuracy) {
+        struct decision d[RULES_MAX_DECISIONS];
+        struct event e = { .sensor = BAND, .attr = ATTR_LOCATION, .value = 1 };
+        size_t n;
+
+        advance_to(t);
+        e.mono = mono_at(now);
+        e.wall = wall_at(now);
+        e.fix = (struct event_fix) { .lat = HOME_LAT + north_m / M_PER_DEG_LAT, .lon = HOME_LON,
+                                     .accuracy = accuracy, .datum = GEO_DATUM_WGS84 };
+        n = rules_feed(rules, &e, d, ELEMENTSOF(d));
+        collect(d, n);
+        return n;
+}
+
+static const struct decision *first_of(enum decision_kind kind, enum incident_type type) {
+        for (size_t i = 0; i < n_seen; i++)
+                if (seen[i].kind == kind && seen[i].type == type)
+                        return &seen[i];
+        dump_seen();
+        ck_abort_msg("no %s %s", kind_name(kind), type_name(type));
+        return NULL;
+}
+
+static size_t count_actions(enum action_kind kind, const char *notice_or_null) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < acts.n; i++)
+                if (acts.v[i].kind == kind && (!notice_or_null || (acts.v[i].notice &&
+                                                                   strcmp(acts.v[i].notice, notice_or_null) == 0)))
+                        n++;
+        return n;
+}
+
+/* She walks out at 21:00 (within the hours, 20:00-07:00), keeps going, and
+ * the band stops reporting for a while; then walks back. Outside for the
+ * grace (10 min from the first fix outside) raises geofence, urgent; the
+ * silence is said (stale) without a new alarm; back under 270 m clears. */
+START_TEST(test_timeline_a_walk_out_of_the_safe_zone_raises_after_the_grace_and_clears_when_back) {
+        const struct decision *d;
+        struct rules_fix f;
+
+        start_at(AT(0, 20, 0), QUIET, SAFE_ZONE);
+        fix_at(AT(0, 20, 30), 40, 10);          /* at home */
+        ck_assert(rules_last_fix(rules, mono_at(now), &f));
+        ck_assert_int_eq(f.at_home, 1);
+        fix_at(AT(0, 21, 0), 350, 10);          /* outside: the grace starts */
+        fix_at(AT(0, 21, 5), 600, 10);
+        fix_at(AT(0, 21, 9), 900, 1500);        /* a cell fix: worse than min_accuracy, moves nothing */
+        advance_to(AT(0, 21, 30));
+        d = first_of(DECISION_RAISE, INCIDENT_GEOFENCE);
+        ck_assert_uint_eq(d->mono, mono_at(AT(0, 21, 10)));
+        ck_assert_int_eq(d->severity, SEVERITY_URGENT);
+        ck_assert_uint_eq(d->sensor, BAND);
+        ck_assert_uint_eq(d->since_wall, wall_at(AT(0, 21, 0)));      /* when she left */
+        ck_assert_double_eq_tol(d->value, 600, 1);                    /* the last usable fix */
+        ck_assert(!d->stale);
+        ck_assert(rules_last_fix(rules, mono_at(now), &f));
+        ck_assert_int_eq(f.at_home, 0);
+        ck_assert_double_eq_tol(f.distance_m, 900, 1);                /* the last known, any accuracy */
+        ck_assert_uint_eq(f.age, MINS(21));
+        /* No usable fix since 21:05: stale at 21:20, on the record (not a second incident). */
+        ck_assert_uint_eq(count(DECISION_RAISE, INCIDENT_GEOFENCE), 2);
+        ck_assert(seen[n_seen - 1].stale);
+        ck_assert_uint_eq(seen[n_seen - 1].mono, mono_at(AT(0, 21, 20)));
+        fix_at(AT(0, 21, 40), 280, 10);         /* nearer, but not clearly back: nothing */
+        expect_none(DECISION_CLEAR, ANY);
+        fix_at(AT(0, 21, 50), 100, 10);
+        d = the_one(DECISION_CLEAR, INCIDENT_GEOFENCE, AT(0, 21, 50), 0);
+        ck_assert_uint_eq(d->since_wall, wall_at(AT(0, 21, 0)));
+        expect_none(DECISION_RAISE, INCIDENT_NIGHT_EXIT);
+}
+END_TEST
+
+/* The same walk in the afternoon, outside the hours: nothing; and with the
+ * rule off (the standard profile without [rule geofence]) never. */
+START_TEST(test_timeline_a_walk_in_the_day_or_without_the_rule_raises_nothing) {
+        start_at(AT(0, 13, 0), QUIET, SAFE_ZONE);
+        fix_at(AT(0, 14, 0), 2000, 10);
+        fix_at(AT(0, 15, 0), 3000, 10);
+        fix_at(AT(0, 16, 0), 100, 10);
+        advance_to(AT(0, 19, 0));
+        expect_none(DECISION_RAISE, INCIDENT_GEOFENCE);
+        teardown();
+        start_at(AT(0, 20, 0), QUIET, "[rule geofence]\ncenter = 31.230416,121.473701\n");
+        fix_at(AT(0, 21, 0), 2000, 10);
+        advance_to(AT(0, 23, 0));
+        expect_none(DECISION_RAISE, ANY);
+}
+END_TEST
+
+/* The night walk of a resident with dementia (high profile: night exit on,
+ * return within 5 min; the safe zone on). The door at 02:14, the band's
+ * fixes moving away, the urgent ladder (volunteer, grid, the center), the
+ * safe zone joining the night exit as one incident that the center gets as
+ * an update (the band: the position), a volunteer's ack, the walk back:
+ * cleared on the timeline, and still one incident. */
+START_TEST(test_timeline_a_night_walk_is_one_incident_up_the_ladder_and_cleared_when_she_is_back) {
+        const struct decision *d;
+        const char *id;
+        char text[64];
+
+        start_at(AT(0, 21, 0), QUIET,
+                 "[resident]\nname = Ye\naddress = Doutan 3-2-301\nrisk = high\n" SAFE_ZONE
+                 "[contact wang]\nrole = volunteer\nname = Wang\ntopic = c/wang\n"
+                 "[contact li]\nrole = grid\nname = Li\ntopic = c/li\n"
+                 "[dispatch]\nurl = https://dispatch.example.org/api/v1/alarms\n");
+        ck_assert_int_eq(incidents_new(cfg, &cfg->rules, &inc), 0);
+        motion_at(AT(0, 21, 30), BEDROOM);
+        fix_at(AT(0, 21, 31), 30, 8);
+        door_at(AT(1, 2, 14), true);
+        door_at(AT_S(1, 2, 14, 30), false);
+        fix_at(AT(1, 2, 16), 200, 10);          /* in the street, still inside */
+        fix_at(AT(1, 2, 18), 420, 10);          /* outside: the grace runs from here */
+        advance_to(AT_S(1, 2, 19, 1));
+        d = the_one(DECISION_RAISE, INCIDENT_NIGHT_EXIT, AT(1, 2, 19), SECS(1));
+        ck_assert_uint_eq(d->sensor, DOOR);
+        ck_assert_uint_eq(count_actions(ACT_NOTIFY, "alert"), 1);       /* the volunteer at once */
+        fix_at(AT(1, 2, 22), 700, 10);
+        fix_at(AT(1, 2, 26), 1000, 10);
+        advance_to(AT(1, 2, 29));
+        /* The ladder: grid at 1 min (then repeats to both), the center at 3 min. */
+        ck_assert_uint_eq(count_actions(ACT_NOTIFY, "alert"), 2);
+        ck_assert_uint_gt(count_actions(ACT_NOTIFY, "repeat"), 0);
+        /* 10 min outside: the fence joins the open night exit (the band as
+         * its sensor: an update call, with the position), no geofence. */
+        ck_assert_uint_eq(count(DECISION_RAISE, INCIDENT_NIGHT_EXIT), 2);
+        ck_assert_uint_eq(seen[n_seen - 1].sensor, BAND);
+        ck_assert_uint_eq(seen[n_seen - 1].mono, mono_at(AT(1, 2, 28)));
+        expect_none(DECISION_RAISE, INCIDENT_GEOFENCE);
+        ck_assert_uint_eq(incidents_open_count(inc), 1);
+        ck_assert_uint_eq(count_actions(ACT_CALL, NULL), 2);
+        for (size_t i = 0, k = 0; i < acts.n; i++)
+                if (acts.v[i].kind == ACT_CALL && k++ == 0) {
+                        ck_assert(!acts.v[i].update);                   /* 02:22, the door's */
+                        ck_assert_uint_eq(acts.v[i].wall, wall_at(AT(1, 2, 22)));
+                } else if (acts.v[i].kind == ACT_CALL) {
+                        ck_assert(acts.v[i].update);                    /* 02:28, the band's */
+                        ck_assert_uint_eq(acts.v[i].sensor, BAND);
+                }
+        id = incidents_open_id(inc, INCIDENT_NIGHT_EXIT);
+        ck_assert_ptr_nonnull(id);
+        snprintf(text, sizeof text, "%s", id);
+        advance_to(AT(1, 2, 31));
+        ck_assert_int_eq(incidents_ack(inc, text, "ack", "wang", "mqtt", NULL, mono_at(now), wall_at(now), &acts),
+                         ACK_APPLIED);
+        fix_at(AT(1, 2, 40), 800, 10);          /* Wang finds her; they walk back */
+        fix_at(AT(1, 2, 50), 350, 10);
+        fix_at(AT(1, 2, 55), 60, 10);           /* home */
+        d = the_one(DECISION_CLEAR, INCIDENT_NIGHT_EXIT, AT(1, 2, 55), 0);
+        ck_assert_uint_eq(d->sensor, BAND);
+        expect_none(DECISION_RAISE, INCIDENT_GEOFENCE);
+        expect_none(DECISION_CLEAR, INCIDENT_GEOFENCE);
+        ck_assert_uint_eq(incidents_open_count(inc), 1);        /* cleared, open until Wang closes it */
+        size_t cleared = 0;
+        for (size_t i = 0; i < acts.n; i++)
+                if (acts.v[i].kind == ACT_TIMELINE && strcmp(acts.v[i].event, "cleared") == 0)
+                        cleared++;
+        ck_assert_uint_eq(cleared, 1);
+        door_at(AT(1, 2, 56), true);
+        door_at(AT_S(1, 2, 56, 10), false);
+        motion_at(AT(1, 2, 57), LIVING);
+        advance_to(AT(1, 4, 0));
+        ck_assert_uint_eq(count(DECISION_RAISE, ANY), 2);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("timeline");
         TCase *t;
@@ -1411,6 +1603,13 @@ int main(void) {
         tcase_add_test(t, test_timeline_bed_exit_is_off_in_standard_and_set_by_its_rule);
         tcase_add_test(t, test_timeline_a_bridge_offline_is_one_warning_not_one_per_device);
         tcase_add_test(t, test_timeline_a_stateful_sos_is_one_press_and_a_fault_is_a_warning);
+        suite_add_tcase(s, t);
+
+        t = tcase_create("location");
+        tcase_add_checked_fixture(t, NULL, teardown);
+        tcase_add_test(t, test_timeline_a_walk_out_of_the_safe_zone_raises_after_the_grace_and_clears_when_back);
+        tcase_add_test(t, test_timeline_a_walk_in_the_day_or_without_the_rule_raises_nothing);
+        tcase_add_test(t, test_timeline_a_night_walk_is_one_incident_up_the_ladder_and_cleared_when_she_is_back);
         suite_add_tcase(s, t);
 
         t = tcase_create("clock and profiles");
