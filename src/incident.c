@@ -24,6 +24,7 @@ struct incident {
         enum health_problem problem;    /* a problem of the hub itself: part of the key */
         enum inc_state state;
         bool called;                    /* a call to the center exists for it */
+        uint32_t reported;              /* bit per [receiver] (DC-09) it was reported to */
         bool silenced;                  /* a person answered: the local siren may stop */
         enum severity severity;
         uint64_t opened_at;             /* wall */
@@ -310,7 +311,24 @@ static struct incident *new_incident(struct incidents *m, const struct decision 
         return o;
 }
 
-static void close_incident(struct incidents *m, struct incident *o) {
+/* The receivers it was reported to get its restore (DC-09 3xxx / xH). */
+static void restore_reports(struct action_list *out, const struct incident *o, uint64_t wall) {
+        for (unsigned i = 0; i < 32; i++) {
+                struct action *a;
+                if (!(o->reported & (1u << i)) || !(a = act(out, ACT_CALL, o, wall)))
+                        continue;
+                a->target = TARGET_RECEIVER;
+                a->receiver = i;
+                a->restore = true;
+                a->type = o->first.type;
+                a->sensor = o->first.sensor;
+                a->why = o->first;
+                snprintf(a->text, sizeof a->text, "%s", o->reason);
+        }
+}
+
+static void close_incident(struct incidents *m, struct action_list *out, struct incident *o, uint64_t wall) {
+        restore_reports(out, o, wall);
         forget(m, o);
 }
 
@@ -417,6 +435,24 @@ static void call(struct action_list *out, struct incident *o, const struct decis
         snprintf(a->text, sizeof a->text, "%s", reason);
 }
 
+/* A report to a [receiver] (DC-09), once per incident and receiver. */
+static void report(struct action_list *out, struct incident *o, const struct decision *d, unsigned receiver,
+                   const char *reason) {
+        struct action *a;
+
+        if (receiver >= 32 || (o->reported & (1u << receiver)))
+                return;
+        o->reported |= 1u << receiver;
+        if (!(a = act(out, ACT_CALL, o, d->wall)))
+                return;
+        a->target = TARGET_RECEIVER;
+        a->receiver = receiver;
+        a->type = d->type;
+        a->sensor = d->sensor;
+        a->why = *d;
+        snprintf(a->text, sizeof a->text, "%s", reason);
+}
+
 /* Where a warning's "told maintenance" time is kept: per device, and per
  * problem of the hub itself. */
 static size_t warn_slot(const struct incidents *m, const struct incident *o) {
@@ -432,7 +468,12 @@ static void escalate(struct incidents *m, struct action_list *out, struct incide
         uint64_t *warned = &m->warned[warn_slot(m, o)];
 
         for (size_t i = 0; i < n; i++) {
-                if (a[i].kind == LADDER_CALL) {
+                if (a[i].kind == LADDER_CALL && a[i].target == TARGET_RECEIVER) {
+                        struct decision d = o->first;
+                        d.wall = wall;
+                        d.mono = mono;
+                        report(out, o, &d, a[i].receiver, o->reason);
+                } else if (a[i].kind == LADDER_CALL) {
                         struct decision d = o->first;
                         if (o->called)
                                 continue;       /* made before a restart */
@@ -465,14 +506,16 @@ static void start_ladder(struct incidents *m, struct action_list *out, struct in
         ladder_start(&o->ladder, d->mono);
         n = ladder_tick(&o->ladder, esc_of(m, o), d->mono, a, ELEMENTSOF(a));
         for (size_t i = 0; i < n; i++)
-                if (a[i].kind == LADDER_CALL && !o->called) {
+                if (a[i].kind == LADDER_CALL && a[i].target == TARGET_RECEIVER)
+                        report(out, o, d, a[i].receiver, o->reason);
+                else if (a[i].kind == LADDER_CALL && !o->called) {
                         if (!first_row)
                                 timeline(out, o, d->wall, "called", "ladder", "ladder", o->reason);
                         call(out, o, d, false, o->reason);
                 }
         /* The call is placed; the rest of the step's actions are notices. */
         for (size_t i = 0; i < n; i++)
-                if (a[i].kind != LADDER_CALL && a[i].target != TARGET_DISPATCH)
+                if (a[i].kind != LADDER_CALL && a[i].target != TARGET_DISPATCH && a[i].target != TARGET_RECEIVER)
                         escalate(m, out, o, d->mono, d->wall, &a[i], 1);
 }
 
@@ -601,7 +644,7 @@ static int incident_cancel(struct incidents *m, struct action_list *out, const s
         timeline(out, o, d->wall, "cancelled", actor, channel, reason);
         alert(out, o, d, "cancelled", reason);
         m->stats.cancelled++;
-        close_incident(m, o);
+        close_incident(m, out, o, d->wall);
         return 0;
 }
 
@@ -658,6 +701,15 @@ int incidents_restore(struct incidents *m, const struct incident_record *rec) {
         snprintf(o->id, sizeof o->id, "%s", rec->id);
         o->calls = rec->calls;
         o->called = rec->calls > 0;
+        /* Which receivers had it is not stored: an incident with calls is
+         * taken as reported to every receiver of its ladder (a restore too
+         * many is harmless; a missing one leaves an alarm standing). */
+        if (o->called) {
+                const struct escalation_conf *e = esc_of(m, o);
+                for (unsigned i = 0; i < e->n_steps; i++)
+                        if (e->steps[i].target == TARGET_RECEIVER && e->steps[i].receiver < 32)
+                                o->reported |= 1u << e->steps[i].receiver;
+        }
         /* Who answered is in the timeline: the siren stays quiet after a
          * restart only if a person had. */
         o->silenced = o->state == STATE_ONSITE || (o->state == STATE_ACKED && rec->person_answered);
@@ -813,7 +865,7 @@ enum ack_result incidents_ack(struct incidents *m, const char *id, const char *a
                 inform_reached(m, out, o, what, wall, state);
                 (void) act(out, ACT_DROP_NOTICES, o, wall);
                 m->stats.closed++;
-                close_incident(m, o);
+                close_incident(m, out, o, wall);
                 return ACK_APPLIED;
         }
         o->state = to;

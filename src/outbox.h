@@ -21,10 +21,12 @@ struct config;
 struct store;
 struct https;
 struct outbox;
+struct dc09link;
 
 enum call_kind {
         CALL_ALARM,             /* to the grid dispatch center, anju.alarm.v1 over HTTPS */
         CALL_WEBHOOK,           /* a contact's notice to a webhook (WeCom, DingTalk, JSON) */
+        CALL_DC09,              /* a report to a [receiver NAME] in SIA DC-09 (dc09link.h); url: NAME */
         _CALL_KIND_MAX,
         _CALL_KIND_INVALID = -1,
 };
@@ -74,6 +76,10 @@ typedef void (*outbox_test_fn)(bool delivered, long status, const char *case_id,
 int outbox_test_call(struct outbox *ob, const char *body, outbox_test_fn done, void *userdata);
 /* The asker went away: its test call ends without telling anyone. */
 void outbox_forget_test(struct outbox *ob, void *userdata);
+
+/* The DC-09 transport the CALL_DC09 calls go through (borrowed; NULL:
+ * they wait). Set before outbox_replay(). */
+void outbox_set_dc09(struct outbox *ob, struct dc09link *link);
 
 /* Calls not yet delivered (in memory). */
 size_t outbox_pending(const struct outbox *ob);
