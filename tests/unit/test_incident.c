@@ -121,6 +121,12 @@ static void line_of(const struct action *a, char *buf, size_t n) {
                 snprintf(p, left, "TL %s %s %s/%s '%s'", a->incident, a->event, a->actor, a->channel, a->text);
                 break;
         case ACT_CALL:
+                if (a->target == TARGET_RECEIVER) {
+                        snprintf(p, left, "REPORT %s %s%s %s sensor=%s", a->incident, cfg->receivers[a->receiver].id,
+                                 a->restore ? " restore" : "", incident_type_to_string(a->type),
+                                 sensor_name(a->sensor));
+                        break;
+                }
                 snprintf(p, left, "CALL %s seq=%u%s %s sensor=%s", a->incident, a->sequence,
                          a->update ? " update" : "", incident_type_to_string(a->type), sensor_name(a->sensor));
                 break;
@@ -1207,6 +1213,37 @@ START_TEST(test_rekeyed_fire_gets_its_power_restored_row) {
 }
 END_TEST
 
+/* Issue 15: a ladder step "receiver:NAME" reports the incident to that
+ * DC-09 receiver once, and closing the incident sends its restore there. */
+static size_t count_lines(const char *want) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < n_lines; i++)
+                n += matches(lines[i], want);
+        return n;
+}
+
+START_TEST(test_receiver_step_reports_once_and_closing_sends_the_restore) {
+        teardown();
+        setup_with("[receiver arc]\nprotocol = dc09\nhost = 127.0.0.1\nport = 5100\naccount = 1234\n"
+                   "[escalation urgent]\nladder = receiver:arc 0s, volunteer 60s, receiver:arc 120s\n");
+        raise_at(0, INCIDENT_WATER_LEAK, SEVERITY_URGENT, "leak");
+        collect();
+        ck_assert_msg(count_lines("@0 REPORT T-1 arc water_leak sensor=leak") == 1, "%s", dump(0));
+        ck_assert_msg(count_lines("* CALL *") == 0, "no dispatch step, no call:%s", dump(0));
+        n_lines = 0;
+        drive_to(200);
+        collect();
+        ck_assert_msg(count_lines("* REPORT *") == 0, "reported twice:%s", dump(0));
+        ck_assert_msg(count_lines("* NOTIFY T-1 li *") >= 1, "%s", dump(0));
+        n_lines = 0;
+        ck_assert_int_eq(ack_at(210, "T-1", "resolved", "zhao", "ctl", NULL), ACK_APPLIED);
+        collect();
+        ck_assert_msg(count_lines("@210 REPORT T-1 arc restore water_leak sensor=leak") == 1, "%s", dump(0));
+        n_lines = 0;
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("incident");
         TCase *t = tcase_create("incident");
@@ -1246,6 +1283,7 @@ int main(void) {
         tcase_add_test(t, test_rekey_gives_an_open_incident_a_new_id);
         tcase_add_test(t, test_relay_switched_is_on_the_record_of_the_fire_that_cut_it);
         tcase_add_test(t, test_rekeyed_fire_gets_its_power_restored_row);
+        tcase_add_test(t, test_receiver_step_reports_once_and_closing_sends_the_restore);
         suite_add_tcase(s, t);
         return run_suite(s);
 }
