@@ -311,12 +311,38 @@ START_TEST(test_anjuctl_test_receiver_sends_602_and_prints_the_ack) {
 }
 END_TEST
 
+/* transport = udp: one datagram, the answer in one datagram. */
+START_TEST(test_fire_over_udp_is_acked) {
+        struct h_rig r;
+        struct proc *rx;
+        char c[1024];
+        int port = 0;
+        json_t *f;
+
+        rx = receiver_at(&port, KEY_HEX, NULL);
+        h_rig_up(&r, &(struct h_rig_opts) { .config = conf(c, sizeof c, port, "transport = udp"),
+                                             .secrets = key_secret });
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        f = next_frame(rx, "\"ADM-CID\"", 10000);
+        ck_assert_msg(f != NULL, "no report reached the receiver");
+        ck_assert_str_eq(js(f, "transport"), "udp");
+        ck_assert_str_eq(js(f, "verdict"), "ACK");
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(f, "event"), "code")), "110");
+        ck_assert_int_eq(ev_int(f, "zone"), 1);
+        json_decref(f);
+        ck_assert_int_eq(h_rig_db_wait(&r, "SELECT count(*) FROM deliveries WHERE kind = 'dc09'", 1, 10000), 1);
+        h_rig_down(&r);
+        h_stop(rx, SIGTERM);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("dc09-live");
         TCase *t = tcase_create("live");
 
         tcase_set_timeout(t, 180);
         tcase_add_test(t, test_fire_reaches_the_receiver_as_contact_id_1110_in_its_zone_and_is_acked);
+        tcase_add_test(t, test_fire_over_udp_is_acked);
         tcase_add_test(t, test_sos_then_resolve_sends_the_restore);
         tcase_add_test(t, test_wrong_key_is_naked_and_nothing_is_claimed_delivered);
         tcase_add_test(t, test_supervision_nulls_arrive_and_are_acked);
