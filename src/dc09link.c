@@ -188,8 +188,9 @@ static int send_frame(struct dc09link_req *q) {
         return 0;
 }
 
-/* One whole frame from the receiver: the answer, or not ours. */
-static void on_frame(struct dc09link_req *q, const char *buf, size_t len) {
+/* One whole frame from the receiver: the answer, or not ours. True if it
+ * ended the message (q is gone). */
+static bool on_frame(struct dc09link_req *q, const char *buf, size_t len) {
         const struct receiver_conf *c = q->rx->conf;
         struct dc09_msg *m = malloc(sizeof *m);
         char answer[64], why[200];
@@ -197,12 +198,12 @@ static void on_frame(struct dc09link_req *q, const char *buf, size_t len) {
 
         if (!m) {
                 finish(q, false, NULL, "out of memory");
-                return;
+                return true;
         }
         if (dc09_parse(buf, len, c->key_len ? c->key : NULL, c->key_len, m) < 0) {
                 log_debug("dc09: unreadable answer from %s ignored: %s", c->id, dc09_error_to_string(m->error));
                 free(m);
-                return;
+                return false;
         }
         v = dc09_answer_verdict(m, q->seq, c->account, c->key_len > 0);
         switch (v) {
@@ -210,7 +211,7 @@ static void on_frame(struct dc09link_req *q, const char *buf, size_t len) {
                 snprintf(answer, sizeof answer, "ACK %04u from %s", q->seq, c->id);
                 free(m);
                 finish(q, true, answer, NULL);
-                return;
+                return true;
         case DC09_VERDICT_NAK: {
                 long long skew = m->has_timestamp ? (long long) (m->timestamp - (int64_t) time(NULL)) : 0;
                 q->naks++;
@@ -221,20 +222,22 @@ static void on_frame(struct dc09link_req *q, const char *buf, size_t len) {
                 if (q->naks >= DC09LINK_NAK_MAX) {
                         snprintf(why, sizeof why, "NAK %u times (timestamp window or key)", q->naks);
                         finish(q, false, NULL, why);
-                        return;
+                        return true;
                 }
                 /* Again with a fresh timestamp, on the same connection. */
-                if (send_frame(q) < 0)
+                if (send_frame(q) < 0) {
                         finish(q, false, NULL, q->why);
-                return;
+                        return true;
+                }
+                return false;
         }
         case DC09_VERDICT_DUH:
                 free(m);
                 finish(q, false, NULL, "DUH: the receiver could not process it");
-                return;
+                return true;
         default:
                 free(m);
-                return;
+                return false;
         }
 }
 
@@ -272,8 +275,9 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                         return 0;
                 }
                 if (udp) {
-                        on_frame(q, q->in, (size_t) r);         /* a datagram is a frame */
-                        return 0;       /* q may be gone */
+                        if (on_frame(q, q->in, (size_t) r))     /* a datagram is a frame */
+                                return 0;
+                        continue;
                 }
                 q->in_len += (size_t) r;
                 while ((found = dc09_frame_find(q->in, q->in_len, &st, &fl)) != 0) {
@@ -286,8 +290,8 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                         memcpy(frame, q->in + st, fl);
                         memmove(q->in, q->in + st + fl, q->in_len - st - fl);
                         q->in_len -= st + fl;
-                        on_frame(q, frame, fl);
-                        return 0;       /* q may be gone; more comes with the next wake-up */
+                        if (on_frame(q, frame, fl))
+                                return 0;       /* q is gone */
                 }
                 if (q->in_len == sizeof q->in)
                         q->in_len = 0;  /* garbage without a frame: drop it */

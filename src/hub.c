@@ -313,6 +313,8 @@ static void on_receiver_health(unsigned receiver, bool bad, unsigned failures, v
 
         if (receiver < 32)
                 h->receivers_down = bad ? before | (1u << receiver) : before & ~(1u << receiver);
+        if (!bad && receiver < h->cfg->n_receivers)
+                outbox_receiver_restored(h->outbox, h->cfg->receivers[receiver].id);
         if (!h->incidents || (before != 0) == (h->receivers_down != 0))
                 return;
         if (bad && receiver < h->cfg->n_receivers)

@@ -518,6 +518,12 @@ void outbox_link_restored(struct outbox *ob) {
                         (void) sd_event_source_set_time_relative(c->retry, 0);
 }
 
+void outbox_receiver_restored(struct outbox *ob, const char *name) {
+        for (struct call *c = ob->calls; c; c = c->next)
+                if (c->retry && c->kind == CALL_DC09 && c->url && strcmp(c->url, name) == 0)
+                        (void) sd_event_source_set_time_relative(c->retry, 0);
+}
+
 void outbox_set_callbacks(struct outbox *ob, outbox_taken_fn taken, outbox_problem_fn problem, void *userdata) {
         ob->taken = taken;
         ob->problem = problem;

@@ -62,6 +62,9 @@ int outbox_drop_notices(struct outbox *ob, const char *incident);
 /* The link to the center is back: calls waiting for their backoff go now. */
 void outbox_link_restored(struct outbox *ob);
 
+/* A [receiver NAME] answers again: its reports waiting for their backoff go now. */
+void outbox_receiver_restored(struct outbox *ob, const char *name);
+
 /* A center took charge of incident (its case id). */
 typedef void (*outbox_taken_fn)(const char *incident, const char *case_id, void *userdata);
 /* The center refuses calls (bad: true, with the HTTP status), or accepts
