@@ -336,6 +336,35 @@ START_TEST(test_fire_over_udp_is_acked) {
 }
 END_TEST
 
+/* The periodic test report: a 602 every test_interval of the hub's clock. */
+START_TEST(test_periodic_602_test_reports_arrive) {
+        struct h_rig r;
+        struct proc *rx;
+        char c[1024], *at;
+        int port = 0;
+        json_t *f;
+
+        rx = receiver_at(&port, KEY_HEX, NULL);
+        conf(c, sizeof c, port, NULL);
+        at = strstr(c, "test_interval = 0s");
+        /* 1 min of the hub's clock: 1 s at --time-scale 60 */
+        snprintf(at, sizeof c - (size_t) (at - c),
+                 "test_interval = 1m\n[escalation critical]\nladder = receiver:arc 0s\n");
+        h_rig_up(&r, &(struct h_rig_opts) { .scale = "60", .config = c, .secrets = key_secret });
+        for (int i = 0; i < 2; i++) {
+                f = next_frame(rx, "\"ADM-CID\"", 10000);
+                ck_assert_msg(f != NULL, "test report %d did not arrive", i + 1);
+                ck_assert_str_eq(js(f, "verdict"), "ACK");
+                ck_assert_str_eq(json_string_value(json_object_get(json_object_get(f, "event"), "code")), "602");
+                ck_assert_int_eq(ev_int(f, "qualifier"), 1);
+                ck_assert_int_eq(ev_int(f, "zone"), 0);
+                json_decref(f);
+        }
+        h_rig_down(&r);
+        h_stop(rx, SIGTERM);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("dc09-live");
         TCase *t = tcase_create("live");
@@ -346,6 +375,7 @@ int main(void) {
         tcase_add_test(t, test_sos_then_resolve_sends_the_restore);
         tcase_add_test(t, test_wrong_key_is_naked_and_nothing_is_claimed_delivered);
         tcase_add_test(t, test_supervision_nulls_arrive_and_are_acked);
+        tcase_add_test(t, test_periodic_602_test_reports_arrive);
         tcase_add_test(t, test_fallback_after_three_failures_and_a_warning_for_maintenance);
         tcase_add_test(t, test_anjuctl_test_receiver_sends_602_and_prints_the_ack);
         tcase_add_test(t, test_receiver_down_for_an_hour_then_everything_once_in_order);
