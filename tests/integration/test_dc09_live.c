@@ -365,6 +365,61 @@ START_TEST(test_periodic_602_test_reports_arrive) {
 }
 END_TEST
 
+/* A NAK (here the receiver's first answer) is re-sent at once with the
+ * same sequence and a fresh timestamp, and the ACK to it delivers. */
+START_TEST(test_nak_is_resent_with_a_fresh_timestamp_and_then_delivered) {
+        static const char *const nak_once[] = { "--nak-first", "1", NULL };
+        struct h_rig r;
+        struct proc *rx;
+        char c[1024];
+        int port = 0;
+        json_t *a, *b;
+
+        rx = receiver_at(&port, KEY_HEX, nak_once);
+        h_rig_up(&r, &(struct h_rig_opts) { .config = conf(c, sizeof c, port, NULL), .secrets = key_secret });
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        a = next_frame(rx, "\"ADM-CID\"", 10000);
+        b = next_frame(rx, "\"ADM-CID\"", 10000);
+        ck_assert_msg(a && b, "no resend after the NAK");
+        ck_assert_str_eq(js(a, "verdict"), "NAK");
+        ck_assert_str_eq(js(b, "verdict"), "ACK");
+        ck_assert_int_eq(json_integer_value(json_object_get(a, "seq")), json_integer_value(json_object_get(b, "seq")));
+        ck_assert_int_ge(json_integer_value(json_object_get(b, "timestamp")),
+                         json_integer_value(json_object_get(a, "timestamp")));
+        json_decref(a);
+        json_decref(b);
+        ck_assert_msg(h_wait_line(r.anjud, "refused seq", 10000), "anjud did not log the NAK");
+        ck_assert_int_eq(h_rig_db_wait(&r, "SELECT count(*) FROM deliveries WHERE kind = 'dc09'", 1, 10000), 1);
+        ck_assert_int_eq(h_rig_db(&r, "SELECT attempts FROM deliveries WHERE kind = 'dc09'"), 1);
+        h_rig_down(&r);
+        h_stop(rx, SIGTERM);
+}
+END_TEST
+
+/* format = sia: SIA-DCS, fire alarm FA with the zone as address. */
+START_TEST(test_sia_format_reports_fa_in_the_zone) {
+        struct h_rig r;
+        struct proc *rx;
+        char c[1024];
+        int port = 0;
+        json_t *f;
+
+        rx = receiver_at(&port, KEY_HEX, NULL);
+        h_rig_up(&r, &(struct h_rig_opts) { .config = conf(c, sizeof c, port, "format = sia"),
+                                             .secrets = key_secret });
+        h_rig_pub(&r, "zigbee2mqtt/bedroom_smoke", SMOKE_ON);
+        f = next_frame(rx, "\"SIA-DCS\"", 10000);
+        ck_assert_msg(f != NULL, "no report reached the receiver");
+        ck_assert_str_eq(js(f, "verdict"), "ACK");
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(f, "event"), "code")), "FA");
+        ck_assert_int_eq(ev_int(f, "group"), 1);
+        ck_assert_int_eq(ev_int(f, "zone"), 2);
+        json_decref(f);
+        h_rig_down(&r);
+        h_stop(rx, SIGTERM);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("dc09-live");
         TCase *t = tcase_create("live");
@@ -372,6 +427,8 @@ int main(void) {
         tcase_set_timeout(t, 180);
         tcase_add_test(t, test_fire_reaches_the_receiver_as_contact_id_1110_in_its_zone_and_is_acked);
         tcase_add_test(t, test_fire_over_udp_is_acked);
+        tcase_add_test(t, test_nak_is_resent_with_a_fresh_timestamp_and_then_delivered);
+        tcase_add_test(t, test_sia_format_reports_fa_in_the_zone);
         tcase_add_test(t, test_sos_then_resolve_sends_the_restore);
         tcase_add_test(t, test_wrong_key_is_naked_and_nothing_is_claimed_delivered);
         tcase_add_test(t, test_supervision_nulls_arrive_and_are_acked);
