@@ -25,6 +25,7 @@ struct incident {
         enum inc_state state;
         bool called;                    /* a call to the center exists for it */
         uint32_t reported;              /* bit per [receiver] (DC-09) it was reported to */
+        uint32_t restored;              /* ... and sent the restore since (the condition cleared) */
         bool silenced;                  /* a person answered: the local siren may stop */
         enum severity severity;
         uint64_t opened_at;             /* wall */
@@ -311,11 +312,15 @@ static struct incident *new_incident(struct incidents *m, const struct decision 
         return o;
 }
 
-/* The receivers it was reported to get its restore (DC-09 3xxx / xH). */
-static void restore_reports(struct action_list *out, const struct incident *o, uint64_t wall) {
+/* The receivers it was reported to get its restore (DC-09 3xxx / xH),
+ * once: when its condition clears, else when it closes. */
+static void restore_reports(struct action_list *out, struct incident *o, uint64_t wall) {
+        uint32_t due = o->reported & ~o->restored;
+
+        o->restored |= due;
         for (unsigned i = 0; i < 32; i++) {
                 struct action *a;
-                if (!(o->reported & (1u << i)) || !(a = act(out, ACT_CALL, o, wall)))
+                if (!(due & (1u << i)) || !(a = act(out, ACT_CALL, o, wall)))
                         continue;
                 a->target = TARGET_RECEIVER;
                 a->receiver = i;
@@ -453,6 +458,20 @@ static void report(struct action_list *out, struct incident *o, const struct dec
         snprintf(a->text, sizeof a->text, "%s", reason);
 }
 
+/* The condition came back after its restore: the receivers hear the
+ * alarm again. */
+static void report_again(struct action_list *out, struct incident *o, const struct decision *d,
+                         const char *reason) {
+        uint32_t again = o->restored;
+
+        for (unsigned i = 0; i < 32; i++)
+                if (again & (1u << i)) {
+                        o->reported &= ~(1u << i);
+                        o->restored &= ~(1u << i);
+                        report(out, o, d, i, reason);
+                }
+}
+
 /* Where a warning's "told maintenance" time is kept: per device, and per
  * problem of the hub itself. */
 static size_t warn_slot(const struct incidents *m, const struct incident *o) {
@@ -566,6 +585,7 @@ static int incident_raise(struct incidents *m, struct action_list *out, const st
                 return raise_new(m, out, d, reason);
         if (o->state == STATE_PREALARM)
                 return promote(m, out, o, d, reason);
+        report_again(out, o, d, reason);
         /* A later fall's window ran out: its prompt stops, it is on record. */
         if (d->type == INCIDENT_FALL)
                 prompt(m, out, o, false, d->wall);
@@ -599,6 +619,9 @@ static int incident_clear(struct incidents *m, struct action_list *out, const st
         say_log(out, o, false, "incident %s: %s; it stays open until a responder closes it", o->id,
                 words_loggable(d->type, reason));
         timeline(out, o, d->wall, "cleared", sensor_id(m, d->sensor), "rule", reason);
+        /* The zone the centre was told about is clear: its restore now. */
+        if (d->sensor == o->first.sensor)
+                restore_reports(out, o, d->wall);
         return 0;
 }
 

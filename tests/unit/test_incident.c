@@ -1244,6 +1244,36 @@ START_TEST(test_receiver_step_reports_once_and_closing_sends_the_restore) {
 }
 END_TEST
 
+/* The condition clears: the restore goes then (the incident stays open);
+ * it comes back: the alarm again; the close then sends its restore once. */
+START_TEST(test_receiver_gets_the_restore_when_the_condition_clears_and_the_alarm_if_it_returns) {
+        teardown();
+        setup_with("[receiver arc]\nprotocol = dc09\nhost = 127.0.0.1\nport = 5100\naccount = 1234\n"
+                   "[escalation urgent]\nladder = receiver:arc 0s, volunteer 0s\n");
+        raise_at(0, INCIDENT_WATER_LEAK, SEVERITY_URGENT, "leak");
+        collect();
+        ck_assert_msg(count_lines("@0 REPORT T-1 arc water_leak sensor=leak") == 1, "%s", dump(0));
+        n_lines = 0;
+        apply_at(30, dec(DECISION_CLEAR, INCIDENT_WATER_LEAK, SEVERITY_URGENT, "leak", 30));
+        collect();
+        ck_assert_msg(count_lines("@30 REPORT T-1 arc restore water_leak sensor=leak") == 1, "%s", dump(0));
+        n_lines = 0;
+        raise_at(40, INCIDENT_WATER_LEAK, SEVERITY_URGENT, "leak");
+        collect();
+        ck_assert_msg(count_lines("@40 REPORT T-1 arc water_leak sensor=leak") == 1, "%s", dump(0));
+        n_lines = 0;
+        raise_at(45, INCIDENT_WATER_LEAK, SEVERITY_URGENT, "leak");
+        collect();
+        ck_assert_msg(count_lines("* REPORT *") == 0, "reported twice:%s", dump(0));
+        n_lines = 0;
+        apply_at(50, dec(DECISION_CLEAR, INCIDENT_WATER_LEAK, SEVERITY_URGENT, "leak", 50));
+        ck_assert_int_eq(ack_at(60, "T-1", "resolved", "zhao", "ctl", NULL), ACK_APPLIED);
+        collect();
+        ck_assert_msg(count_lines("* REPORT T-1 arc restore *") == 1, "one restore:%s", dump(0));
+        n_lines = 0;
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("incident");
         TCase *t = tcase_create("incident");
@@ -1284,6 +1314,7 @@ int main(void) {
         tcase_add_test(t, test_relay_switched_is_on_the_record_of_the_fire_that_cut_it);
         tcase_add_test(t, test_rekeyed_fire_gets_its_power_restored_row);
         tcase_add_test(t, test_receiver_step_reports_once_and_closing_sends_the_restore);
+        tcase_add_test(t, test_receiver_gets_the_restore_when_the_condition_clears_and_the_alarm_if_it_returns);
         suite_add_tcase(s, t);
         return run_suite(s);
 }
