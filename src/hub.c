@@ -647,7 +647,7 @@ static int restore_one(const struct store_incident *inc, void *ud) {
         struct incident_record rec = {
                 .id = inc->id, .type = inc->type, .severity = inc->severity, .state = inc->state,
                 .sensor = s >= 0 ? (uint32_t) s : SENSOR_NONE, .reason = inc->reason, .opened_at = inc->opened_at,
-                .calls = inc->calls, .person_answered = inc->person_answered,
+                .calls = inc->calls, .person_answered = inc->person_answered, .reports = inc->reports,
                 .problem = inc->sensor && strncmp(inc->sensor, "hub:", 4) == 0
                            ? health_problem_from_string(inc->sensor + 4) : HEALTH_NONE,
         };

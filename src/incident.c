@@ -724,10 +724,10 @@ int incidents_restore(struct incidents *m, const struct incident_record *rec) {
         snprintf(o->id, sizeof o->id, "%s", rec->id);
         o->calls = rec->calls;
         o->called = rec->calls > 0;
-        /* Which receivers had it is not stored: an incident with calls is
+        /* Which receivers had it is not stored: an incident with reports is
          * taken as reported to every receiver of its ladder (a restore too
          * many is harmless; a missing one leaves an alarm standing). */
-        if (o->called) {
+        if (rec->reports > 0) {
                 const struct escalation_conf *e = esc_of(m, o);
                 for (unsigned i = 0; i < e->n_steps; i++)
                         if (e->steps[i].target == TARGET_RECEIVER && e->steps[i].receiver < 32)

@@ -1008,6 +1008,36 @@ static void restore(const char *id, enum incident_type t, enum severity s, const
         ck_assert_int_eq(incidents_restore(m, &rec), 0);
 }
 
+static size_t count_lines(const char *want);
+
+/* Issue 15: an incident reported to a receiver but not yet called in is
+ * still called in at its dispatch step after a restart, is not reported
+ * again, and its close sends the restore. */
+START_TEST(test_restart_keeps_the_dispatch_step_of_an_incident_only_reported_to_a_receiver) {
+        struct incident_record rec = {
+                .id = "OLD-9", .type = INCIDENT_WATER_LEAK, .severity = SEVERITY_URGENT, .state = "open",
+                .sensor = SENSOR_NONE, .reason = "as stored", .opened_at = wall_at(1000) - SEC(10), .calls = 0,
+                .reports = 1,
+        };
+
+        teardown();
+        setup_with("[receiver arc]\nprotocol = dc09\nhost = 127.0.0.1\nport = 5100\naccount = 1234\n"
+                   "[escalation urgent]\nladder = receiver:arc 0s, dispatch 60s\n");
+        rec.sensor = sensor("leak");
+        ck_assert_int_eq(incidents_restore(m, &rec), 0);
+        resume_at(1000);
+        drive_to(1100);
+        collect();
+        ck_assert_msg(count_lines("* REPORT *") == 0, "reported again after the restart:%s", dump(0));
+        ck_assert_msg(count_lines("* CALL OLD-9 seq=1 water_leak sensor=leak") == 1, "not called in:%s", dump(0));
+        n_lines = 0;
+        ck_assert_int_eq(ack_at(1200, "OLD-9", "resolved", "zhao", "ctl", NULL), ACK_APPLIED);
+        collect();
+        ck_assert_msg(count_lines("@1200 REPORT OLD-9 arc restore water_leak sensor=leak") == 1, "%s", dump(0));
+        n_lines = 0;
+}
+END_TEST
+
 START_TEST(test_restart_calls_an_interrupted_prealarm_now_and_does_not_notify_an_acked_one_again) {
         /* Two incidents were open when the hub stopped (the fall 10 s into its
          * window); it starts again at 1000 s. */
@@ -1315,6 +1345,7 @@ int main(void) {
         tcase_add_test(t, test_rekeyed_fire_gets_its_power_restored_row);
         tcase_add_test(t, test_receiver_step_reports_once_and_closing_sends_the_restore);
         tcase_add_test(t, test_receiver_gets_the_restore_when_the_condition_clears_and_the_alarm_if_it_returns);
+        tcase_add_test(t, test_restart_keeps_the_dispatch_step_of_an_incident_only_reported_to_a_receiver);
         suite_add_tcase(s, t);
         return run_suite(s);
 }
