@@ -420,6 +420,34 @@ START_TEST(test_sia_format_reports_fa_in_the_zone) {
 }
 END_TEST
 
+/* A report not yet ACKed when anjud stops is sent after it starts again,
+ * from the outbox, and delivered once. */
+START_TEST(test_report_waiting_across_a_restart_is_delivered_once) {
+        struct h_rig r;
+        struct proc *rx;
+        char c[1024];
+        int port = h_free_port(), n = 0;
+        json_t *f;
+
+        h_rig_up(&r, &(struct h_rig_opts) { .config = conf(c, sizeof c, port, NULL), .secrets = key_secret });
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        ck_assert_int_eq(h_rig_db_wait(&r, "SELECT count(*) FROM outbox WHERE kind = 'dc09' AND attempts > 0", 1,
+                                       10000), 1);
+        h_stop(r.anjud, SIGTERM);
+        rx = receiver_at(&port, KEY_HEX, NULL);
+        h_rig_anjud(&r);
+        ck_assert_int_eq(h_rig_db_wait(&r, "SELECT count(*) FROM deliveries WHERE kind = 'dc09'", 1, 20000), 1);
+        ck_assert_int_eq(h_rig_db(&r, "SELECT count(*) FROM outbox WHERE kind = 'dc09'"), 0);
+        while ((f = next_frame(rx, "\"ADM-CID\"", 1500))) {
+                n += strcmp(js(f, "verdict"), "ACK") == 0;
+                json_decref(f);
+        }
+        ck_assert_int_eq(n, 1);
+        h_rig_down(&r);
+        h_stop(rx, SIGTERM);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("dc09-live");
         TCase *t = tcase_create("live");
@@ -435,6 +463,7 @@ int main(void) {
         tcase_add_test(t, test_periodic_602_test_reports_arrive);
         tcase_add_test(t, test_fallback_after_three_failures_and_a_warning_for_maintenance);
         tcase_add_test(t, test_anjuctl_test_receiver_sends_602_and_prints_the_ack);
+        tcase_add_test(t, test_report_waiting_across_a_restart_is_delivered_once);
         tcase_add_test(t, test_receiver_down_for_an_hour_then_everything_once_in_order);
         suite_add_tcase(s, t);
         return run_suite(s);
