@@ -448,6 +448,32 @@ START_TEST(test_report_waiting_across_a_restart_is_delivered_once) {
 }
 END_TEST
 
+/* DUH and silence are failures: logged, retried, nothing delivered. */
+START_TEST(test_duh_and_silence_are_failures_retried_and_not_delivered) {
+        static const char *const duh[] = { "--duh", NULL }, *const silent[] = { "--silent", NULL };
+        const char *const *modes[] = { duh, silent };
+        const char *whys[] = { "DUH: the receiver could not process it", "no answer within 1s" };
+
+        for (int i = 0; i < 2; i++) {
+                struct h_rig r;
+                struct proc *rx;
+                char c[1024];
+                int port = 0;
+
+                rx = receiver_at(&port, KEY_HEX, modes[i]);
+                h_rig_up(&r, &(struct h_rig_opts) { .config = conf(c, sizeof c, port, NULL),
+                                                     .secrets = key_secret });
+                h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+                ck_assert_msg(h_wait_line(r.anjud, whys[i], 10000), "no \"%s\" failure", whys[i]);
+                ck_assert_int_eq(h_rig_db_wait(&r, "SELECT count(*) FROM outbox WHERE kind = 'dc09' AND "
+                                               "attempts >= 2", 1, 15000), 1);
+                ck_assert_int_eq(h_rig_db(&r, "SELECT count(*) FROM deliveries WHERE kind = 'dc09'"), 0);
+                h_rig_down(&r);
+                h_stop(rx, SIGTERM);
+        }
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("dc09-live");
         TCase *t = tcase_create("live");
@@ -459,6 +485,7 @@ int main(void) {
         tcase_add_test(t, test_sia_format_reports_fa_in_the_zone);
         tcase_add_test(t, test_sos_then_resolve_sends_the_restore);
         tcase_add_test(t, test_wrong_key_is_naked_and_nothing_is_claimed_delivered);
+        tcase_add_test(t, test_duh_and_silence_are_failures_retried_and_not_delivered);
         tcase_add_test(t, test_supervision_nulls_arrive_and_are_acked);
         tcase_add_test(t, test_periodic_602_test_reports_arrive);
         tcase_add_test(t, test_fallback_after_three_failures_and_a_warning_for_maintenance);
