@@ -58,6 +58,9 @@ struct action {
         bool start;
         uint64_t window;
         char text[ACTION_TEXT_MAX];     /* a reason, a note, a notice, a log line */
+        /* ACT_CALL to TARGET_RECEIVER (DC-09) */
+        unsigned receiver;              /* index into config.receivers */
+        bool restore;                   /* the incident closed: the restore of what was reported */
 };
 
 struct action_list {

@@ -2,6 +2,7 @@
 #include "actions.h"
 #include "alarm.h"
 #include "config.h"
+#include "dc09link.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
@@ -107,6 +108,52 @@ static struct notice_info located_notice(struct actions *a, const struct action 
         return ni;
 }
 
+/* The DC-09 event an incident is reported as (docs/DC09.md); NULL: none
+ * (a problem of the hub itself, a door left open: no code a centre knows). */
+static const char *dc09_event_of(const struct action *x) {
+        switch (x->type) {
+        case INCIDENT_FIRE: return "fire";
+        case INCIDENT_SOS: return "sos";
+        case INCIDENT_FALL: return "fall";
+        case INCIDENT_VITALS: return "fall";            /* 101 personal emergency, MA medical */
+        case INCIDENT_INACTIVITY: return "inactivity";
+        case INCIDENT_BATHROOM_DWELL: return "inactivity";
+        case INCIDENT_MORNING_CHECK: return "morning_check";
+        case INCIDENT_NIGHT_EXIT: return "night_exit";
+        case INCIDENT_GEOFENCE: return "geofence";
+        case INCIDENT_BED_EXIT: return "bed_exit";
+        case INCIDENT_WATER_LEAK: return "water_leak";
+        case INCIDENT_POWER: return "mains_power";
+        case INCIDENT_DEVICE_HEALTH:
+                if (x->sensor == SENSOR_NONE)
+                        return NULL;
+                switch (x->why.problem) {
+                case HEALTH_BATTERY: return "battery_low";
+                case HEALTH_TAMPER: return "tamper";
+                case HEALTH_OFFLINE: case HEALTH_OFFLINE_BRIDGE: case HEALTH_BRIDGE: return "offline";
+                default: return NULL;
+                }
+        default:
+                return NULL;
+        }
+}
+
+/* A report to a [receiver] (DC-09): the event, restore or not, the zone;
+ * the frame itself is built at each attempt (fresh timestamp). */
+static int stage_report(struct actions *a, const struct action *x) {
+        const struct config *cfg = a->cfg;
+        const char *ev = dc09_event_of(x);
+        char body[DC09LINK_BODY_MAX];
+        unsigned zone = x->sensor < cfg->n_sensors ? cfg->sensors[x->sensor].zone : 0;
+
+        if (!ev || x->receiver >= cfg->n_receivers)
+                return 0;
+        if (dc09link_body(body, sizeof body, ev, x->restore, zone) < 0)
+                return log_error_errno(ENOSPC, "incident %s: cannot write the DC-09 report", x->incident);
+        a->stats.calls++;
+        return a->sink.call(a->sink.userdata, CALL_DC09, x->incident, body, cfg->receivers[x->receiver].id, x->wall);
+}
+
 /* The call's body: anju.alarm.v1 for the center, a notice for a webhook. */
 static int stage_call(struct actions *a, const struct action *x) {
         const struct config *cfg = a->cfg;
@@ -118,12 +165,13 @@ static int stage_call(struct actions *a, const struct action *x) {
                 .why = &x->why,
         };
         char *body;
+        int r;
 
+        if (x->target == TARGET_RECEIVER)
+                return stage_report(a, x);
         if (locate(a, x, x->sensor, &loc))
                 info.location = &loc;
         body = alarm_build_body(cfg, &info);
-        int r;
-
         if (!body)
                 return log_error_errno(ENOMEM, "incident %s: cannot build the emergency call", x->incident);
         r = a->sink.call(a->sink.userdata, CALL_ALARM, x->incident, body, NULL, x->wall);

@@ -38,7 +38,8 @@ static const struct cmd cmds[] = {
         { "cancel", "ID [--note TEXT]", "cancel a fall pre-alarm, or close an incident as a false alarm" },
         { "get", "[KEY] [--history]", "thresholds in force (all, or one); --history: who changed what" },
         { "set", "KEY VALUE", "change a threshold now (checked like the file, stored, audited)" },
-        { "test", "dispatch | sensor ID [--timeout S]", "a test call to the center; or wait for a sensor" },
+        { "test", "dispatch | receiver NAME | sensor ID [--timeout S]",
+          "a test call to the center, a 602 test report to a DC-09 receiver; or wait for a sensor" },
         { "walktest", "", "commissioning: each sensor is marked as it fires, until all have or Ctrl-C" },
         { "report", "[--days N]", "activity per hour per room over the last days (default 7)" },
         { "location", "", "the wristband's last position: age, inside or outside the safe zone, distance" },
@@ -361,6 +362,8 @@ static int show_answer(const char *cmd, json_t *j) {
         } else if (strcmp(cmd, "test-dispatch") == 0) {
                 printf("test call delivered to the dispatch center: HTTP %lld, case %s\n",
                        (long long) json_integer_value(json_object_get(j, "status")), s_or(j, "case_id", "?"));
+        } else if (strcmp(cmd, "test-receiver") == 0) {
+                printf("test report (602) acknowledged by the receiver: %s\n", s_or(j, "case_id", "?"));
         } else if (strcmp(cmd, "test-sensor") == 0) {
                 printf("%s (%s) reported %s = %g at %s\n", s_or(j, "sensor", "?"), s_or(j, "room", "-"),
                        s_or(j, "attr", "?"), json_number_value(json_object_get(j, "value")), s_or(j, "at", "?"));
@@ -581,6 +584,8 @@ int main(int argc, char **argv) {
         } else if (strcmp(cmd, "test") == 0) {
                 if (argc == 1 && strcmp(argv[0], "dispatch") == 0)
                         req = json_pack("{s:s}", "cmd", wire = "test-dispatch");
+                else if (argc == 2 && strcmp(argv[0], "receiver") == 0)
+                        req = json_pack("{s:s, s:s}", "cmd", wire = "test-receiver", "id", argv[1]);
                 else if (argc == 2 && strcmp(argv[0], "sensor") == 0)
                         req = json_pack("{s:s, s:s, s:I}", "cmd", wire = "test-sensor", "id", argv[1], "timeout",
                                         (json_int_t) timeout);
@@ -620,7 +625,7 @@ int main(int argc, char **argv) {
                 rc = history_pages(&c, argc ? argv[0] : NULL);
         else {
                 int wait = strcmp(wire, "test-sensor") == 0 ? (int) (timeout + 5) * 1000
-                         : strcmp(wire, "test-dispatch") == 0 ? 40000 : 15000;
+                         : strcmp(wire, "test-dispatch") == 0 || strcmp(wire, "test-receiver") == 0 ? 40000 : 15000;
                 json_t *j = conn_recv(&c, wait);
                 rc = show_answer(wire, j);
                 json_decref(j);

@@ -3,6 +3,7 @@
  * are unknown keys and sections: a typo in an alarm system's config must
  * not silently become a default. */
 #include "config.h"
+#include "dc09.h"
 #include "decode.h"
 #include "policy.h"
 #include "util.h"
@@ -32,7 +33,8 @@ struct key_desc {
 };
 
 enum section_type { SEC_NONE, SEC_HUB, SEC_RESIDENT, SEC_MQTT, SEC_DISPATCH, SEC_SENSOR,
-                    SEC_CONTACT, SEC_RULE, SEC_ESCALATION, SEC_UNKNOWN };
+                    SEC_CONTACT, SEC_RULE, SEC_ESCALATION, SEC_UNKNOWN,
+                    SEC_RECEIVER };     /* after SEC_UNKNOWN: header_line[] is for the single sections */
 
 static const char *const map_names[] = { "none", "amap", "osm", NULL };    /* enum geo_map */
 static const char *const datum_names[] = { "wgs84", "gcj02", NULL };        /* enum geo_datum */
@@ -48,6 +50,41 @@ static const char *const kind_names[] = { "smoke", "motion", "door", "wristband"
 
 
 static bool valid_id(const char *s);
+
+/* A host that is this machine: a DC-09 receiver there may go unencrypted. */
+static bool host_is_loopback(const char *h) {
+        if (strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0)
+                return true;
+        if (strncmp(h, "127.", 4) != 0)
+                return false;
+        for (const char *q = h + 4; *q; q++)
+                if (!isdigit((unsigned char) *q) && *q != '.')
+                        return false;
+        return true;
+}
+
+static bool all_hex(const char *v, size_t min, size_t max) {
+        size_t l = strlen(v);
+
+        if (l < min || l > max)
+                return false;
+        for (; *v; v++)
+                if (!isxdigit((unsigned char) *v))
+                        return false;
+        return true;
+}
+
+static const char *check_account(const char *v, char *buf, size_t n) {
+        return all_hex(v, DC09_ACCOUNT_MIN, DC09_ACCOUNT_MAX) ? NULL : "must be 3 to 16 hex digits";
+}
+
+static const char *check_prefix(const char *v, char *buf, size_t n) {
+        return all_hex(v, 1, DC09_PREFIX_MAX) ? NULL : "must be 1 to 6 hex digits";
+}
+
+static const char *check_host(const char *v, char *buf, size_t n) {
+        return *v && !strpbrk(v, " /\t") ? NULL : "must be a host name or address";
+}
 
 /* https, or plain http only to this machine (a local relay or a test
  * double); anything else would send an alarm in clear text. */
@@ -211,6 +248,7 @@ static const struct key_desc sensor_keys[] = {
         { "critical", KT_BOOL, SD(critical), 0, 0, NULL, NULL },
         { "bridge", KT_STRING, SD(bridge), 0, 0, NULL, check_topic },
         { "datum", KT_ENUM, SD(datum), 0, 0, datum_names, NULL },
+        { "zone", KT_UINT, SD(zone), 1, 999, NULL, NULL },
         { NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
@@ -223,6 +261,32 @@ static const struct key_desc contact_keys[] = {
         { "key_file", KT_STRING, CD(key_file), 0, 0, NULL, check_file },
         { "order", KT_UINT, CD(order), 0, 1000, NULL, NULL },
         { "phone", KT_STRING, CD(phone), 0, 0, NULL, NULL },
+        { NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+#define RC(f) offsetof(struct receiver_conf, f)
+
+static const char *const protocol_names[] = { "dc09", NULL };
+static const char *const transport_names[] = { "tcp", "udp", NULL };
+static const char *const format_names[] = { "cid", "sia", NULL };        /* enum dc09_format */
+static const char *const sos_names[] = { "panic", "personal", NULL };
+
+static const struct key_desc receiver_keys[] = {
+        { "protocol", KT_ENUM, RC(protocol), 0, 0, protocol_names, NULL },
+        { "host", KT_STRING, RC(host), 0, 0, NULL, check_host },
+        { "port", KT_UINT, RC(port), 1, 65535, NULL, NULL },
+        { "transport", KT_ENUM, RC(transport), 0, 0, transport_names, NULL },
+        { "account", KT_STRING, RC(account), 0, 0, NULL, check_account },
+        { "receiver", KT_STRING, RC(receiver), 0, 0, NULL, check_prefix },
+        { "line", KT_STRING, RC(line), 0, 0, NULL, check_prefix },
+        { "format", KT_ENUM, RC(format), 0, 0, format_names, NULL },
+        { "key_file", KT_STRING, RC(key_file), 0, 0, NULL, check_file },
+        { "insecure", KT_BOOL, RC(insecure), 0, 0, NULL, check_spelled_out },
+        { "supervision", KT_DURATION, RC(supervision), DUR(0, USEC_PER_DAY), NULL, NULL },
+        { "timeout", KT_DURATION, RC(timeout), DUR(100 * USEC_PER_MSEC, 5 * USEC_PER_MIN), NULL, NULL },
+        { "fallback", KT_STRING, RC(fallback), 0, 0, NULL, check_id },
+        { "test_interval", KT_DURATION, RC(test_interval), DUR(0, 7 * USEC_PER_DAY), NULL, NULL },
+        { "sos", KT_ENUM, RC(sos), 0, 0, sos_names, NULL },
         { NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
@@ -274,13 +338,17 @@ static const struct rule_key {
 
 #define N_RULE_KEYS ELEMENTSOF(rule_keys)
 
-static const char *const target_names[] = { "volunteer", "grid", "maintenance", "dispatch", NULL };
+static const char *const target_names[] = { "volunteer", "grid", "maintenance", "dispatch", "receiver", NULL };
 /* enum closer, bit by bit */
 static const char *const closer_names[] = { "volunteer", "grid", "maintenance", "operator", "onsite", "anyone", NULL };
 static const char *const severity_names[] = { "warning", "urgent", "critical", NULL };
 
-/* "volunteer 0s, grid 60s, dispatch 180s": steps in order of time. */
-static const char *parse_ladder(const char *v, struct escalation_conf *e, char *buf, size_t n) {
+/* "volunteer 0s, grid 60s, dispatch 180s, receiver:arc 180s": steps in
+ * order of time. With cfg, a receiver's name must be one of its
+ * [receiver NAME] sections; without (while parsing: the section may come
+ * later), any well-formed name is fine. */
+static const char *parse_ladder(const char *v, struct escalation_conf *e, const struct config *cfg,
+                                char *buf, size_t n) {
         const char *p = v;
 
         e->n_steps = 0;
@@ -296,11 +364,23 @@ static const char *parse_ladder(const char *v, struct escalation_conf *e, char *
                         snprintf(buf, n, "step \"%s\": expected ROLE DELAY (e.g. \"grid 60s\")", step);
                         return buf;
                 }
-                for (int i = 0; target_names[i]; i++)
+                e->steps[e->n_steps < LADDER_MAX ? e->n_steps : 0].receiver = 0;
+                for (int i = 0; i < TARGET_RECEIVER; i++)
                         if (strcmp(who, target_names[i]) == 0)
                                 t = i;
+                if (strncmp(who, "receiver:", 9) == 0 && valid_id(who + 9)) {
+                        int ri = cfg ? config_find_receiver(cfg, who + 9) : 0;
+                        if (ri < 0) {
+                                snprintf(buf, n, "\"%s\": there is no [receiver %s]", who, who + 9);
+                                return buf;
+                        }
+                        t = TARGET_RECEIVER;
+                        if (e->n_steps < LADDER_MAX)
+                                e->steps[e->n_steps].receiver = (unsigned) ri;
+                }
                 if (t < 0) {
-                        snprintf(buf, n, "\"%s\" is not one of volunteer, grid, maintenance, dispatch", who);
+                        snprintf(buf, n, "\"%s\" is not one of volunteer, grid, maintenance, dispatch, "
+                                 "receiver:NAME", who);
                         return buf;
                 }
                 if (parse_duration(when, &after) < 0 || after > USEC_PER_DAY) {
@@ -326,7 +406,7 @@ static const char *parse_ladder(const char *v, struct escalation_conf *e, char *
 static const char *check_ladder(const char *v, char *buf, size_t n) {
         struct escalation_conf e;
 
-        return parse_ladder(v, &e, buf, n);
+        return parse_ladder(v, &e, NULL, buf, n);
 }
 
 #define ED(f) offsetof(struct escalation_conf, f)
@@ -346,7 +426,7 @@ static void escalation_defaults(struct config *c) {
         for (int s = 0; s < _SEVERITY_MAX; s++) {
                 struct escalation_conf *e = &c->escalation[s];
                 e->ladder = strdup(policy_ladder((enum severity) s));
-                (void) parse_ladder(e->ladder, e, buf, sizeof buf);
+                (void) parse_ladder(e->ladder, e, NULL, buf, sizeof buf);
                 policy_escalation((enum severity) s, e);
         }
 }
@@ -500,6 +580,35 @@ static void *open_instance(struct parser *p, enum section_type t, const char *id
         return &n[c->n_contacts++];
 }
 
+/* A "[receiver NAME]" header opens a new DC-09 receiver; names are unique. */
+static void *open_receiver(struct parser *p, const char *id) {
+        struct config *c = p->cfg;
+        struct receiver_conf *n;
+
+        if (!valid_id(id)) {
+                perr(p, p->line, NULL, "id \"%s\" must be letters, digits, '_', '-' or '.'", id);
+                return NULL;
+        }
+        for (size_t i = 0; i < c->n_receivers; i++)
+                if (strcmp(c->receivers[i].id, id) == 0) {
+                        perr(p, p->line, NULL, "duplicate receiver \"%s\" (first declared at %s:%u)", id,
+                             c->receivers[i].file, c->receivers[i].line_no);
+                        return NULL;
+                }
+        n = realloc(c->receivers, (c->n_receivers + 1) * sizeof *n);
+        if (!n)
+                return NULL;
+        c->receivers = n;
+        n += c->n_receivers;
+        *n = (struct receiver_conf) {
+                .id = strdup(id), .protocol = -1, .transport = RECEIVER_TCP, .format = DC09_FORMAT_CID,
+                .supervision = 90 * USEC_PER_SEC, .timeout = 10 * USEC_PER_SEC, .test_interval = 24 * USEC_PER_HOUR,
+                .fallback_index = -1, .file = strdup(p->file), .line_no = p->line,
+        };
+        c->n_receivers++;
+        return n;
+}
+
 static void begin_section(struct parser *p, const char *name) {
         static const struct {
                 const char *name;
@@ -530,6 +639,15 @@ static void begin_section(struct parser *p, const char *name) {
                 p->sec = name[0] == 's' ? SEC_SENSOR : SEC_CONTACT;
                 if (!p->sec_base)
                         p->sec = SEC_UNKNOWN;
+                return;
+        }
+        if (sp && strncmp(name, "receiver ", 9) == 0) {
+                const char *id = sp + 1;
+                while (*id == ' ')
+                        id++;
+                p->sec = SEC_NONE;      /* a duplicate-id message has no section prefix */
+                p->sec_base = open_receiver(p, id);
+                p->sec = p->sec_base ? SEC_RECEIVER : SEC_UNKNOWN;
                 return;
         }
         if (sp && strncmp(name, "escalation ", 11) == 0) {
@@ -572,7 +690,7 @@ static void begin_section(struct parser *p, const char *name) {
         }
         p->sec = SEC_NONE;      /* so the message has no [section] prefix twice */
         perr(p, p->line, NULL, "unknown section [%s]: expected [hub], [resident], [mqtt], "
-             "[dispatch], [sensor ID], [contact ID], [rule NAME] or [escalation SEVERITY]", name);
+             "[dispatch], [sensor ID], [contact ID], [rule NAME], [escalation SEVERITY] or [receiver NAME]", name);
         p->sec = SEC_UNKNOWN;
 }
 
@@ -683,7 +801,7 @@ static void note_file(struct parser *p, const struct key_desc *k) {
         c->secret_refs = n;
         n[c->n_secret_refs++] = (struct secret_ref) {
                 .file = strdup(p->file), .line = p->line, .sec = p->sec, .k = k,
-                .index = p->sec == SEC_CONTACT ? c->n_contacts - 1 : 0,
+                .index = p->sec == SEC_CONTACT ? c->n_contacts - 1 : p->sec == SEC_RECEIVER ? c->n_receivers - 1 : 0,
         };
         snprintf(n[c->n_secret_refs - 1].section, sizeof n[0].section, "%s", p->sec_name);
 }
@@ -865,6 +983,7 @@ static const struct key_desc *table_for(enum section_type t) {
         case SEC_SENSOR: return sensor_keys;
         case SEC_CONTACT: return contact_keys;
         case SEC_ESCALATION: return escalation_keys;
+        case SEC_RECEIVER: return receiver_keys;
         default: return NULL;
         }
 }
@@ -1044,6 +1163,55 @@ static void validate_contact(struct parser *p, struct contact_conf *k) {
                 perr(p, k->line, NULL, "has no channel: set topic or webhook");
 }
 
+static void validate_receiver(struct parser *p, struct receiver_conf *r) {
+        p->sec = SEC_RECEIVER;
+        snprintf(p->sec_name, sizeof p->sec_name, "receiver %s", r->id);
+        p->file = r->file;
+        if (r->protocol < 0)
+                perr(p, r->line_no, "protocol", "missing: expected dc09");
+        if (!r->host)
+                perr(p, r->line_no, "host", "missing: where the alarm receiving centre listens");
+        if (!r->port)
+                perr(p, r->line_no, "port", "missing: the receiver's port");
+        if (!r->account)
+                perr(p, r->line_no, "account", "missing: the account (3 to 16 hex digits) the centre knows us by");
+        if (r->host && !r->key_file && !r->insecure && !host_is_loopback(r->host))
+                perr(p, r->line_no, "key_file", "missing: DC-09 without encryption to %s would send alarms in "
+                     "clear text (set key_file, or insecure = true for a test rig)", r->host);
+        if (r->supervision > 0 && r->supervision < 10 * USEC_PER_SEC)
+                perr(p, r->line_no, "supervision", "must be 0 (off) or at least 10s");
+        if (r->test_interval > 0 && r->test_interval < USEC_PER_MIN)
+                perr(p, r->line_no, "test_interval", "must be 0 (off) or at least 1m");
+        if (r->fallback) {
+                r->fallback_index = config_find_receiver(p->cfg, r->fallback);
+                if (r->fallback_index < 0)
+                        perr(p, r->line_no, "fallback", "there is no [receiver %s]", r->fallback);
+                else if ((size_t) r->fallback_index == (size_t) (r - p->cfg->receivers))
+                        perr(p, r->line_no, "fallback", "must name another receiver");
+        }
+}
+
+/* Zones are the sensors' numbers at the centre: set, else the order in the
+ * files; two sensors on one zone would be one to the centre. */
+static void validate_zones(struct parser *p) {
+        struct config *c = p->cfg;
+
+        for (size_t i = 0; i < c->n_sensors; i++)
+                if (!c->sensors[i].zone)
+                        c->sensors[i].zone = (unsigned) (i + 1 <= 999 ? i + 1 : 999);
+        for (size_t i = 0; i < c->n_sensors; i++)
+                for (size_t j = 0; j < i; j++)
+                        if (c->sensors[i].zone == c->sensors[j].zone) {
+                                p->sec = SEC_SENSOR;
+                                snprintf(p->sec_name, sizeof p->sec_name, "sensor %s", c->sensors[i].id);
+                                p->file = c->sensors[i].file;
+                                perr(p, c->sensors[i].line, "zone", "zone %u is also sensor %s's (%s:%u); "
+                                     "set zone = N on one of them", c->sensors[i].zone, c->sensors[j].id,
+                                     c->sensors[j].file, c->sensors[j].line);
+                                break;
+                        }
+}
+
 static size_t rule_key_index(const char *rule, const char *key) {
         for (size_t i = 0; i < N_RULE_KEYS; i++)
                 if (strcmp(rule_keys[i].rule, rule) == 0 && strcmp(rule_keys[i].k.name, key) == 0)
@@ -1164,15 +1332,20 @@ static void validate(struct parser *p) {
         for (size_t i = 0; i < p->cfg->n_contacts; i++)
                 validate_contact(p, &p->cfg->contacts[i]);
         validate_topics(p);
+        for (size_t i = 0; i < p->cfg->n_receivers; i++)
+                validate_receiver(p, &p->cfg->receivers[i]);
+        validate_zones(p);
         p->file = main_file;
         validate_rules(p);
         p->file = main_file;
         for (int s = 0; s < _SEVERITY_MAX; s++) {
                 struct escalation_conf *e = &p->cfg->escalation[s];
                 char buf[160];
-                (void) parse_ladder(e->ladder, e, buf, sizeof buf);
+                const char *why = parse_ladder(e->ladder, e, p->cfg, buf, sizeof buf);
                 p->sec = SEC_ESCALATION;
                 snprintf(p->sec_name, sizeof p->sec_name, "escalation %s", severity_names[s]);
+                if (why)
+                        perr(p, 0, "ladder", "%s", why);
                 if (e->repeat > 0 && e->repeat < 10 * USEC_PER_SEC)
                         perr(p, 0, "repeat", "must be 0 (no repeats) or at least 10s: every repeat reaches "
                              "every contact of the ladder");
@@ -1267,7 +1440,7 @@ int config_load_string(const char *name, const char *text, config_error_fn on_er
 }
 
 /* What a file key holds and where it goes once read. */
-enum secret_use { SECRET_NONE, SECRET_TEXT, SECRET_SIGNING, SECRET_PRIVATE };
+enum secret_use { SECRET_NONE, SECRET_TEXT, SECRET_SIGNING, SECRET_PRIVATE, SECRET_AES };
 
 struct secret_dest {
         enum secret_use use;
@@ -1291,14 +1464,18 @@ static struct secret_dest secret_dest(struct config *c, const struct secret_ref 
         if (r->sec == SEC_CONTACT && strcmp(key, "key_file") == 0 && r->index < c->n_contacts)
                 return (struct secret_dest) { SECRET_SIGNING, &c->contacts[r->index].key,
                                               &c->contacts[r->index].key_len };
+        if (r->sec == SEC_RECEIVER && strcmp(key, "key_file") == 0 && r->index < c->n_receivers)
+                return (struct secret_dest) { SECRET_AES, NULL, NULL };
         return (struct secret_dest) { SECRET_NONE, NULL, NULL };
 }
 
 /* The path a file key names now (after resolve_path()). */
 static const char *ref_path(struct config *c, const struct secret_ref *r) {
-        void *base = r->sec == SEC_CONTACT ? (void *) &c->contacts[r->index] : (void *) c;
+        void *base = r->sec == SEC_CONTACT ? (void *) &c->contacts[r->index]
+                     : r->sec == SEC_RECEIVER ? (void *) &c->receivers[r->index] : (void *) c;
 
-        if (r->sec == SEC_CONTACT && r->index >= c->n_contacts)
+        if ((r->sec == SEC_CONTACT && r->index >= c->n_contacts) ||
+            (r->sec == SEC_RECEIVER && r->index >= c->n_receivers))
                 return NULL;
         return *(char **) ((char *) base + r->k->offset);
 }
@@ -1338,6 +1515,24 @@ int config_load_secrets(struct config *c, config_error_fn on_error, config_error
                                          (unsigned) (st.st_mode & 07777));
                                 on_warning(msg, userdata);
                         }
+                }
+                if (d.use == SECRET_AES) {
+                        struct receiver_conf *rc = &c->receivers[r->index];
+                        char *hex = NULL;
+                        e = read_secret_file(real, &hex, &len);
+                        if (e == 0)
+                                e = dc09_key_from_hex(hex, rc->key, &rc->key_len);
+                        if (hex)
+                                explicit_bzero(hex, len);
+                        free(hex);
+                        if (e < 0) {
+                                rc->key_len = 0;
+                                snprintf(msg, sizeof msg, "%s: cannot read \"%s\": %s", where, path,
+                                         e == -EINVAL ? "not an AES key of 32, 48 or 64 hex digits"
+                                         : e == -ENODATA ? "file is empty" : strerror(-e));
+                                goto error;
+                        }
+                        continue;
                 }
                 if (!d.value)
                         continue;
@@ -1395,6 +1590,13 @@ void config_free(struct config *c) {
                 free(k->key);
         }
         free(c->contacts);
+        for (size_t i = 0; i < c->n_receivers; i++) {
+                struct receiver_conf *r = &c->receivers[i];
+                free(r->id), free(r->host), free(r->account), free(r->receiver), free(r->line);
+                free(r->key_file), free(r->fallback), free(r->file);
+                explicit_bzero(r->key, sizeof r->key);
+        }
+        free(c->receivers);
         for (int s = 0; s < _SEVERITY_MAX; s++)
                 free(c->escalation[s].ladder);
         free(c->path);
@@ -1430,6 +1632,13 @@ bool config_sensor_is_gpio_input(const struct sensor_conf *s) {
 
 bool config_sensor_is_output(const struct sensor_conf *s) {
         return s->kind == SENSOR_SIREN || s->kind == SENSOR_RELAY;
+}
+
+int config_find_receiver(const struct config *c, const char *id) {
+        for (size_t i = 0; i < c->n_receivers; i++)
+                if (strcmp(c->receivers[i].id, id) == 0)
+                        return (int) i;
+        return -1;
 }
 
 int config_find_contact(const struct config *c, const char *id) {

@@ -47,6 +47,7 @@ struct sensor_conf {
         char *bridge;                   /* MQTT: the base topic of its bridge ("zigbee2mqtt"), whose
                                          * <bridge>/bridge/state says if the bridge itself is there */
         int datum;                      /* enum geo_datum of a wristband's positions (default wgs84) */
+        unsigned zone;                  /* DC-09 zone: `zone = N`, else its 1-based order in the files */
 };
 
 struct contact_conf {
@@ -77,7 +78,9 @@ enum closer {
 
 /* Who a ladder step reaches: the contacts of a role, or the dispatch center. */
 enum ladder_target { TARGET_VOLUNTEER = ROLE_VOLUNTEER, TARGET_GRID = ROLE_GRID,
-                     TARGET_MAINTENANCE = ROLE_MAINTENANCE, TARGET_DISPATCH, _TARGET_MAX };
+                     TARGET_MAINTENANCE = ROLE_MAINTENANCE, TARGET_DISPATCH,
+                     TARGET_RECEIVER,   /* a [receiver NAME] (DC-09): the step's receiver says which */
+                     _TARGET_MAX };
 
 #define LADDER_MAX 8
 
@@ -86,6 +89,7 @@ struct escalation_conf {
         struct {
                 enum ladder_target target;
                 uint64_t after;         /* usec after the incident opened */
+                unsigned receiver;      /* TARGET_RECEIVER: index into config.receivers */
         } steps[LADDER_MAX];
         unsigned n_steps;
         char *ladder;                   /* as written, for messages */
@@ -130,6 +134,36 @@ struct rule_params {
         uint64_t geo_grace;
         unsigned geo_min_accuracy;      /* metres; 0: every fix counts */
         uint64_t geo_stale_after;
+};
+
+/* How a [receiver NAME] is reached (DC-09 over TCP or UDP). */
+enum receiver_transport { RECEIVER_TCP, RECEIVER_UDP, _RECEIVER_TRANSPORT_MAX, _RECEIVER_TRANSPORT_INVALID = -1 };
+
+#define RECEIVER_KEY_MAX 32             /* AES-256 */
+
+/* An alarm receiving centre speaking SIA DC-09 (docs/DC09.md). */
+struct receiver_conf {
+        char *id;
+        int protocol;                   /* 0: dc09, the only one */
+        char *host;
+        unsigned port;
+        enum receiver_transport transport;
+        char *account;                  /* 3-16 hex digits */
+        char *receiver;                 /* R prefix (hex), NULL if none */
+        char *line;                     /* L prefix (hex), NULL: "L0" */
+        int format;                     /* enum dc09_format: cid, sia */
+        char *key_file;                 /* hex AES key; NULL: unencrypted */
+        bool insecure;                  /* unencrypted to a host that is not this machine */
+        uint64_t supervision;           /* usec between NULL messages; 0 = off */
+        uint64_t timeout;               /* usec to wait for the answer */
+        char *fallback;                 /* another receiver's id */
+        uint64_t test_interval;         /* usec between 602 test reports; 0 = off */
+        int sos;                        /* 0 panic: SOS as 120 / PA; 1 personal: 101 / MA */
+        int fallback_index;             /* index of fallback, -1 if none */
+        uint8_t key[RECEIVER_KEY_MAX];  /* read from key_file by config_load_secrets() */
+        size_t key_len;                 /* 0: none; 16, 24, 32 */
+        char *file;
+        unsigned line_no;
 };
 
 struct config {
@@ -196,6 +230,8 @@ struct config {
         struct escalation_conf escalation[_SEVERITY_MAX];
         struct secret_ref *secret_refs; /* where each file key was set (config.c's own) */
         size_t n_secret_refs;
+        struct receiver_conf *receivers;        /* [receiver NAME], in the order of the files */
+        size_t n_receivers;
 };
 
 /* Called once per error, already formatted as "file:line: [section] key: what". */
@@ -234,6 +270,9 @@ int rule_setting_get(const struct rule_params *p, const char *name, char *buf, s
  * -EINVAL refused (p unchanged) with why in err ("source: [rule x] key: ..."). */
 int rule_setting_set(struct rule_params *p, const char *name, const char *value, const char *source,
                      char *old, size_t oldn, char *err, size_t errn);
+
+/* Index of the [receiver NAME] with this id, or -1. */
+int config_find_receiver(const struct config *c, const char *id);
 
 /* Index of the contact with this id, or -1. */
 int config_find_contact(const struct config *c, const char *id);

@@ -469,6 +469,35 @@ static json_t *test_dispatch(struct ctlcmd *cc, struct ctl_conn *c) {
         return NULL;
 }
 
+static void on_test_report(bool delivered, long status, const char *answer, const char *why, void *userdata) {
+        struct walk *w = userdata;
+
+        if (w->conn)
+                ctl_send(w->conn, delivered
+                         ? json_pack("{s:b, s:s, s:s}", "ok", 1, "result", "delivered", "case_id", answer)
+                         : json_pack("{s:b, s:s, s:s}", "ok", 0, "error", "not delivered", "detail", why ? why : ""));
+        walk_end(w);
+}
+
+/* anjuctl test receiver NAME: a 602 test report, end to end. */
+static json_t *test_receiver(struct ctlcmd *cc, struct ctl_conn *c, json_t *req) {
+        const char *id = json_string_value(json_object_get(req, "id"));
+        struct walk *w;
+        int r;
+
+        if (!id || config_find_receiver(cc->cfg, id) < 0)
+                return not_found("no such receiver");
+        w = walk_new(cc, c, WALK_DISPATCH, 30 * USEC_PER_SEC);
+        if (!w)
+                return error_reply("cannot start the test report");
+        if ((r = hub_test_receiver(cc->hub, id, on_test_report, w)) < 0) {
+                walk_end(w);
+                return error_reply(r == -EBUSY ? "too many test reports at once" : "cannot start the test report");
+        }
+        log_notice("test report to receiver %s started by %s", id, ctl_conn_actor(c));
+        return NULL;
+}
+
 /* --- report ------------------------------------------------------------------ */
 
 struct report {
@@ -575,6 +604,8 @@ static void on_request(struct ctl_conn *c, json_t *req, void *userdata) {
                 res = test_sensor(cc, c, req);
         else if (strcmp(cmd, "test-dispatch") == 0)
                 res = test_dispatch(cc, c);
+        else if (strcmp(cmd, "test-receiver") == 0)
+                res = test_receiver(cc, c, req);
         else if (strcmp(cmd, "report") == 0)
                 res = report(cc, req);
         else if (strcmp(cmd, "location") == 0)

@@ -12,6 +12,7 @@
 #include "https.h"
 #include "inbox.h"
 #include "incident.h"
+#include "dc09link.h"
 #include "link.h"
 #include "log.h"
 #include "mqtt.h"
@@ -80,6 +81,13 @@ struct hub {
         bool settling;
         struct geo_point track[GEOFENCE_TRACK_MAX];     /* the track a call carries (sink_locate) */
         uint64_t track_at[GEOFENCE_TRACK_MAX];
+        struct dc09link *dc09;          /* the [receiver NAME] alarm receiving centres */
+        unsigned receivers_down;        /* bit per receiver (the first 32) */
+        struct receiver_test {
+                struct dc09link_req *req;
+                hub_test_fn done;
+                void *userdata;
+        } receiver_tests[8];            /* anjuctl test receiver, in flight */
 };
 
 /* --- the path of a change ---------------------------------------------- */
@@ -310,6 +318,31 @@ static void problem(struct hub *h, enum health_problem p, bool bad, uint32_t sen
 
 static void on_center_problem(bool bad, long status, void *userdata) {
         problem(userdata, HEALTH_CENTER, bad, SENSOR_NONE, (double) status);
+}
+
+/* A receiver stopped answering, or answers again: one warning for
+ * maintenance while any is down (its reports meanwhile wait, or go to its
+ * fallback). */
+static void on_receiver_health(unsigned receiver, bool bad, unsigned failures, void *userdata) {
+        struct hub *h = userdata;
+        unsigned before = h->receivers_down;
+        uint64_t lost = 0;
+        struct decision d;
+
+        if (receiver < 32)
+                h->receivers_down = bad ? before | (1u << receiver) : before & ~(1u << receiver);
+        if (!bad && receiver < h->cfg->n_receivers)
+                outbox_receiver_restored(h->outbox, h->cfg->receivers[receiver].id);
+        if (!h->incidents || (before != 0) == (h->receivers_down != 0))
+                return;
+        if (bad && receiver < h->cfg->n_receivers)
+                lost = failures * h->cfg->receivers[receiver].timeout;
+        d = health_decision(HEALTH_RECEIVER, bad, SENSOR_NONE, clock_mono(), clock_wall());
+        d.value = receiver;
+        d.since_wall = d.wall > lost ? d.wall - lost : d.wall;
+        d.duration = lost;
+        apply(h, &d, 1, NULL, NULL);
+        settle(h);
 }
 
 static void on_line_health(uint32_t sensor, bool bad, void *userdata) {
@@ -681,7 +714,7 @@ static int restore_one(const struct store_incident *inc, void *ud) {
         struct incident_record rec = {
                 .id = inc->id, .type = inc->type, .severity = inc->severity, .state = inc->state,
                 .sensor = s >= 0 ? (uint32_t) s : SENSOR_NONE, .reason = inc->reason, .opened_at = inc->opened_at,
-                .calls = inc->calls, .person_answered = inc->person_answered,
+                .calls = inc->calls, .person_answered = inc->person_answered, .reports = inc->reports,
                 .problem = inc->sensor && strncmp(inc->sensor, "hub:", 4) == 0
                            ? health_problem_from_string(inc->sensor + 4) : HEALTH_NONE,
         };
@@ -734,6 +767,9 @@ static int new_modules(struct hub *h) {
                 return -ENOMEM;
         settings_set_changed_cb(h->settings, on_settings_changed, h);
         outbox_set_callbacks(h->outbox, on_taken, on_center_problem, h);
+        if ((r = dc09link_new(h->event, cfg, on_receiver_health, h, &h->dc09)) < 0)
+                return r;
+        outbox_set_dc09(h->outbox, h->dc09);
         if (h->store && (r = store_open_incidents_foreach(h->store, restore_one, h)) < 0)
                 return r;
         return 0;
@@ -843,6 +879,7 @@ void hub_free(struct hub *h) {
         action_list_free(&h->list);
         incidents_free(h->incidents);
         outbox_free(h->outbox);
+        dc09link_free(h->dc09);         /* after the outbox: its calls cancel their reports */
         https_free(h->https);
         health_free(h->health);
         refusals_free(h->refusals);
@@ -954,7 +991,40 @@ int hub_test_call(struct hub *h, hub_test_fn done, void *userdata) {
         return r;
 }
 
+static void on_receiver_test(const struct dc09link_result *r, void *userdata) {
+        struct receiver_test *t = userdata;
+        hub_test_fn done = t->done;
+        void *ud = t->userdata;
+
+        *t = (struct receiver_test) { 0 };
+        log_notice("test report (602) to receiver %s: %s", r->receiver, r->delivered ? r->answer : r->why);
+        if (done)
+                done(r->delivered, 0, r->delivered ? r->answer : NULL, r->why, ud);
+}
+
+int hub_test_receiver(struct hub *h, const char *name, hub_test_fn done, void *userdata) {
+        struct dc09_event ev = { .name = "test", .group = 1, .zone = 0 };
+        int i = config_find_receiver(h->cfg, name);
+
+        if (i < 0)
+                return -ENOENT;
+        for (size_t k = 0; k < ELEMENTSOF(h->receiver_tests); k++) {
+                struct receiver_test *t = &h->receiver_tests[k];
+                if (t->req)
+                        continue;
+                t->done = done;
+                t->userdata = userdata;
+                return dc09link_send(h->dc09, (unsigned) i, &ev, on_receiver_test, t, &t->req);
+        }
+        return -EBUSY;
+}
+
 void hub_forget_test_call(struct hub *h, void *userdata) {
+        for (size_t k = 0; k < ELEMENTSOF(h->receiver_tests); k++)
+                if (h->receiver_tests[k].req && h->receiver_tests[k].userdata == userdata) {
+                        dc09link_cancel(h->receiver_tests[k].req);
+                        h->receiver_tests[k] = (struct receiver_test) { 0 };
+                }
         outbox_forget_test(h->outbox, userdata);
 }
 

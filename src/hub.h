@@ -94,4 +94,8 @@ void hub_remove_tap(struct hub *h, hub_tap_fn fn, void *userdata);
 /* anjuctl test dispatch: one test call to the center. */
 typedef void (*hub_test_fn)(bool delivered, long status, const char *case_id, const char *why, void *userdata);
 int hub_test_call(struct hub *h, hub_test_fn done, void *userdata);
+/* anjuctl test receiver NAME: one 602 test report to a [receiver]; done
+ * gets the ACK ("ACK 0007 from arc") as its case_id. -ENOENT no such
+ * receiver, -EBUSY too many tests at once. */
+int hub_test_receiver(struct hub *h, const char *name, hub_test_fn done, void *userdata);
 void hub_forget_test_call(struct hub *h, void *userdata);

@@ -24,6 +24,8 @@ struct incident {
         enum health_problem problem;    /* a problem of the hub itself: part of the key */
         enum inc_state state;
         bool called;                    /* a call to the center exists for it */
+        uint32_t reported;              /* bit per [receiver] (DC-09) it was reported to */
+        uint32_t restored;              /* ... and sent the restore since (the condition cleared) */
         bool silenced;                  /* a person answered: the local siren may stop */
         enum severity severity;
         uint64_t opened_at;             /* wall */
@@ -310,7 +312,28 @@ static struct incident *new_incident(struct incidents *m, const struct decision 
         return o;
 }
 
-static void close_incident(struct incidents *m, struct incident *o) {
+/* The receivers it was reported to get its restore (DC-09 3xxx / xH),
+ * once: when its condition clears, else when it closes. */
+static void restore_reports(struct action_list *out, struct incident *o, uint64_t wall) {
+        uint32_t due = o->reported & ~o->restored;
+
+        o->restored |= due;
+        for (unsigned i = 0; i < 32; i++) {
+                struct action *a;
+                if (!(due & (1u << i)) || !(a = act(out, ACT_CALL, o, wall)))
+                        continue;
+                a->target = TARGET_RECEIVER;
+                a->receiver = i;
+                a->restore = true;
+                a->type = o->first.type;
+                a->sensor = o->first.sensor;
+                a->why = o->first;
+                snprintf(a->text, sizeof a->text, "%s", o->reason);
+        }
+}
+
+static void close_incident(struct incidents *m, struct action_list *out, struct incident *o, uint64_t wall) {
+        restore_reports(out, o, wall);
         forget(m, o);
 }
 
@@ -417,6 +440,38 @@ static void call(struct action_list *out, struct incident *o, const struct decis
         snprintf(a->text, sizeof a->text, "%s", reason);
 }
 
+/* A report to a [receiver] (DC-09), once per incident and receiver. */
+static void report(struct action_list *out, struct incident *o, const struct decision *d, unsigned receiver,
+                   const char *reason) {
+        struct action *a;
+
+        if (receiver >= 32 || (o->reported & (1u << receiver)))
+                return;
+        o->reported |= 1u << receiver;
+        if (!(a = act(out, ACT_CALL, o, d->wall)))
+                return;
+        a->target = TARGET_RECEIVER;
+        a->receiver = receiver;
+        a->type = d->type;
+        a->sensor = d->sensor;
+        a->why = *d;
+        snprintf(a->text, sizeof a->text, "%s", reason);
+}
+
+/* The condition came back after its restore: the receivers hear the
+ * alarm again. */
+static void report_again(struct action_list *out, struct incident *o, const struct decision *d,
+                         const char *reason) {
+        uint32_t again = o->restored;
+
+        for (unsigned i = 0; i < 32; i++)
+                if (again & (1u << i)) {
+                        o->reported &= ~(1u << i);
+                        o->restored &= ~(1u << i);
+                        report(out, o, d, i, reason);
+                }
+}
+
 /* Where a warning's "told maintenance" time is kept: per device, and per
  * problem of the hub itself. */
 static size_t warn_slot(const struct incidents *m, const struct incident *o) {
@@ -432,7 +487,12 @@ static void escalate(struct incidents *m, struct action_list *out, struct incide
         uint64_t *warned = &m->warned[warn_slot(m, o)];
 
         for (size_t i = 0; i < n; i++) {
-                if (a[i].kind == LADDER_CALL) {
+                if (a[i].kind == LADDER_CALL && a[i].target == TARGET_RECEIVER) {
+                        struct decision d = o->first;
+                        d.wall = wall;
+                        d.mono = mono;
+                        report(out, o, &d, a[i].receiver, o->reason);
+                } else if (a[i].kind == LADDER_CALL) {
                         struct decision d = o->first;
                         if (o->called)
                                 continue;       /* made before a restart */
@@ -465,14 +525,16 @@ static void start_ladder(struct incidents *m, struct action_list *out, struct in
         ladder_start(&o->ladder, d->mono);
         n = ladder_tick(&o->ladder, esc_of(m, o), d->mono, a, ELEMENTSOF(a));
         for (size_t i = 0; i < n; i++)
-                if (a[i].kind == LADDER_CALL && !o->called) {
+                if (a[i].kind == LADDER_CALL && a[i].target == TARGET_RECEIVER)
+                        report(out, o, d, a[i].receiver, o->reason);
+                else if (a[i].kind == LADDER_CALL && !o->called) {
                         if (!first_row)
                                 timeline(out, o, d->wall, "called", "ladder", "ladder", o->reason);
                         call(out, o, d, false, o->reason);
                 }
         /* The call is placed; the rest of the step's actions are notices. */
         for (size_t i = 0; i < n; i++)
-                if (a[i].kind != LADDER_CALL && a[i].target != TARGET_DISPATCH)
+                if (a[i].kind != LADDER_CALL && a[i].target != TARGET_DISPATCH && a[i].target != TARGET_RECEIVER)
                         escalate(m, out, o, d->mono, d->wall, &a[i], 1);
 }
 
@@ -523,6 +585,7 @@ static int incident_raise(struct incidents *m, struct action_list *out, const st
                 return raise_new(m, out, d, reason);
         if (o->state == STATE_PREALARM)
                 return promote(m, out, o, d, reason);
+        report_again(out, o, d, reason);
         /* A later fall's window ran out: its prompt stops, it is on record. */
         if (d->type == INCIDENT_FALL)
                 prompt(m, out, o, false, d->wall);
@@ -556,6 +619,9 @@ static int incident_clear(struct incidents *m, struct action_list *out, const st
         say_log(out, o, false, "incident %s: %s; it stays open until a responder closes it", o->id,
                 words_loggable(d->type, reason));
         timeline(out, o, d->wall, "cleared", sensor_id(m, d->sensor), "rule", reason);
+        /* The zone the centre was told about is clear: its restore now. */
+        if (d->sensor == o->first.sensor)
+                restore_reports(out, o, d->wall);
         return 0;
 }
 
@@ -601,7 +667,7 @@ static int incident_cancel(struct incidents *m, struct action_list *out, const s
         timeline(out, o, d->wall, "cancelled", actor, channel, reason);
         alert(out, o, d, "cancelled", reason);
         m->stats.cancelled++;
-        close_incident(m, o);
+        close_incident(m, out, o, d->wall);
         return 0;
 }
 
@@ -658,6 +724,15 @@ int incidents_restore(struct incidents *m, const struct incident_record *rec) {
         snprintf(o->id, sizeof o->id, "%s", rec->id);
         o->calls = rec->calls;
         o->called = rec->calls > 0;
+        /* Which receivers had it is not stored: an incident with reports is
+         * taken as reported to every receiver of its ladder (a restore too
+         * many is harmless; a missing one leaves an alarm standing). */
+        if (rec->reports > 0) {
+                const struct escalation_conf *e = esc_of(m, o);
+                for (unsigned i = 0; i < e->n_steps; i++)
+                        if (e->steps[i].target == TARGET_RECEIVER && e->steps[i].receiver < 32)
+                                o->reported |= 1u << e->steps[i].receiver;
+        }
         /* Who answered is in the timeline: the siren stays quiet after a
          * restart only if a person had. */
         o->silenced = o->state == STATE_ONSITE || (o->state == STATE_ACKED && rec->person_answered);
@@ -812,7 +887,7 @@ enum ack_result incidents_ack(struct incidents *m, const char *id, const char *a
                 inform_reached(m, out, o, what, wall, state);
                 (void) act(out, ACT_DROP_NOTICES, o, wall);
                 m->stats.closed++;
-                close_incident(m, o);
+                close_incident(m, out, o, wall);
                 return ACK_APPLIED;
         }
         o->state = to;

@@ -50,6 +50,7 @@ struct incident_record {
         uint64_t opened_at;             /* wall */
         unsigned calls;                 /* calls made for it */
         bool person_answered;           /* a person acked or arrived: the siren stays quiet */
+        unsigned reports;               /* DC-09 reports made for it */
 };
 /* Takes an open incident from the store (a second of the same key is
  * ignored: the oldest wins). */

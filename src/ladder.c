@@ -19,8 +19,8 @@ static bool reach(struct ladder *l, const struct escalation_conf *c, uint64_t no
                   struct ladder_action *out, size_t max, size_t *n) {
         enum ladder_target t = c->steps[l->next_step].target;
         struct ladder_action a = {
-                .kind = t == TARGET_DISPATCH ? LADDER_CALL : LADDER_NOTIFY, .target = t,
-                .step = l->next_step, .onsite_overdue = overdue,
+                .kind = t == TARGET_DISPATCH || t == TARGET_RECEIVER ? LADDER_CALL : LADDER_NOTIFY, .target = t,
+                .step = l->next_step, .onsite_overdue = overdue, .receiver = c->steps[l->next_step].receiver,
         };
 
         if (!add(out, max, n, a))
@@ -28,7 +28,7 @@ static bool reach(struct ladder *l, const struct escalation_conf *c, uint64_t no
         l->reached |= 1u << t;
         /* its repeats count from this notice (never the center: its call is
          * retried by dispatch until it answers) */
-        if (t != TARGET_DISPATCH && c->repeat > 0)
+        if (t != TARGET_DISPATCH && t != TARGET_RECEIVER && c->repeat > 0)
                 l->next_repeat[t] = now + c->repeat;
         l->next_step++;
         return true;

@@ -23,6 +23,7 @@ struct ladder_action {
         unsigned step;                  /* index of the step, for the record */
         unsigned repeat;                /* 0 = first notice, 1.. = repeats */
         bool onsite_overdue;            /* reached because nobody arrived in time */
+        unsigned receiver;              /* TARGET_RECEIVER: which [receiver] (config.receivers) */
 };
 
 struct ladder {

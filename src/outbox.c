@@ -3,6 +3,7 @@
 #include "center.h"
 #include "clock.h"
 #include "config.h"
+#include "dc09link.h"
 #include "https.h"
 #include "log.h"
 #include "store.h"
@@ -33,6 +34,7 @@ struct call {
         bool queued;                    /* waits behind an older call of its incident */
         bool refused;                   /* the center refused it: reported */
         struct https_req *req;          /* the attempt in flight */
+        struct dc09link_req *dreq;      /* CALL_DC09: the report in flight */
         sd_event_source *retry;
         const char *attempt_url;
         /* a test call */
@@ -54,10 +56,12 @@ struct outbox {
         outbox_problem_fn problem;
         void *userdata;
         bool center_refusing;           /* reported to the hub */
+        struct dc09link *dc09;          /* borrowed */
         struct outbox_stats stats;
 };
 
-static const char *const kind_names[_CALL_KIND_MAX] = { [CALL_ALARM] = "alarm", [CALL_WEBHOOK] = "webhook" };
+static const char *const kind_names[_CALL_KIND_MAX] = { [CALL_ALARM] = "alarm", [CALL_WEBHOOK] = "webhook",
+                                                        [CALL_DC09] = "dc09" };
 
 const char *call_kind_to_string(enum call_kind k) {
         return k >= 0 && k < _CALL_KIND_MAX ? kind_names[k] : NULL;
@@ -78,6 +82,7 @@ static void call_free(struct call *c) {
         if (!c)
                 return;
         https_cancel(c->req);
+        dc09link_cancel(c->dreq);
         sd_event_source_disable_unref(c->retry);
         free(c->key), free(c->incident), free(c->body), free(c->url);
         free(c);
@@ -126,7 +131,8 @@ static struct call *call_new(struct outbox *ob, enum call_kind kind, const char 
 /* Calls of one incident to one destination keep their order. */
 static bool same_line(const struct call *a, const struct call *b) {
         return !a->test && !b->test && a->kind == b->kind && a->incident && b->incident &&
-               strcmp(a->incident, b->incident) == 0 && (a->kind != CALL_WEBHOOK || strcmp(a->url, b->url) == 0);
+               strcmp(a->incident, b->incident) == 0 &&
+               (a->kind == CALL_ALARM || (a->url && b->url && strcmp(a->url, b->url) == 0));
 }
 
 static bool older_pending(const struct outbox *ob, const struct call *c) {
@@ -150,6 +156,45 @@ static const char *loggable_url(const char *url, char *buf, size_t n) {
 /* --- attempts ------------------------------------------------------------- */
 
 static void on_answer(const struct https_result *r, void *userdata);
+static void delivered(struct call *c, long status, const char *case_id, uint64_t took);
+static void failed(struct call *c, enum center_verdict v, long status, uint64_t retry_after, const char *why);
+
+/* The receiver's answer: an ACK is "the center took charge", as a case id. */
+static void on_dc09_answer(const struct dc09link_result *r, void *userdata) {
+        struct call *c = userdata;
+
+        c->dreq = NULL;
+        c->attempts++;
+        if (r->delivered)
+                delivered(c, 0, r->answer, 0);
+        else
+                failed(c, CENTER_RETRY, 0, 0, r->why);
+}
+
+/* A DC-09 report: its body says the event, its url the receiver's name. */
+static void attempt_dc09(struct call *c) {
+        struct outbox *ob = c->ob;
+        int i = c->url ? config_find_receiver(ob->cfg, c->url) : -1;
+        struct dc09_event ev;
+        char name[32], why[200];
+        int r;
+
+        c->attempt_url = c->url;
+        if (i < 0)
+                snprintf(why, sizeof why, "there is no [receiver %s] in the configuration (now)", c->url);
+        else if (dc09link_body_parse(c->body, name, sizeof name, &ev) < 0)
+                snprintf(why, sizeof why, "the report \"%.60s\" cannot be read", c->body);
+        else if (!ob->dc09)
+                snprintf(why, sizeof why, "no DC-09 transport");
+        else if ((r = dc09link_send(ob->dc09, (unsigned) i, &ev, on_dc09_answer, c, &c->dreq)) < 0)
+                snprintf(why, sizeof why, "cannot send: %s", strerror(-r));
+        else
+                return;
+        /* Kept and retried slowly: a report is never dropped. */
+        c->dreq = NULL;
+        c->attempts++;
+        failed(c, CENTER_RETRY, 0, 0, why);
+}
 
 static void attempt(struct call *c) {
         const struct config *cfg = c->ob->cfg;
@@ -161,6 +206,10 @@ static void attempt(struct call *c) {
         };
         int r;
 
+        if (c->kind == CALL_DC09) {
+                attempt_dc09(c);
+                return;
+        }
         c->attempt_url = webhook ? c->url : c->test ? cfg->dispatch.url : center_url(cfg, c->attempts);
         p.url = c->attempt_url;
         r = center_headers(cfg, c->key, c->body, webhook, headers);
@@ -216,7 +265,7 @@ static void delivered(struct call *c, long status, const char *case_id, uint64_t
 
         if (c->id > 0 && ob->store &&
             store_outbox_delivered(ob->store, c->id, c->incident, loggable_url(c->attempt_url, url, sizeof url),
-                                   c->kind == CALL_ALARM ? case_id : NULL, c->attempts, clock_wall()) < 0)
+                                   c->kind != CALL_WEBHOOK ? case_id : NULL, c->attempts, clock_wall()) < 0)
                 log_error("outbox: delivered call %s could not be marked in the database; it may be sent again "
                           "after a restart (same Idempotency-Key)", c->key);
         ob->stats.delivered++;
@@ -224,11 +273,14 @@ static void delivered(struct call *c, long status, const char *case_id, uint64_t
                 log_notice("dispatch: notice for incident %s delivered to webhook %s: HTTP %ld (attempt %u)",
                            c->incident ? c->incident : "-", loggable_url(c->attempt_url, url, sizeof url), status,
                            c->attempts);
-        else
+        else if (c->kind == CALL_ALARM)
                 log_notice("dispatch: emergency call for incident %s delivered to %s: HTTP %ld, case %s "
                            "(attempt %u, %llu.%03llu ms)", c->incident ? c->incident : "-", c->attempt_url, status,
                            case_id, c->attempts, (unsigned long long) (took / 1000),
                            (unsigned long long) (took % 1000));
+        else
+                log_notice("dc09: report %s for incident %s delivered: %s (attempt %u)", c->body,
+                           c->incident ? c->incident : "-", case_id, c->attempts);
         call_unlink(c);
         /* Accepted again only when no call is still refused. */
         if (c->kind == CALL_ALARM && ob->center_refusing && !any_refused(ob)) {
@@ -236,7 +288,7 @@ static void delivered(struct call *c, long status, const char *case_id, uint64_t
                 if (ob->problem)
                         ob->problem(false, status, ob->userdata);
         }
-        if (c->kind == CALL_ALARM && c->incident && ob->taken)
+        if (c->kind != CALL_WEBHOOK && c->incident && ob->taken)
                 ob->taken(c->incident, case_id, ob->userdata);
         start_next(ob, c);
         call_free(c);
@@ -279,7 +331,7 @@ static void failed(struct call *c, enum center_verdict v, long status, uint64_t 
         if (retry_after > delay)
                 delay = retry_after < RETRY_AFTER_MAX ? retry_after : RETRY_AFTER_MAX;
         log_warning("dispatch: %s for incident %s to %s failed (attempt %u): %s; retrying in %s%s",
-                    c->kind == CALL_WEBHOOK ? "webhook notice" : "call", c->incident ? c->incident : "-",
+                    c->kind == CALL_WEBHOOK ? "webhook notice" : c->kind == CALL_DC09 ? "DC-09 report" : "call", c->incident ? c->incident : "-",
                     loggable_url(c->attempt_url, url, sizeof url), c->attempts, why,
                     format_duration(when, sizeof when, delay), clock_scale() != 1.0 ? " (real time)" : "");
         r = sd_event_add_time_relative(ob->event, &c->retry, CLOCK_MONOTONIC, delay,
@@ -344,18 +396,26 @@ int outbox_add(struct outbox *ob, enum call_kind kind, const char *incident, con
                uint64_t wall) {
         struct store_outbox_row row = {
                 .kind = call_kind_to_string(kind), .dest = dest_of(kind), .incident = incident, .body = body,
-                .url = url, .created_at = wall,
+                .url = kind == CALL_DC09 ? NULL : url, .created_at = wall,
         };
-        char key[37];
+        char key[37], dest[160];
         struct call *c;
         int r;
 
         if ((r = uuid_random(key)) < 0)
                 return r;
+        if (kind == CALL_DC09 && !url)
+                return -EINVAL;
         c = call_new(ob, kind, key, incident, body, url);
         if (!c)
                 return -ENOMEM;
         row.key = key;
+        if (kind == CALL_DC09) {
+                if (!url)
+                        return -EINVAL;
+                snprintf(dest, sizeof dest, "receiver:%s", url);
+                row.dest = dest;
+        }
         /* Only inside the caller's transaction: a row written by itself
          * after that failed would be replayed after a restart although the
          * call went out from memory. */
@@ -409,7 +469,10 @@ static int replay_one(const struct store_outbox_row *row, void *ud) {
         }
         log_notice("dispatch: replaying undelivered call for incident %s from the outbox (%u earlier attempts)",
                    row->incident ? row->incident : "-", row->attempts);
-        c = call_new(ob, kind, row->key, row->incident, row->body, row->url);
+        /* A DC-09 report's receiver is in its dest ("receiver:NAME"). */
+        c = call_new(ob, kind, row->key, row->incident, row->body,
+                     kind == CALL_DC09 && row->dest && strncmp(row->dest, "receiver:", 9) == 0 ? row->dest + 9
+                     : row->url);
         if (!c)
                 return -ENOMEM;
         c->id = row->id;
@@ -457,6 +520,12 @@ void outbox_link_restored(struct outbox *ob) {
                         (void) sd_event_source_set_time_relative(c->retry, 0);
 }
 
+void outbox_receiver_restored(struct outbox *ob, const char *name) {
+        for (struct call *c = ob->calls; c; c = c->next)
+                if (c->retry && c->kind == CALL_DC09 && c->url && strcmp(c->url, name) == 0)
+                        (void) sd_event_source_set_time_relative(c->retry, 0);
+}
+
 void outbox_set_callbacks(struct outbox *ob, outbox_taken_fn taken, outbox_problem_fn problem, void *userdata) {
         ob->taken = taken;
         ob->problem = problem;
@@ -485,6 +554,10 @@ void outbox_forget_test(struct outbox *ob, void *userdata) {
         for (struct call *c = ob->calls; c; c = c->next)
                 if (c->test && c->test_ud == userdata)
                         c->test_done = NULL, c->test_ud = NULL;
+}
+
+void outbox_set_dc09(struct outbox *ob, struct dc09link *link) {
+        ob->dc09 = link;
 }
 
 size_t outbox_pending(const struct outbox *ob) {

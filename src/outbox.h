@@ -21,10 +21,12 @@ struct config;
 struct store;
 struct https;
 struct outbox;
+struct dc09link;
 
 enum call_kind {
         CALL_ALARM,             /* to the grid dispatch center, anju.alarm.v1 over HTTPS */
         CALL_WEBHOOK,           /* a contact's notice to a webhook (WeCom, DingTalk, JSON) */
+        CALL_DC09,              /* a report to a [receiver NAME] in SIA DC-09 (dc09link.h); url: NAME */
         _CALL_KIND_MAX,
         _CALL_KIND_INVALID = -1,
 };
@@ -60,6 +62,9 @@ int outbox_drop_notices(struct outbox *ob, const char *incident);
 /* The link to the center is back: calls waiting for their backoff go now. */
 void outbox_link_restored(struct outbox *ob);
 
+/* A [receiver NAME] answers again: its reports waiting for their backoff go now. */
+void outbox_receiver_restored(struct outbox *ob, const char *name);
+
 /* A center took charge of incident (its case id). */
 typedef void (*outbox_taken_fn)(const char *incident, const char *case_id, void *userdata);
 /* The center refuses calls (bad: true, with the HTTP status), or accepts
@@ -74,6 +79,10 @@ typedef void (*outbox_test_fn)(bool delivered, long status, const char *case_id,
 int outbox_test_call(struct outbox *ob, const char *body, outbox_test_fn done, void *userdata);
 /* The asker went away: its test call ends without telling anyone. */
 void outbox_forget_test(struct outbox *ob, void *userdata);
+
+/* The DC-09 transport the CALL_DC09 calls go through (borrowed; NULL:
+ * they wait). Set before outbox_replay(). */
+void outbox_set_dc09(struct outbox *ob, struct dc09link *link);
 
 /* Calls not yet delivered (in memory). */
 size_t outbox_pending(const struct outbox *ob);

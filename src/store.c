@@ -62,10 +62,12 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_LOG_INSERT] = "INSERT INTO sensor_log(at, sensor, attr, value) VALUES(?1, ?2, ?3, ?4)",
         [ST_OPEN_INCIDENTS] =
                 "SELECT " INCIDENT_COLS ","
-                " (SELECT count(*) FROM outbox o WHERE o.incident = incidents.id AND o.kind IN ('alarm', 'dc09'))"
-                " + (SELECT count(*) FROM deliveries d WHERE d.incident = incidents.id AND d.kind IN ('alarm', 'dc09')),"
+                " (SELECT count(*) FROM outbox o WHERE o.incident = incidents.id AND o.kind = 'alarm')"
+                " + (SELECT count(*) FROM deliveries d WHERE d.incident = incidents.id AND d.kind = 'alarm'),"
                 " EXISTS(SELECT 1 FROM timeline t WHERE t.incident = incidents.id AND t.event IN ('ack', 'arrived')"
-                "        AND t.actor IS NOT 'dispatch')"
+                "        AND t.actor IS NOT 'dispatch'),"
+                " (SELECT count(*) FROM outbox o WHERE o.incident = incidents.id AND o.kind = 'dc09')"
+                " + (SELECT count(*) FROM deliveries d WHERE d.incident = incidents.id AND d.kind = 'dc09')"
                 " FROM incidents WHERE closed_at IS NULL ORDER BY opened_at, id",
         [ST_INCIDENT_GET] = "SELECT " INCIDENT_COLS " FROM incidents WHERE id = ?1",
         [ST_INCIDENTS_ALL] = "SELECT " INCIDENT_COLS " FROM incidents ORDER BY opened_at DESC LIMIT ?1",
@@ -611,6 +613,7 @@ static int incident_row(sqlite3_stmt *q, void *ctx) {
         if (c->extra) {
                 inc.calls = (unsigned) sqlite3_column_int(q, 9);
                 inc.person_answered = sqlite3_column_int(q, 10) != 0;
+                inc.reports = (unsigned) sqlite3_column_int(q, 11);
         }
         c->found = true;
         return c->cb(&inc, c->ud);

@@ -60,8 +60,9 @@ struct store_incident {
         uint64_t opened_at;             /* wall usec */
         uint64_t closed_at;             /* wall usec, 0 while open */
         /* read back only: */
-        unsigned calls;                 /* calls to a center made for it */
+        unsigned calls;                 /* calls to the dispatch center made for it */
         bool person_answered;           /* a person (not the center's automatic answer) acked or arrived */
+        unsigned reports;               /* DC-09 reports to receivers made for it (outbox kind dc09) */
 };
 
 /* A new incident row. -EEXIST if the id is taken. */

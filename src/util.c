@@ -56,7 +56,7 @@ static const char *const health_problem_names[_HEALTH_MAX] = {
         [HEALTH_BATTERY] = "battery", [HEALTH_TAMPER] = "tamper", [HEALTH_NOT_WORN] = "not_worn",
         [HEALTH_LINK] = "link", [HEALTH_STORAGE] = "storage", [HEALTH_GPIO] = "gpio", [HEALTH_MQTT] = "mqtt",
         [HEALTH_CENTER] = "center", [HEALTH_FAULT] = "fault", [HEALTH_BRIDGE] = "bridge",
-        [HEALTH_RELAY] = "relay",
+        [HEALTH_RELAY] = "relay", [HEALTH_RECEIVER] = "receiver",
 };
 
 static int lookup(const char *const *names, int n, const char *s) {

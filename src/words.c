@@ -147,6 +147,13 @@ static void explain_health(const struct config *cfg, const struct decision *d, c
                 say(buf, n, zh, "Smart plug %1$s (%2$s) did not confirm it switched: the charger's power may not "
                     "be cut; check the plug", "智能插座 %1$s（%2$s）未确认切换：充电器可能仍在通电；请检查插座", id, room);
                 break;
+        case HEALTH_RECEIVER:
+                say(buf, n, zh, "The alarm receiving centre (DC-09) has not answered since %3$s (%4$s): reports "
+                    "wait in the outbox and are retried, through its fallback receiver if it has one",
+                    "报警接收中心（DC-09）自 %3$s 起无应答（%4$s）：报告暂存并持续重试，如配置了备用接收中心则改发备用",
+                    id, room, since, dur);
+                break
+;
         default:
                 say(buf, n, zh, "Sensor %1$s (%2$s) needs attention", "传感器 %1$s（%2$s）需要检修", id, room);
         }

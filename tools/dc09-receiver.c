@@ -49,6 +49,7 @@ struct options {
         uint8_t key[DC09_KEY_MAX];
         size_t key_len;                 /* 0: no key */
         long window_past, window_future, drop_first, delay_ms, clock_offset;
+        long nak_first;                 /* NAK the first N frames it would ACK (then answer as usual) */
         bool nak_all, duh, silent, strict_time;
 };
 
@@ -78,6 +79,7 @@ struct server {
         struct pending *pending[MAX_PENDING];
         size_t n_pending;
         long dropped;
+        long naked;                     /* NAKs given for --nak-first */
 };
 
 static int signal_pipe_wr = -1;
@@ -126,6 +128,8 @@ static void usage(FILE *f) {
                 "  --duh                answer DUH to every frame\n"
                 "  --silent             never answer\n"
                 "  --drop-first N       ignore the first N frames (no answer)\n"
+                "  --nak-first N        NAK the first N frames it would ACK (a sender's resend\n"
+                "                       with a fresh timestamp is then ACKed)\n"
                 "  --delay-ms MS        hold each answer back MS milliseconds\n"
                 "  --help, --version\n\n"
                 "JSON fields: transport, seq, id, encrypted, receiver, line, account, data,\n"
@@ -168,6 +172,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 { "strict-time", no_argument, NULL, 'S' }, { "clock-offset", required_argument, NULL, 'c' },
                 { "nak-all", no_argument, NULL, 'n' }, { "duh", no_argument, NULL, 'u' },
                 { "silent", no_argument, NULL, 's' }, { "drop-first", required_argument, NULL, 'D' },
+                { "nak-first", required_argument, NULL, 'N' },
                 { "delay-ms", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' }, {}
         };
@@ -189,6 +194,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 case 'u': o->duh = true; break;
                 case 's': o->silent = true; break;
                 case 'D': r = parse_long(optarg, 0, 1000000000L, &o->drop_first); break;
+                case 'N': r = parse_long(optarg, 0, 1000000000L, &o->nak_first); break;
                 case 'd': r = parse_long(optarg, 0, 3600000L, &o->delay_ms); break;
                 case 'h': usage(stdout); return 1;
                 case 'V': printf(PROG " " ANJU_VERSION "\n"); return 1;
@@ -382,6 +388,11 @@ static size_t handle_frame(struct server *s, const char *frame, size_t len, cons
                 answer = DC09_ID_DUH;
         }
 
+        if (answer == DC09_ID_ACK && s->naked < o->nak_first) {
+                s->naked++;
+                why = "--nak-first";
+                answer = DC09_ID_NAK;
+        }
         if (answer != _DC09_ID_INVALID && o->silent) {
                 verdict = "silent";
                 answer = _DC09_ID_INVALID;

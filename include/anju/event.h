@@ -131,6 +131,7 @@ enum health_problem {
         HEALTH_FAULT,           /* the device reports a fault (fault, trouble) */
         HEALTH_BRIDGE,          /* Zigbee2MQTT itself is offline: the sensors behind it are unknown */
         HEALTH_RELAY,           /* a smart plug did not confirm a switch command */
+        HEALTH_RECEIVER,        /* a DC-09 alarm receiving centre does not answer (3 failures in a row) */
         _HEALTH_MAX,
 };
 

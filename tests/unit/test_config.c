@@ -1,6 +1,7 @@
 /* Configuration: defaults, drop-ins, secrets, and an exact
  * "file:line: [section] key: what" message for every error. */
 #include "unit.h"
+#include "dc09.h"
 #include "util.h"
 
 #include <ftw.h>
@@ -153,7 +154,7 @@ END_TEST
 START_TEST(test_config_unknown_section_is_an_error_listing_the_sections) {
         ASSERT_ONLY_ERROR(BASE_CONFIG "[sensors]\nx = 1\n",
                           "bad.conf:11: unknown section [sensors]: expected [hub], [resident], [mqtt], "
-                          "[dispatch], [sensor ID], [contact ID], [rule NAME] or [escalation SEVERITY]");
+                          "[dispatch], [sensor ID], [contact ID], [rule NAME], [escalation SEVERITY] or [receiver NAME]");
 }
 END_TEST
 
@@ -787,6 +788,101 @@ START_TEST(test_config_geofence_keys_from_the_file_and_at_run_time) {
 }
 END_TEST
 
+/* Issue 15: a DC-09 alarm receiving centre, with the issue's defaults. */
+START_TEST(test_config_receiver_loads_with_the_issues_defaults_and_sensor_zones) {
+        struct config *c = load_ok("[sensor smoke]\nkind = smoke\ntopic = z/smoke\n"
+                                   "[sensor door]\nkind = door\ntopic = z/door\nzone = 12\n"
+                                   "[sensor band]\nkind = wristband\ntopic = z/band\n"
+                                   "[receiver arc]\nprotocol = dc09\nhost = 127.0.0.1\nport = 5100\naccount = 1234\n"
+                                   "[escalation critical]\nladder = receiver:arc 0s, dispatch 0s\n");
+        const struct receiver_conf *r;
+
+        ck_assert_uint_eq(c->n_receivers, 1);
+        r = &c->receivers[0];
+        ck_assert_str_eq(r->id, "arc");
+        ck_assert_int_eq(config_find_receiver(c, "arc"), 0);
+        ck_assert_int_eq(config_find_receiver(c, "other"), -1);
+        ck_assert_int_eq(r->transport, RECEIVER_TCP);
+        ck_assert_int_eq(r->format, DC09_FORMAT_CID);
+        ck_assert_uint_eq(r->supervision, 90 * USEC_PER_SEC);
+        ck_assert_uint_eq(r->timeout, 10 * USEC_PER_SEC);
+        ck_assert_uint_eq(r->test_interval, 24 * USEC_PER_HOUR);
+        ck_assert_uint_eq(r->key_len, 0);
+        ck_assert_int_eq(r->fallback_index, -1);
+        /* zone: set, else the order in the file */
+        ck_assert_uint_eq(c->sensors[0].zone, 1);
+        ck_assert_uint_eq(c->sensors[1].zone, 12);
+        ck_assert_uint_eq(c->sensors[2].zone, 3);
+        ck_assert_uint_eq(c->escalation[SEVERITY_CRITICAL].n_steps, 2);
+        ck_assert_int_eq(c->escalation[SEVERITY_CRITICAL].steps[0].target, TARGET_RECEIVER);
+        ck_assert_uint_eq(c->escalation[SEVERITY_CRITICAL].steps[0].receiver, 0);
+        ck_assert_int_eq(c->escalation[SEVERITY_CRITICAL].steps[1].target, TARGET_DISPATCH);
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_config_receiver_errors_name_file_line_and_key) {
+        /* lines: 11 [receiver arc], 12 protocol, 13 host, 14 port, 15 account */
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[receiver arc]\nprotocol = dc09\nhost = 127.0.0.1\nport = 5100\naccount = 12\n",
+                          "bad.conf:15: [receiver arc] account: \"12\" must be 3 to 16 hex digits");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[receiver arc]\nprotocol = dc09\nhost = 127.0.0.1\nport = 5100\n"
+                          "account = 1234\nformat = xml\n",
+                          "bad.conf:16: [receiver arc] format: \"xml\" is not one of cid, sia");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[receiver arc]\nprotocol = dc09\nhost = 127.0.0.1\nport = 5100\n"
+                          "account = 1234\nline = 12G\n",
+                          "bad.conf:16: [receiver arc] line: \"12G\" must be 1 to 6 hex digits");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[receiver arc]\nhost = 127.0.0.1\nport = 5100\naccount = 1234\n",
+                          "bad.conf:11: [receiver arc] protocol: missing: expected dc09");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[receiver arc]\nprotocol = dc09\nhost = 127.0.0.1\nport = 5100\n"
+                          "account = 1234\nfallback = arc2\n",
+                          "bad.conf:11: [receiver arc] fallback: there is no [receiver arc2]");
+        ASSERT_ERROR(BASE_CONFIG "[receiver arc]\nprotocol = dc09\nhost = 127.0.0.1\nport = 5100\naccount = 1234\n"
+                     "[receiver arc]\n", "bad.conf:16: duplicate receiver \"arc\" (first declared at bad.conf:11)");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[escalation urgent]\nladder = receiver:nowhere 0s\n",
+                          "bad.conf: [escalation urgent] ladder: \"receiver:nowhere\": there is no [receiver nowhere]");
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[sensor a]\nkind = smoke\ntopic = z/a\nzone = 2\n"
+                          "[sensor b]\nkind = smoke\ntopic = z/b\n",
+                          "bad.conf:15: [sensor b] zone: zone 2 is also sensor a's (bad.conf:11); "
+                          "set zone = N on one of them");
+}
+END_TEST
+
+/* Unencrypted DC-09 leaves this machine only when spelled out. */
+START_TEST(test_config_receiver_without_key_is_refused_unless_loopback_or_insecure) {
+        struct config *c;
+
+        ASSERT_ONLY_ERROR(BASE_CONFIG "[receiver arc]\nprotocol = dc09\nhost = arc.example.org\nport = 5100\n"
+                          "account = 1234\n",
+                          "bad.conf:11: [receiver arc] key_file: missing: DC-09 without encryption to "
+                          "arc.example.org would send alarms in clear text (set key_file, or insecure = true "
+                          "for a test rig)");
+        c = load_ok("[receiver arc]\nprotocol = dc09\nhost = arc.example.org\nport = 5100\naccount = 1234\n"
+                    "insecure = true\n");
+        ck_assert(c->receivers[0].insecure);
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_config_receiver_key_file_is_read_as_hex_aes_key) {
+        char text[1024];
+        struct errors e = { .n = 0 };
+        struct config *c = NULL;
+
+        write_file("arc.key", "000102030405060708090a0b0c0d0e0f\n");
+        snprintf(text, sizeof text, BASE_CONFIG "[receiver arc]\nprotocol = dc09\nhost = arc.example.org\n"
+                 "port = 5100\naccount = 1234\nkey_file = %s/arc.key\n", dir);
+        ck_assert_int_eq(load_full_string("ok.conf", text, &e, &c), 0);
+        ck_assert_uint_eq(c->receivers[0].key_len, 16);
+        ck_assert_uint_eq(c->receivers[0].key[15], 0x0f);
+        config_free(c);
+        write_file("arc.key", "not hex at all\n");
+        e = load_bad(text);
+        ck_assert_int_eq(e.n, 1);
+        ck_assert_ptr_nonnull(strstr(e.msgs[0], "[receiver arc] key_file: "));
+        ck_assert_ptr_nonnull(strstr(e.msgs[0], "not an AES key of 32, 48 or 64 hex digits"));
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("config");
         TCase *t = tcase_create("strings");
@@ -829,6 +925,9 @@ int main(void) {
         tcase_add_test(t, test_config_rule_keys_override_the_profile_wherever_they_are);
         tcase_add_test(t, test_config_rule_errors_name_the_rule_the_key_and_the_range);
         tcase_add_test(t, test_config_two_sensors_on_one_topic_is_an_error_naming_both);
+        tcase_add_test(t, test_config_receiver_loads_with_the_issues_defaults_and_sensor_zones);
+        tcase_add_test(t, test_config_receiver_errors_name_file_line_and_key);
+        tcase_add_test(t, test_config_receiver_without_key_is_refused_unless_loopback_or_insecure);
         suite_add_tcase(s, t);
 
         tcase_add_unchecked_fixture(f, root_setup, root_teardown);
@@ -838,6 +937,7 @@ int main(void) {
         tcase_add_test(f, test_config_missing_main_file_is_enoent);
         tcase_add_test(f, test_config_token_file_is_read_without_its_trailing_newline);
         tcase_add_test(f, test_config_empty_token_file_is_an_error);
+        tcase_add_test(f, test_config_receiver_key_file_is_read_as_hex_aes_key);
         tcase_add_test(f, test_config_a_bare_secret_name_is_a_credential_or_beside_the_config);
         tcase_add_test(f, test_config_short_signing_key_is_refused_and_loose_secrets_are_warned_about);
         tcase_add_test(f, test_config_load_reads_no_secret_file);

@@ -121,6 +121,12 @@ static void line_of(const struct action *a, char *buf, size_t n) {
                 snprintf(p, left, "TL %s %s %s/%s '%s'", a->incident, a->event, a->actor, a->channel, a->text);
                 break;
         case ACT_CALL:
+                if (a->target == TARGET_RECEIVER) {
+                        snprintf(p, left, "REPORT %s %s%s %s sensor=%s", a->incident, cfg->receivers[a->receiver].id,
+                                 a->restore ? " restore" : "", incident_type_to_string(a->type),
+                                 sensor_name(a->sensor));
+                        break;
+                }
                 snprintf(p, left, "CALL %s seq=%u%s %s sensor=%s", a->incident, a->sequence,
                          a->update ? " update" : "", incident_type_to_string(a->type), sensor_name(a->sensor));
                 break;
@@ -1002,6 +1008,36 @@ static void restore(const char *id, enum incident_type t, enum severity s, const
         ck_assert_int_eq(incidents_restore(m, &rec), 0);
 }
 
+static size_t count_lines(const char *want);
+
+/* Issue 15: an incident reported to a receiver but not yet called in is
+ * still called in at its dispatch step after a restart, is not reported
+ * again, and its close sends the restore. */
+START_TEST(test_restart_keeps_the_dispatch_step_of_an_incident_only_reported_to_a_receiver) {
+        struct incident_record rec = {
+                .id = "OLD-9", .type = INCIDENT_WATER_LEAK, .severity = SEVERITY_URGENT, .state = "open",
+                .sensor = SENSOR_NONE, .reason = "as stored", .opened_at = wall_at(1000) - SEC(10), .calls = 0,
+                .reports = 1,
+        };
+
+        teardown();
+        setup_with("[receiver arc]\nprotocol = dc09\nhost = 127.0.0.1\nport = 5100\naccount = 1234\n"
+                   "[escalation urgent]\nladder = receiver:arc 0s, dispatch 60s\n");
+        rec.sensor = sensor("leak");
+        ck_assert_int_eq(incidents_restore(m, &rec), 0);
+        resume_at(1000);
+        drive_to(1100);
+        collect();
+        ck_assert_msg(count_lines("* REPORT *") == 0, "reported again after the restart:%s", dump(0));
+        ck_assert_msg(count_lines("* CALL OLD-9 seq=1 water_leak sensor=leak") == 1, "not called in:%s", dump(0));
+        n_lines = 0;
+        ck_assert_int_eq(ack_at(1200, "OLD-9", "resolved", "zhao", "ctl", NULL), ACK_APPLIED);
+        collect();
+        ck_assert_msg(count_lines("@1200 REPORT OLD-9 arc restore water_leak sensor=leak") == 1, "%s", dump(0));
+        n_lines = 0;
+}
+END_TEST
+
 START_TEST(test_restart_calls_an_interrupted_prealarm_now_and_does_not_notify_an_acked_one_again) {
         /* Two incidents were open when the hub stopped (the fall 10 s into its
          * window); it starts again at 1000 s. */
@@ -1207,6 +1243,67 @@ START_TEST(test_rekeyed_fire_gets_its_power_restored_row) {
 }
 END_TEST
 
+/* Issue 15: a ladder step "receiver:NAME" reports the incident to that
+ * DC-09 receiver once, and closing the incident sends its restore there. */
+static size_t count_lines(const char *want) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < n_lines; i++)
+                n += matches(lines[i], want);
+        return n;
+}
+
+START_TEST(test_receiver_step_reports_once_and_closing_sends_the_restore) {
+        teardown();
+        setup_with("[receiver arc]\nprotocol = dc09\nhost = 127.0.0.1\nport = 5100\naccount = 1234\n"
+                   "[escalation urgent]\nladder = receiver:arc 0s, volunteer 60s, receiver:arc 120s\n");
+        raise_at(0, INCIDENT_WATER_LEAK, SEVERITY_URGENT, "leak");
+        collect();
+        ck_assert_msg(count_lines("@0 REPORT T-1 arc water_leak sensor=leak") == 1, "%s", dump(0));
+        ck_assert_msg(count_lines("* CALL *") == 0, "no dispatch step, no call:%s", dump(0));
+        n_lines = 0;
+        drive_to(200);
+        collect();
+        ck_assert_msg(count_lines("* REPORT *") == 0, "reported twice:%s", dump(0));
+        ck_assert_msg(count_lines("* NOTIFY T-1 li *") >= 1, "%s", dump(0));
+        n_lines = 0;
+        ck_assert_int_eq(ack_at(210, "T-1", "resolved", "zhao", "ctl", NULL), ACK_APPLIED);
+        collect();
+        ck_assert_msg(count_lines("@210 REPORT T-1 arc restore water_leak sensor=leak") == 1, "%s", dump(0));
+        n_lines = 0;
+}
+END_TEST
+
+/* The condition clears: the restore goes then (the incident stays open);
+ * it comes back: the alarm again; the close then sends its restore once. */
+START_TEST(test_receiver_gets_the_restore_when_the_condition_clears_and_the_alarm_if_it_returns) {
+        teardown();
+        setup_with("[receiver arc]\nprotocol = dc09\nhost = 127.0.0.1\nport = 5100\naccount = 1234\n"
+                   "[escalation urgent]\nladder = receiver:arc 0s, volunteer 0s\n");
+        raise_at(0, INCIDENT_WATER_LEAK, SEVERITY_URGENT, "leak");
+        collect();
+        ck_assert_msg(count_lines("@0 REPORT T-1 arc water_leak sensor=leak") == 1, "%s", dump(0));
+        n_lines = 0;
+        apply_at(30, dec(DECISION_CLEAR, INCIDENT_WATER_LEAK, SEVERITY_URGENT, "leak", 30));
+        collect();
+        ck_assert_msg(count_lines("@30 REPORT T-1 arc restore water_leak sensor=leak") == 1, "%s", dump(0));
+        n_lines = 0;
+        raise_at(40, INCIDENT_WATER_LEAK, SEVERITY_URGENT, "leak");
+        collect();
+        ck_assert_msg(count_lines("@40 REPORT T-1 arc water_leak sensor=leak") == 1, "%s", dump(0));
+        n_lines = 0;
+        raise_at(45, INCIDENT_WATER_LEAK, SEVERITY_URGENT, "leak");
+        collect();
+        ck_assert_msg(count_lines("* REPORT *") == 0, "reported twice:%s", dump(0));
+        n_lines = 0;
+        apply_at(50, dec(DECISION_CLEAR, INCIDENT_WATER_LEAK, SEVERITY_URGENT, "leak", 50));
+        ck_assert_int_eq(ack_at(60, "T-1", "resolved", "zhao", "ctl", NULL), ACK_APPLIED);
+        collect();
+        ck_assert_msg(count_lines("* REPORT T-1 arc restore *") == 1, "one restore:%s", dump(0));
+        n_lines = 0;
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("incident");
         TCase *t = tcase_create("incident");
@@ -1246,6 +1343,9 @@ int main(void) {
         tcase_add_test(t, test_rekey_gives_an_open_incident_a_new_id);
         tcase_add_test(t, test_relay_switched_is_on_the_record_of_the_fire_that_cut_it);
         tcase_add_test(t, test_rekeyed_fire_gets_its_power_restored_row);
+        tcase_add_test(t, test_receiver_step_reports_once_and_closing_sends_the_restore);
+        tcase_add_test(t, test_receiver_gets_the_restore_when_the_condition_clears_and_the_alarm_if_it_returns);
+        tcase_add_test(t, test_restart_keeps_the_dispatch_step_of_an_incident_only_reported_to_a_receiver);
         suite_add_tcase(s, t);
         return run_suite(s);
 }

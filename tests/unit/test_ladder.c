@@ -281,7 +281,7 @@ START_TEST(test_ladder_config_errors_say_what_is_wrong) {
                  "steps must be in order of time (\" grid 60s\" comes before an earlier step)");
         load_err("[escalation urgent]\nladder = volunteer 0s, police 60s\n",
                  "test.conf:12: [escalation urgent] ladder: \"volunteer 0s, police 60s\" "
-                 "\"police\" is not one of volunteer, grid, maintenance, dispatch");
+                 "\"police\" is not one of volunteer, grid, maintenance, dispatch, receiver:NAME");
         load_err("[escalation urgent]\nladder = volunteer 0s, grid\n",
                  "test.conf:12: [escalation urgent] ladder: \"volunteer 0s, grid\" "
                  "step \" grid\": expected ROLE DELAY (e.g. \"grid 60s\")");

@@ -1047,6 +1047,38 @@ START_TEST(test_outbox_a_call_released_unstored_leaves_no_row_behind) {
 }
 END_TEST
 
+/* Issue 15: a DC-09 report's row names its receiver (dest
+ * "receiver:NAME", no url), and after a restart it is replayed to that
+ * receiver; without a transport it stays, retried. */
+START_TEST(test_outbox_dc09_report_is_stored_for_its_receiver_and_replayed_to_it) {
+        up("retry_min = 5s\nretry_max = 10s\n"
+           "[receiver arc]\nprotocol = dc09\nhost = 127.0.0.1\nport = 9\naccount = 1234\n");
+        incident_row("A");
+        ck_assert_int_eq(store_begin(st, STORE_DURABLE), 0);
+        ck_assert_int_eq(outbox_add(ob, CALL_DC09, "A", "event=fire restore=0 zone=3", "arc", now_wall()), 0);
+        ck_assert_int_eq(store_commit(st), 0);
+        outbox_commit(ob, true);
+        WAIT_FOR(outbox_get_stats(ob)->attempts_failed == 1, 2000);
+        ck_assert_str_eq(text("SELECT kind || ' ' || dest || ' ' || body FROM outbox"),
+                         "dc09 receiver:arc event=fire restore=0 zone=3");
+        ck_assert_int_eq(scalar("SELECT url IS NULL FROM outbox"), 1);
+        ck_assert_str_eq(text("SELECT last_error FROM outbox"), "no DC-09 transport");
+
+        /* The hub stops and starts again: the report knows its receiver. */
+        outbox_free(ob);
+        store_close(st);
+        ck_assert_int_eq(store_open(path, &st), 0);
+        new_outbox();
+        ck_assert_int_eq(outbox_replay(ob), 1);
+        WAIT_FOR(outbox_get_stats(ob)->attempts_failed == 1, 2000);
+        ck_assert_str_eq(text("SELECT last_error FROM outbox"), "no DC-09 transport");
+        ck_assert_int_eq(scalar("SELECT attempts FROM outbox"), 2);
+        ck_assert_uint_eq(n_taken, 0);
+        /* A report for no receiver is refused. */
+        ck_assert_int_eq(outbox_add(ob, CALL_DC09, "A", "event=fire restore=0 zone=3", NULL, now_wall()), -EINVAL);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("outbox");
         TCase *t = tcase_create("outbox");
@@ -1077,6 +1109,7 @@ int main(void) {
         tcase_add_test(t, test_outbox_alternates_to_the_fallback_url);
         tcase_add_test(t, test_outbox_test_call_is_one_attempt_and_not_stored);
         tcase_add_test(t, test_outbox_a_call_released_unstored_leaves_no_row_behind);
+        tcase_add_test(t, test_outbox_dc09_report_is_stored_for_its_receiver_and_replayed_to_it);
         suite_add_tcase(s, t);
         return run_suite(s);
 }

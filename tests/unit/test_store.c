@@ -359,6 +359,32 @@ START_TEST(test_store_open_incidents_and_calls_survive_close_and_reopen) {
 }
 END_TEST
 
+/* Issue 15: an open incident's calls to the dispatch center and its DC-09
+ * reports are counted apart (a report is not a call: after a restart the
+ * dispatch step must still come). */
+START_TEST(test_store_open_incident_counts_dc09_reports_apart_from_calls) {
+        struct store_outbox_row rep = { .key = "key-r1", .kind = "dc09", .dest = "receiver:arc", .incident = "inc-1",
+                                        .body = "event=fire restore=0 zone=1", .created_at = T0 + 1 };
+        struct incs s = { .n = 0 };
+        int64_t id, rid;
+
+        open_store();
+        ck_assert_int_eq(open_incident("inc-1", "key-1", T0, &id), 0);
+        ck_assert_int_eq(store_begin(st, STORE_DURABLE), 0);
+        ck_assert_int_eq(store_outbox_insert(st, &rep, &rid), 0);
+        ck_assert_int_eq(store_commit(st), 0);
+        ck_assert_int_eq(store_outbox_delivered(st, rid, "inc-1", NULL, "ACK 0001 from arc", 1, T0 + 2), 0);
+        rep.key = "key-r2";
+        ck_assert_int_eq(store_begin(st, STORE_DURABLE), 0);
+        ck_assert_int_eq(store_outbox_insert(st, &rep, &rid), 0);
+        ck_assert_int_eq(store_commit(st), 0);
+        ck_assert_int_eq(store_open_incidents_foreach(st, collect_incident, &s), 0);
+        ck_assert_int_eq(s.n, 1);
+        ck_assert_uint_eq(s.first.calls, 1);
+        ck_assert_uint_eq(s.first.reports, 2);
+}
+END_TEST
+
 START_TEST(test_store_attach_adds_a_trigger_and_a_further_call) {
         struct store_outbox_row call = { .key = "key-1b", .kind = "alarm", .dest = "dispatch", .incident = "inc-1",
                                          .body = "{\"id\":1}", .created_at = T0 + 7 };
@@ -613,6 +639,7 @@ int main(void) {
         tcase_add_test(t, test_store_delivered_call_leaves_the_outbox_with_its_case_id_recorded);
         tcase_add_test(t, test_store_open_incidents_and_calls_survive_close_and_reopen);
         tcase_add_test(t, test_store_attach_adds_a_trigger_and_a_further_call);
+        tcase_add_test(t, test_store_open_incident_counts_dc09_reports_apart_from_calls);
         tcase_add_test(t, test_store_sensor_log_is_batched_until_flushed);
         tcase_add_test(t, test_store_alarm_commits_stay_fully_synced_around_log_batches);
         tcase_add_test(t, test_store_close_flushes_the_pending_log);
