@@ -571,6 +571,8 @@ unsigned broker_start(const struct broker_conf *c) {
                 fprintf(f, "set_tcp_nodelay true\n");
         if (c->sys)
                 fprintf(f, "sys_interval 1\n");
+        if (c->extra)
+                fprintf(f, "%s\n", c->extra);
         fclose(f);
         snprintf(bench.broker_log, sizeof bench.broker_log, "%s/mosquitto.log", bench.dir);
         bench.broker = spawn((char *const[]) { (char *) c->path, "-c", conf, NULL }, bench.broker_log, NULL);

@@ -115,6 +115,7 @@ struct broker_conf {
         bool nodelay;                   /* set_tcp_nodelay true */
         unsigned max_queued;            /* max_queued_messages; 0: mosquitto's default (1000) */
         bool sys;                       /* $SYS every second */
+        const char *extra;              /* more lines for mosquitto.conf, or NULL */
 };
 
 const char *default_mosquitto(void);

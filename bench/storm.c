@@ -46,7 +46,7 @@
 enum starve { STARVE_NONE, STARVE_PIN, STARVE_QUOTA };
 
 struct opts {
-        const char *anjud, *anjuctl, *mosquitto, *db_dir, *during;
+        const char *anjud, *anjuctl, *mosquitto, *db_dir, *during, *broker_extra;
         unsigned messages, rate, publishers, window, alarm_every, sensors, max_s, quota_pct;
         unsigned noise_qos, alarm_qos, hog_cpu;
         enum starve starve;
@@ -241,7 +241,7 @@ static void *publisher_main(void *ud) {
         const struct opts *o = st->o;
         double per_thread = o->rate ? (double) o->rate / o->publishers : 0;
         unsigned long mine = 0;
-        char topic[24];
+        char topic[32];
 
         for (;;) {
                 uint64_t now = now_ns();
@@ -279,7 +279,7 @@ static void *publisher_main(void *ud) {
                 for (unsigned long i = i0; i < i0 + want; i++) {
                         if ((i + 1) % o->alarm_every == 0 && (i + 1) / o->alarm_every <= st->n_alarms) {
                                 unsigned a = (unsigned) ((i + 1) / o->alarm_every);
-                                snprintf(topic, sizeof topic, "bench/s%05u", a);
+                                snprintf(topic, sizeof topic, "bench/smoke/s%05u", a);
                                 append_publish(pt, topic, alarm_payload, o->alarm_qos);
                                 if (!first_alarm)
                                         first_alarm = a;
@@ -465,6 +465,41 @@ static void hub_status(const struct opts *o, struct hub_counts *hc) {
         json_decref(root);
 }
 
+/* --- when the broker forwarded each alarm --- */
+
+/* A second subscriber to the smoke detectors' topics: it hears an alarm
+ * when the broker forwards it, so an alarm's time splits into the wait
+ * in front of the broker (publisher -> broker, behind the storm in the
+ * same TCP stream) and anjud's part (broker -> call). */
+struct alarm_watch {
+        unsigned n;
+        uint64_t *at;                   /* per alarm, 1-based; written by the loop thread */
+        atomic_bool subscribed;
+};
+
+static void on_alarm_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg) {
+        struct alarm_watch *w = ud;
+        uint64_t at = now_ns();
+        unsigned k;
+
+        (void) m;
+        if (sscanf(msg->topic, "bench/smoke/s%05u", &k) == 1 && k >= 1 && k <= w->n && !w->at[k])
+                w->at[k] = at;
+}
+
+static void on_alarm_subscribe(struct mosquitto *m, void *ud, int mid, int n, const int *qos) {
+        struct alarm_watch *w = ud;
+
+        (void) m, (void) mid, (void) n, (void) qos;
+        atomic_store(&w->subscribed, true);
+}
+
+static void on_alarm_connect(struct mosquitto *m, void *ud, int rc) {
+        (void) ud;
+        if (rc == 0)
+                (void) mosquitto_subscribe(m, NULL, "bench/smoke/+", 1);
+}
+
 /* --- the run --- */
 
 struct calls {
@@ -504,7 +539,7 @@ static void write_config(const struct opts *o, unsigned n_noise, unsigned n_alar
         for (unsigned i = 1; i <= n_noise; i++)
                 fprintf(f, "\n[sensor m%05u]\nkind = motion\nroom = r%u\ntopic = bench/m%05u\n", i, i % 8, i);
         for (unsigned i = 1; i <= n_alarms; i++)
-                fprintf(f, "\n[sensor s%05u]\nkind = smoke\nroom = s%u\ntopic = bench/s%05u\n", i, i % 8, i);
+                fprintf(f, "\n[sensor s%05u]\nkind = smoke\nroom = s%u\ntopic = bench/smoke/s%05u\n", i, i % 8, i);
         (void) o;
         anjud_config_end(f, path);
 }
@@ -559,7 +594,7 @@ static const char *starve_name(const struct opts *o, char *buf, size_t n) {
 static int run(const struct opts *o) {
         unsigned n_alarms = o->messages / o->alarm_every, n_noise = o->sensors - n_alarms, mport;
         char db[PATH_MAX + 16], conf[PATH_MAX + 16], fs[PATH_MAX + 64], what[256];
-        struct broker_conf bc = { .path = o->mosquitto, .sys = true };
+        struct broker_conf bc = { .path = o->mosquitto, .sys = true, .extra = o->broker_extra };
         struct publisher_thread pts[MAX_PUBLISHERS];
         struct hub_counts h0, h_burst, h1;
         struct cpu_sample a0, a1, b0, b1;
@@ -570,6 +605,10 @@ static int run(const struct opts *o) {
         struct notify nt;
         struct storm st;
         struct calls calls = { 0 };
+        struct alarm_watch aw = { 0 };
+        struct mosquitto *awm;
+        uint64_t *hop, *own;
+        size_t nh = 0;
         uint64_t t_exec, ready_at, t_end, last_change, deadline, lat_max = 0;
         unsigned long long thr_p0 = 0, thr_t0 = 0, thr_p1 = 0, thr_t1 = 0;
         unsigned long sent = 0, qos1 = 0, acked = 0, drop0, drop1;
@@ -594,6 +633,8 @@ static int run(const struct opts *o) {
                "20, max_inflight_bytes 0, set_tcp_nodelay false, persistence false, max_packet_size 0, "
                "upgrade_outgoing_qos false; the config only adds listener <port> 127.0.0.1, allow_anonymous true, "
                "log_dest stderr and sys_interval 1 (default 10: how often $SYS is published)\n", o->mosquitto);
+        if (o->broker_extra)
+                printf("broker: NOT its defaults: the config also says \"%s\"\n", o->broker_extra);
         printf("anjud: %s (MQTT v5, receive maximum 65535, two sessions); database on %s\n", o->anjud, fs);
         printf("bounds: %u messages or %u s of burst, whichever first; then %llu s for PUBACKs, up to %llu s for anjud "
                "to drain, %llu s per alarm for its call\n", o->messages, o->max_s,
@@ -620,7 +661,21 @@ static int run(const struct opts *o) {
         mport = broker_start(&bc);
         watcher = status_watch_start(&watch, mport);
         sysm = sys_watch_start(&sys, mport);
+        aw.n = n_alarms;
+        if (!(aw.at = calloc(n_alarms + 1, sizeof *aw.at)) || !(awm = mosquitto_new(NULL, true, &aw)))
+                die("out of memory");
+        mosquitto_connect_callback_set(awm, on_alarm_connect);
+        mosquitto_subscribe_callback_set(awm, on_alarm_subscribe);
+        mosquitto_message_callback_set(awm, on_alarm_message);
+        if (mosquitto_connect(awm, "127.0.0.1", (int) mport, 600) != MOSQ_ERR_SUCCESS ||
+            mosquitto_loop_start(awm) != MOSQ_ERR_SUCCESS)
+                die("the alarm watcher cannot connect to the broker");
         block_signals(false);
+        for (deadline = now_ns() + SETUP_DEADLINE; !atomic_load(&aw.subscribed);) {
+                if (now_ns() > deadline || interrupted)
+                        die("the alarm watcher got no SUBACK within 10 s");
+                sleep_ns(5 * NSEC_PER_MSEC, true);
+        }
 
         write_config(o, n_noise, n_alarms, db, mport, srv.port, conf, sizeof conf);
         notify_open(&nt);
@@ -666,7 +721,9 @@ static int run(const struct opts *o) {
         calls.count = calloc(n_alarms + 1, sizeof *calls.count);
         calls.first_at = calloc(n_alarms + 1, sizeof *calls.first_at);
         lat = calloc(n_alarms + 1, sizeof *lat);
-        if (!st.noise_topics || !st.alarm_t0 || !calls.count || !calls.first_at || !lat)
+        hop = calloc(n_alarms + 1, sizeof *hop);
+        own = calloc(n_alarms + 1, sizeof *own);
+        if (!st.noise_topics || !st.alarm_t0 || !calls.count || !calls.first_at || !lat || !hop || !own)
                 die("out of memory");
         for (unsigned i = 0; i < n_noise; i++)
                 snprintf(st.noise_topics[i], sizeof st.noise_topics[i], "bench/m%05u", i + 1);
@@ -752,6 +809,11 @@ static int run(const struct opts *o) {
                         once++;
                 else if (calls.count[k] > 1)
                         dup++;
+                if (calls.count[k] && aw.at[k] && st.alarm_t0[k] && aw.at[k] >= st.alarm_t0[k] &&
+                    calls.first_at[k] >= aw.at[k]) {
+                        hop[nh] = aw.at[k] - st.alarm_t0[k];
+                        own[nh++] = calls.first_at[k] - aw.at[k];
+                }
                 if (calls.count[k] && st.alarm_t0[k]) {
                         lat[nl] = calls.first_at[k] - st.alarm_t0[k];
                         if (lat[nl] > lat_max)
@@ -761,6 +823,8 @@ static int run(const struct opts *o) {
         }
         lost = calls_missing(&st, &calls, published);
         qsort(lat, nl, sizeof *lat, cmp_u64);
+        qsort(hop, nh, sizeof *hop, cmp_u64);
+        qsort(own, nh, sizeof *own, cmp_u64);
 
         {
                 double burst_s = (double) (t_end - st.start) / 1e9;
@@ -778,6 +842,13 @@ static int run(const struct opts *o) {
                                "p99 %.1f  max %.1f ms\n", (double) percentile(lat, nl, 50) / 1e6,
                                (double) percentile(lat, nl, 90) / 1e6, (double) percentile(lat, nl, 99) / 1e6,
                                (double) lat_max / 1e6);
+                if (nh)
+                        printf("  of which: publisher -> broker forwards it (the queue in front of the broker) p50 %.1f  "
+                               "p99 %.1f ms; broker forwards it -> call read (anjud's part, %zu alarms) p50 %.2f  p90 %.2f  "
+                               "p99 %.2f  max %.2f ms\n", (double) percentile(hop, nh, 50) / 1e6,
+                               (double) percentile(hop, nh, 99) / 1e6, nh, (double) percentile(own, nh, 50) / 1e6,
+                               (double) percentile(own, nh, 90) / 1e6, (double) percentile(own, nh, 99) / 1e6,
+                               (double) own[nh - 1] / 1e6);
                 printf("broker dropped ($SYS/broker/publish/messages/dropped): %lu during the run\n", drop1 - drop0);
                 printf("anjud received (anjuctl --json status): safety session %lld, busy session %lld (of %lu noise "
                        "published); anjud's own dropped count: %lld\n", h1.safety - h0.safety, busy_all,
@@ -800,9 +871,13 @@ static int run(const struct opts *o) {
                 rc = 1;
         if (!child_alive(&bench.target))
                 die("anjud died during the run");
+        client_free(awm, true);
         client_free(sysm, true);
         client_free(watcher, true);
         server_stop(&srv);
+        free(aw.at);
+        free(hop);
+        free(own);
         free(st.noise_topics);
         free(st.alarm_t0);
         free(calls.count);
@@ -833,13 +908,15 @@ static void usage(FILE *f) {
                 "  --during CMD      run CMD (sh -c; %%p is anjud's pid) during the burst, SIGINT after\n"
                 "                    it, e.g. 'strace -c -f -o /tmp/s.txt -p %%p'\n"
                 "  --db-dir DIR      database in a new directory under DIR (default: under /tmp)\n"
+                "  --broker-conf L   add line L to mosquitto.conf (a diagnosis: the broker is then\n"
+                "                    no longer as Debian ships it, and the output says so)\n"
                 "  --anjud PATH, --anjuctl PATH (default: beside anjud), --mosquitto PATH\n"
                 "Exit status: 0 every alarm called once, 1 an alarm lost or repeated, 2 setup failed.\n");
 }
 
 static void parse_args(int argc, char **argv, struct opts *o) {
         enum { O_MSGS = 0x100, O_MAXS, O_RATE, O_PUBS, O_WINDOW, O_QOS, O_AQOS, O_EVERY, O_SENSORS, O_STARVE,
-               O_CPU, O_QUOTA, O_DURING, O_DB_DIR, O_ANJUD, O_ANJUCTL, O_MOSQ };
+               O_CPU, O_QUOTA, O_DURING, O_DB_DIR, O_ANJUD, O_ANJUCTL, O_MOSQ, O_BROKER_CONF };
         static const struct option lo[] = {
                 { "messages", required_argument, NULL, O_MSGS },
                 { "max-seconds", required_argument, NULL, O_MAXS },
@@ -858,6 +935,7 @@ static void parse_args(int argc, char **argv, struct opts *o) {
                 { "anjud", required_argument, NULL, O_ANJUD },
                 { "anjuctl", required_argument, NULL, O_ANJUCTL },
                 { "mosquitto", required_argument, NULL, O_MOSQ },
+                { "broker-conf", required_argument, NULL, O_BROKER_CONF },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -896,6 +974,7 @@ static void parse_args(int argc, char **argv, struct opts *o) {
                 case O_ANJUD: o->anjud = optarg; break;
                 case O_ANJUCTL: o->anjuctl = optarg; break;
                 case O_MOSQ: o->mosquitto = optarg; break;
+                case O_BROKER_CONF: o->broker_extra = optarg; break;
                 case 'h': usage(stdout); exit(0);
                 default: usage(stderr); exit(2);
                 }
