@@ -44,6 +44,31 @@ void flood_connect(struct flood *f, const char *host, unsigned port) {
                         die("the load generator got no CONNACK from %s:%u within 10 s", host, port);
 }
 
+static void on_flood_publish(struct mosquitto *m, void *ud, int mid) {
+        struct flood *f = ud;
+
+        (void) m, (void) mid;
+        f->acked++;
+}
+
+void flood_set_qos(struct flood *f, int qos, unsigned inflight) {
+        f->qos = qos;
+        /* Never more than the library puts in flight: the rest would wait
+         * inside libmosquitto, and "offered" would not mean written. */
+        f->window = inflight ? inflight : 65535;
+        mosquitto_max_inflight_messages_set(f->mosq, (unsigned) f->window);
+        mosquitto_publish_callback_set(f->mosq, on_flood_publish);
+}
+
+/* QoS 1: reads the PUBACKs that have arrived, without waiting. */
+static void read_acks(struct flood *f) {
+        struct pollfd p = { .fd = mosquitto_socket(f->mosq), .events = POLLIN };
+
+        while (poll(&p, 1, 0) > 0 && (p.revents & POLLIN))
+                if (mosquitto_loop_read(f->mosq, 1) != MOSQ_ERR_SUCCESS)
+                        die("the load generator lost its broker connection");
+}
+
 void flood_disconnect(struct flood *f) {
         if (!f->mosq)
                 return;
@@ -93,13 +118,24 @@ void flood_run(struct flood *f, double rate, uint64_t duration, flood_next_fn ne
                                         break;
                                 }
                         }
+                        if (f->qos && f->sent - f->acked >= f->window) {
+                                struct pollfd p = { .fd = mosquitto_socket(f->mosq), .events = POLLIN };
+                                uint64_t t0 = now_ns();
+
+                                if (poll(&p, 1, 1) > 0 && mosquitto_loop_read(f->mosq, 1) != MOSQ_ERR_SUCCESS)
+                                        die("the load generator lost its broker connection");
+                                stalled += now_ns() - t0;
+                                break;
+                        }
                         next(ud, f->sent, &topic, &payload, &len);
-                        rc = mosquitto_publish(f->mosq, NULL, topic, len, payload, 0, false);
+                        rc = mosquitto_publish(f->mosq, NULL, topic, len, payload, f->qos, false);
                         if (rc != MOSQ_ERR_SUCCESS)
                                 die("load generator: publish failed: %s", mosquitto_strerror(rc));
                         f->sent++;
                         sent++;
                 }
+                if (f->qos)
+                        read_acks(f);
                 if (tick)
                         tick(tick_ud, now_ns());
                 if (rate > 0 && sent >= due) {
@@ -119,10 +155,20 @@ void flood_run(struct flood *f, double rate, uint64_t duration, flood_next_fn ne
                 if (mosquitto_want_write(f->mosq))
                         stalled += wait_writable(f);
         }
+        /* QoS 1: the clock stops when the broker has acknowledged it all (at most 10 s more). */
+        for (uint64_t deadline = now_ns() + 10 * NSEC_PER_SEC; f->qos && f->acked < f->sent && !interrupted &&
+                                                                now_ns() < deadline;) {
+                struct pollfd p = { .fd = mosquitto_socket(f->mosq), .events = POLLIN };
+                if (poll(&p, 1, 10) > 0 && mosquitto_loop_read(f->mosq, 1) != MOSQ_ERR_SUCCESS)
+                        die("the load generator lost its broker connection");
+                if (mosquitto_want_write(f->mosq))
+                        (void) mosquitto_loop_write(f->mosq, 1);
+        }
         r->sent = sent;
         r->elapsed_ns = now_ns() - start;
         r->rate = r->elapsed_ns ? (double) sent * 1e9 / (double) r->elapsed_ns : 0;
         r->stalled_ns = stalled;
+        r->acked = f->acked;
 }
 
 /* --- the raw counter --- */

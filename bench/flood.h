@@ -1,4 +1,4 @@
-/* The load generator's engine: QoS 0 publishes through libmosquitto at a
+/* The load generator's engine: QoS 0 (or QoS 1) publishes through libmosquitto at a
  * paced rate, and a raw MQTT sink/subscriber that counts what arrives
  * without the cost of a client library. */
 #pragma once
@@ -18,6 +18,9 @@ struct flood {
         struct mosquitto *mosq;
         bool connected;
         unsigned long sent;             /* handed to libmosquitto, all time */
+        int qos;                        /* 0, or 1: PUBACKs read as they come */
+        unsigned long acked;            /* QoS 1 PUBACKs, all time */
+        unsigned long window;           /* QoS 1: at most this many unacknowledged */
 };
 
 struct flood_result {
@@ -25,9 +28,13 @@ struct flood_result {
         uint64_t elapsed_ns;            /* first publish .. last byte written */
         double rate;                    /* sent / elapsed */
         uint64_t stalled_ns;            /* time waiting for a full socket to take more */
+        unsigned long acked;            /* QoS 1: acknowledged by the end (bounded wait) */
 };
 
 void flood_connect(struct flood *f, const char *host, unsigned port);
+/* QoS of what flood_run publishes; with 1, at most inflight unacknowledged
+ * (0: no limit), as a client library's max_inflight_messages. */
+void flood_set_qos(struct flood *f, int qos, unsigned inflight);
 void flood_disconnect(struct flood *f);
 /* Offers rate messages/s (0: as fast as it can) for duration ns, or until
  * *stop is set (if stop is not NULL). */

@@ -571,6 +571,8 @@ unsigned broker_start(const struct broker_conf *c) {
                 fprintf(f, "set_tcp_nodelay true\n");
         if (c->sys)
                 fprintf(f, "sys_interval 1\n");
+        if (c->extra)
+                fprintf(f, "%s\n", c->extra);
         fclose(f);
         snprintf(bench.broker_log, sizeof bench.broker_log, "%s/mosquitto.log", bench.dir);
         bench.broker = spawn((char *const[]) { (char *) c->path, "-c", conf, NULL }, bench.broker_log, NULL);
@@ -735,6 +737,62 @@ void publisher_poll(struct publisher *p) {
 
         if (rc != MOSQ_ERR_SUCCESS)
                 die("the publisher lost the broker: %s", mosquitto_strerror(rc));
+}
+
+/* --- $SYS --- */
+
+
+static void on_sys_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg) {
+        struct sys_watch *w = ud;
+        char buf[32];
+        unsigned long v;
+
+        (void) m;
+        if (msg->payloadlen <= 0 || msg->payloadlen >= (int) sizeof buf)
+                return;
+        memcpy(buf, msg->payload, (size_t) msg->payloadlen);
+        buf[msg->payloadlen] = '\0';
+        v = strtoul(buf, NULL, 10);
+        pthread_mutex_lock(&w->lock);
+        if (strcmp(msg->topic, "$SYS/broker/publish/messages/dropped") == 0)
+                w->dropped = v;
+        else if (strcmp(msg->topic, "$SYS/broker/publish/messages/received") == 0)
+                w->received = v;
+        else if (strcmp(msg->topic, "$SYS/broker/publish/messages/sent") == 0)
+                w->sent = v;
+        w->updated_at = now_ns();
+        pthread_mutex_unlock(&w->lock);
+}
+
+static void on_sys_connect(struct mosquitto *m, void *ud, int rc) {
+        (void) ud;
+        if (rc == 0)
+                mosquitto_subscribe(m, NULL, "$SYS/broker/publish/messages/+", 0);
+}
+
+struct mosquitto *sys_watch_start(struct sys_watch *w, unsigned port) {
+        struct mosquitto *m;
+
+        memset(w, 0, sizeof *w);
+        pthread_mutex_init(&w->lock, NULL);
+        m = mosquitto_new(NULL, true, w);
+        if (!m)
+                die("mosquitto_new failed");
+        mosquitto_connect_callback_set(m, on_sys_connect);
+        mosquitto_message_callback_set(m, on_sys_message);
+        if (mosquitto_connect(m, "127.0.0.1", (int) port, 60) != MOSQ_ERR_SUCCESS ||
+            mosquitto_loop_start(m) != MOSQ_ERR_SUCCESS)
+                die("the $SYS watcher cannot connect to the broker");
+        return m;
+}
+
+unsigned long sys_dropped(struct sys_watch *w) {
+        unsigned long v;
+
+        pthread_mutex_lock(&w->lock);
+        v = w->dropped;
+        pthread_mutex_unlock(&w->lock);
+        return v;
 }
 
 /* --- the notify socket --- */

@@ -115,6 +115,7 @@ struct broker_conf {
         bool nodelay;                   /* set_tcp_nodelay true */
         unsigned max_queued;            /* max_queued_messages; 0: mosquitto's default (1000) */
         bool sys;                       /* $SYS every second */
+        const char *extra;              /* more lines for mosquitto.conf, or NULL */
 };
 
 const char *default_mosquitto(void);
@@ -149,6 +150,19 @@ void publish(struct publisher *p, const char *topic, const char *payload, int qo
 void publisher_drain(struct publisher *p);
 /* Reads what the broker sent, without waiting. */
 void publisher_poll(struct publisher *p);
+
+/* --- the broker's $SYS counters --- */
+
+struct sys_watch {
+        pthread_mutex_t lock;
+        unsigned long dropped, received, sent;
+        uint64_t updated_at;
+};
+
+/* Subscribes $SYS/broker/publish/messages/+ (published every sys_interval). */
+struct mosquitto *sys_watch_start(struct sys_watch *w, unsigned port);
+/* $SYS/broker/publish/messages/dropped as last published: all time, all clients. */
+unsigned long sys_dropped(struct sys_watch *w);
 
 /* --- the notify socket: READY=1 from sd_notify(3) --- */
 

@@ -47,13 +47,6 @@ static const char *const noise_payloads[2] = {
 };
 static const char alarm_payload[] = "{\"battery\":90,\"linkquality\":110,\"smoke\":true}";
 
-/* $SYS counters of the broker. */
-struct sys_watch {
-        pthread_mutex_t lock;
-        unsigned long dropped, received, sent;
-        uint64_t updated_at;
-};
-
 /* One step's state, shared with the generator and tick callbacks. */
 struct step {
         const struct opts *o;
@@ -117,61 +110,6 @@ static void ingest_tick(void *ud, uint64_t now) {
         (void) now;
         while (server_take(s->srv, 0, &rq))
                 take_request(s, &rq);
-}
-
-/* --- $SYS --- */
-
-static void on_sys_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg) {
-        struct sys_watch *w = ud;
-        char buf[32];
-        unsigned long v;
-
-        (void) m;
-        if (msg->payloadlen <= 0 || msg->payloadlen >= (int) sizeof buf)
-                return;
-        memcpy(buf, msg->payload, (size_t) msg->payloadlen);
-        buf[msg->payloadlen] = '\0';
-        v = strtoul(buf, NULL, 10);
-        pthread_mutex_lock(&w->lock);
-        if (strcmp(msg->topic, "$SYS/broker/publish/messages/dropped") == 0)
-                w->dropped = v;
-        else if (strcmp(msg->topic, "$SYS/broker/publish/messages/received") == 0)
-                w->received = v;
-        else if (strcmp(msg->topic, "$SYS/broker/publish/messages/sent") == 0)
-                w->sent = v;
-        w->updated_at = now_ns();
-        pthread_mutex_unlock(&w->lock);
-}
-
-static void on_sys_connect(struct mosquitto *m, void *ud, int rc) {
-        (void) ud;
-        if (rc == 0)
-                mosquitto_subscribe(m, NULL, "$SYS/broker/publish/messages/+", 0);
-}
-
-static struct mosquitto *sys_watch_start(struct sys_watch *w, unsigned port) {
-        struct mosquitto *m;
-
-        memset(w, 0, sizeof *w);
-        pthread_mutex_init(&w->lock, NULL);
-        m = mosquitto_new(NULL, true, w);
-        if (!m)
-                die("mosquitto_new failed");
-        mosquitto_connect_callback_set(m, on_sys_connect);
-        mosquitto_message_callback_set(m, on_sys_message);
-        if (mosquitto_connect(m, "127.0.0.1", (int) port, 60) != MOSQ_ERR_SUCCESS ||
-            mosquitto_loop_start(m) != MOSQ_ERR_SUCCESS)
-                die("the $SYS watcher cannot connect to the broker");
-        return m;
-}
-
-static unsigned long sys_dropped(struct sys_watch *w) {
-        unsigned long v;
-
-        pthread_mutex_lock(&w->lock);
-        v = w->dropped;
-        pthread_mutex_unlock(&w->lock);
-        return v;
 }
 
 /* --- the database --- */

@@ -31,9 +31,9 @@
 #define PROBE_EVERY (1 * NSEC_PER_MSEC)
 
 struct opts {
-        unsigned alarms, noise, gap_ms, idle_s;
+        unsigned alarms, noise, gap_ms, idle_s, noise_qos;
         const char *anjud, *mosquitto, *db_dir, *raw, *nodered, *node;
-        bool broker_nodelay, quiet;
+        bool broker_nodelay, quiet, default_queue;
 };
 
 struct results {
@@ -67,11 +67,11 @@ static void publish_noise(struct publisher *p, const struct opts *o, unsigned i)
                         occupied = !occupied;
                         snprintf(payload, sizeof payload, "{\"occupancy\":%s,\"battery\":95}",
                                  occupied ? "true" : "false");
-                        publish(p, "bench/motion", payload, 0);
+                        publish(p, "bench/motion", payload, (int) o->noise_qos);
                 } else {
                         snprintf(topic, sizeof topic, "bench/s%04u", other);
                         snprintf(payload, sizeof payload, "{\"smoke\":false,\"battery\":%u}", 50 + other % 50);
-                        publish(p, topic, payload, 0);
+                        publish(p, topic, payload, (int) o->noise_qos);
                 }
         }
 }
@@ -540,6 +540,8 @@ static void usage(FILE *f) {
                 "                    node_modules/node-red, settings.js, flow.json) and compare\n"
                 "  --node PATH       node binary for --nodered (default: node on PATH)\n"
                 "  --gap MS          pause after each call before the next noise + alarm (default 0)\n"
+                "  --noise-qos 0|1   QoS of the noise (default 0; 1 as an outside evaluator's publisher)\n"
+                "  --default-queue   leave max_queued_messages at mosquitto's default (1000)\n"
                 "  --raw FILE        write \"system alarm latency_us\" per alarm to FILE (-1: lost)\n"
                 "  --quiet           print only the figures\n"
                 "Exit status: 0 done, 1 an alarm was lost, 2 setup failed.\n");
@@ -547,7 +549,7 @@ static void usage(FILE *f) {
 
 static void parse_args(int argc, char **argv, struct opts *o) {
         enum { O_ALARMS = 0x100, O_NOISE, O_GAP, O_ANJUD, O_MOSQUITTO, O_DB_DIR, O_NODELAY, O_RAW,
-               O_QUIET, O_IDLE, O_NODERED, O_NODE };
+               O_QUIET, O_IDLE, O_NODERED, O_NODE, O_NOISE_QOS, O_DEFAULT_QUEUE };
         static const struct option lo[] = {
                 { "alarms", required_argument, NULL, O_ALARMS },
                 { "noise", required_argument, NULL, O_NOISE },
@@ -560,6 +562,8 @@ static void parse_args(int argc, char **argv, struct opts *o) {
                 { "nodered", required_argument, NULL, O_NODERED },
                 { "node", required_argument, NULL, O_NODE },
                 { "raw", required_argument, NULL, O_RAW },
+                { "noise-qos", required_argument, NULL, O_NOISE_QOS },
+                { "default-queue", no_argument, NULL, O_DEFAULT_QUEUE },
                 { "quiet", no_argument, NULL, O_QUIET },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
@@ -580,6 +584,8 @@ static void parse_args(int argc, char **argv, struct opts *o) {
                 case O_NODERED: o->nodered = optarg; break;
                 case O_NODE: o->node = optarg; break;
                 case O_RAW: o->raw = optarg; break;
+                case O_NOISE_QOS: o->noise_qos = parse_count(optarg, "--noise-qos", 0, 1); break;
+                case O_DEFAULT_QUEUE: o->default_queue = true; break;
                 case O_QUIET: o->quiet = true; break;
                 case 'h': usage(stdout); exit(0);
                 default: usage(stderr); exit(2);
@@ -619,7 +625,8 @@ int main(int argc, char **argv) {
         if (o.raw && !(raw = fopen(o.raw, "we")))
                 die("cannot write %s: %s", o.raw, strerror(errno));
 
-        bc = (struct broker_conf) { .path = o.mosquitto, .nodelay = o.broker_nodelay, .max_queued = 100000 };
+        bc = (struct broker_conf) { .path = o.mosquitto, .nodelay = o.broker_nodelay,
+                                    .max_queued = o.default_queue ? 0 : 100000 };
         block_signals(true);
         server_start(&srv);
         mport = broker_start(&bc);
@@ -629,6 +636,8 @@ int main(int argc, char **argv) {
         if (!o.quiet) {
                 printf("anju-bench-latency: %u smoke sensors + 1 motion + 1 probe sensor, %u non-alarm messages "
                        "before each alarm, all on 127.0.0.1\n", o.alarms, o.noise);
+                printf("  noise at QoS %u; broker max_queued_messages %s\n", o.noise_qos,
+                       o.default_queue ? "1000 (its default)" : "100000");
                 printf("  anjud      %s\n  broker     %s, port %u, set_tcp_nodelay %s\n"
                        "  dispatch   http://127.0.0.1:%u/alarms (a thread of this program, answers 201)\n",
                        o.anjud, o.mosquitto, mport, o.broker_nodelay ? "true" : "false (its default)", srv.port);
