@@ -1,5 +1,5 @@
 /* (c) What idle RSS the libraries alone cost: a program linked against
- * exactly anjud's libraries (libanju and its dependencies, SPEC §2), which
+ * exactly anjud's libraries (libanju and its dependencies, docs/DESIGN.md §2), which
  * does nothing but the same initialisation anjud does at start, prints its
  * VmRSS after each step. anjud's idle RSS minus this floor is what anjud
  * itself holds (docs/PERFORMANCE.md). */
@@ -60,7 +60,7 @@ int main(void) {
         snprintf(path, sizeof path, "rm -rf '%s'", dir);
         if (system(path) != 0)
                 return 1;
-        printf("target idle RSS <= 4096 kB (SPEC 11): the libraries alone %s it\n",
+        printf("target idle RSS <= 4096 kB (DESIGN.md §11): the libraries alone %s it\n",
                base > 4096 ? "already exceed" : "leave room for");
         curl_global_cleanup();
         mosquitto_lib_cleanup();

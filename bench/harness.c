@@ -1018,7 +1018,7 @@ void print_idle(const char *who, unsigned window_s, const struct idle_figures *f
                f->oncpu_ms / (window_s * 1e3) * 100.0, f->vcsw, f->ivcsw, f->wakeups_per_s);
         if (!targets)
                 return;
-        printf("target idle RSS <= %d kB (SPEC 11): %s", TARGET_RSS_KB, verdict(f->rss_kb <= TARGET_RSS_KB));
+        printf("target idle RSS <= %d kB (DESIGN.md §11): %s", TARGET_RSS_KB, verdict(f->rss_kb <= TARGET_RSS_KB));
         if (f->rss_kb > TARGET_RSS_KB)
                 printf(" by %ld kB", f->rss_kb - TARGET_RSS_KB);
         printf("; < %.0f wake-up/s: %s; 0 %% CPU: %s\n", TARGET_WAKEUPS_PER_SEC,

@@ -26,17 +26,17 @@
 #define HUB_ID "bench"
 #define STATUS_TOPIC "anju/" HUB_ID "/status"
 
-/* SPEC §11 budgets. */
+/* docs/DESIGN.md §11 budgets. */
 #define TARGET_P99_USEC 1000
 #define TARGET_INGEST_PER_SEC 100000
 #define TARGET_RSS_KB 4096
 #define TARGET_WAKEUPS_PER_SEC 1.0
 #define TARGET_READY_MSEC 50
-/* Node-RED on "this kind of machine", as SPEC §11 quotes it. */
-#define SPEC_NODERED_P50_USEC 1500
-#define SPEC_NODERED_P99_USEC 5000
-#define SPEC_NODERED_RSS_KB (94 * 1024)
-#define SPEC_NODERED_START_MSEC 2800
+/* Node-RED on "this kind of machine", as docs/DESIGN.md §11 quotes it. */
+#define DESIGN_NODERED_P50_USEC 1500
+#define DESIGN_NODERED_P99_USEC 5000
+#define DESIGN_NODERED_RSS_KB (94 * 1024)
+#define DESIGN_NODERED_START_MSEC 2800
 
 /* --- time, signals --- */
 

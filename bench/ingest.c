@@ -367,13 +367,13 @@ static void report(enum via via, unsigned lo, const struct step_result *best, un
 
         if (lo == 0) {
                 printf("ingest %s: no rate of the ladder was sustained\n", what);
-                printf("target ingest >= %d msg/s with persistence (SPEC 11): MISS\n", TARGET_INGEST_PER_SEC);
+                printf("target ingest >= %d msg/s with persistence (DESIGN.md §11): MISS\n", TARGET_INGEST_PER_SEC);
                 return;
         }
         printf("ingest %s: highest sustained %u msg/s (offered %.0f msg/s, anjud %.0f%% of a core, alarm p99 "
                "%.1f ms, %lu rows persisted)%s\n", what, lo, best->fr.rate, best->anjud_cpu * 100,
                (double) best->lat_p99 / 1e6, best->rows, first_fail ? "" : " -- the top of the ladder");
-        printf("target ingest >= %d msg/s with persistence (SPEC 11), %s: ", TARGET_INGEST_PER_SEC, what);
+        printf("target ingest >= %d msg/s with persistence (DESIGN.md §11), %s: ", TARGET_INGEST_PER_SEC, what);
         if (lo >= TARGET_INGEST_PER_SEC)
                 printf("PASS\n");
         else if (!first_fail)

@@ -8,7 +8,7 @@
  *
  * Everything runs on 127.0.0.1: a private mosquitto, an HTTP/1.1 dispatch
  * center in a thread of this program, and the real anjud. A benchmark, not
- * a test: it prints figures against the budgets of SPEC §11 and fails only
+ * a test: it prints figures against the budgets of docs/DESIGN.md §11 and fails only
  * on a setup error or a lost alarm. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -255,13 +255,13 @@ static void run_anjud(const struct opts *o, const char *db, unsigned mport, stru
         printf("anjud: start-up with %u sensors: exec -> READY=1 %.1f ms; -> \"online\" on %s %.1f ms; "
                "-> first alarm answered %.1f ms\n", o->alarms + 2, fg->ready_ms, STATUS_TOPIC, fg->online_ms,
                fg->first_alarm_ms);
-        printf("target ready <= %d ms (SPEC 11): %s", TARGET_READY_MSEC, verdict(fg->ready_ms <= TARGET_READY_MSEC));
+        printf("target ready <= %d ms (DESIGN.md §11): %s", TARGET_READY_MSEC, verdict(fg->ready_ms <= TARGET_READY_MSEC));
         if (fg->ready_ms > TARGET_READY_MSEC)
                 printf(" by %.1f ms", fg->ready_ms - TARGET_READY_MSEC);
         printf("\n");
 
         run_target(o, mport, srv, raw, fg);
-        printf("target p99 <= %d us (SPEC 11): %s", TARGET_P99_USEC, verdict(fg->res.n && fg->p99 <= TARGET_P99_USEC));
+        printf("target p99 <= %d us (DESIGN.md §11): %s", TARGET_P99_USEC, verdict(fg->res.n && fg->p99 <= TARGET_P99_USEC));
         if (fg->res.n && fg->p99 > TARGET_P99_USEC)
                 printf(" by %llu us", (unsigned long long) fg->p99 - TARGET_P99_USEC);
         printf("; alarms lost: %s\n", verdict(fg->res.lost == 0));
@@ -514,9 +514,9 @@ static void compare(const struct opts *o, const struct figures *a, const struct 
                 ratio_row("idle on-CPU", a->idle.oncpu_ms, n->idle.oncpu_ms, "ms", 3);
                 ratio_row("idle wake-ups", a->idle.wakeups_per_s, n->idle.wakeups_per_s, "/s", 2);
         }
-        printf("  SPEC 11's Node-RED anchors: p50 %.1f ms, p99 %.1f ms, %d MB idle, %.1f s to start\n",
-               SPEC_NODERED_P50_USEC / 1e3, SPEC_NODERED_P99_USEC / 1e3, SPEC_NODERED_RSS_KB / 1024,
-               SPEC_NODERED_START_MSEC / 1e3);
+        printf("  DESIGN.md §11's Node-RED anchors: p50 %.1f ms, p99 %.1f ms, %d MB idle, %.1f s to start\n",
+               DESIGN_NODERED_P50_USEC / 1e3, DESIGN_NODERED_P99_USEC / 1e3, DESIGN_NODERED_RSS_KB / 1024,
+               DESIGN_NODERED_START_MSEC / 1e3);
 }
 
 /* --- main --- */

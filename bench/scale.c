@@ -1,5 +1,5 @@
 /* anju-bench-scale: the same daemon with 10, 100, 1,000 and 10,000
- * configured sensors, to show that the cost per event stays flat (SPEC
+ * configured sensors, to show that the cost per event stays flat (docs/DESIGN.md
  * §11). For each count, a fresh anjud: start-up (exec -> READY=1, ->
  * subscribed and "online"), a paced stream of messages spread over all the
  * sensors (on-CPU time per message, everything persisted), alarms one at a
@@ -343,7 +343,7 @@ int main(int argc, char **argv) {
                o.counts[0], o.counts[o.n_counts - 1], rows[lo].cpu_per_msg_us, rows[hi].cpu_per_msg_us,
                rows[lo].cpu_per_msg_us > 0 ? rows[hi].cpu_per_msg_us / rows[lo].cpu_per_msg_us : 0, FLAT_MAX_RATIO,
                verdict(rows[lo].cpu_per_msg_us > 0 && rows[hi].cpu_per_msg_us / rows[lo].cpu_per_msg_us < FLAT_MAX_RATIO));
-        printf("target ready <= %d ms at every count (SPEC 11): %s", TARGET_READY_MSEC,
+        printf("target ready <= %d ms at every count (DESIGN.md §11): %s", TARGET_READY_MSEC,
                verdict(ready_max <= TARGET_READY_MSEC));
         if (ready_max > TARGET_READY_MSEC)
                 printf(" (slowest %.1f ms)", ready_max);
