@@ -4,7 +4,7 @@
  * not silently become a default. */
 #include "config.h"
 #include "dc09.h"
-#include "decode.h"
+#include "vocab.h"
 #include "policy.h"
 #include "util.h"
 
@@ -936,7 +936,7 @@ static int set_sensor_key(struct parser *p, struct sensor_conf *s, const char *n
         if (strcmp(name, "key") == 0) {
                 if (s->kind < 0)
                         return perr(p, p->line, name, "set \"kind\" before \"key\""), -EINVAL;
-                a = decode_main_attr(s->kind);
+                a = vocab_main_attr(s->kind);
                 if (a < 0)
                         return perr(p, p->line, name, "a %s sensor has no single value; use key_<attribute>",
                                     sensor_kind_to_string(s->kind)), -EINVAL;
@@ -1143,8 +1143,8 @@ static void validate_sensor(struct parser *p, struct sensor_conf *s) {
         if (s->topic && !s->bridge)
                 s->bridge = strndup(s->topic, strcspn(s->topic, "/"));
         for (int a = 0; a < _ATTR_MAX; a++)
-                if (!s->keys[a] && decode_default_key(s->kind, a))
-                        s->keys[a] = strdup(decode_default_key(s->kind, a));
+                if (!s->keys[a] && vocab_default_key(s->kind, a))
+                        s->keys[a] = strdup(vocab_default_key(s->kind, a));
         if (!s->sos_actions)
                 s->sos_actions = strdup(policy_sos_actions());
         if (!s->cancel_actions)

@@ -2,6 +2,7 @@
  * whose keys are configured per sensor). */
 #include "decode.h"
 #include "config.h"
+#include "vocab.h"
 #include "geo.h"
 #include "util.h"
 
@@ -11,127 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-/* How a default key's value becomes an event value. */
-enum read_as {
-        AS_BOOL,        /* booleans as devices send them (as_bool) */
-        AS_NUMBER,      /* a reading, checked against its range */
-        AS_ACTION,      /* a button's action: SOS or cancel by the sensor's lists */
-        AS_WORDS,       /* an enum string: the value of its word, unknown words ignored */
-        AS_FIX,         /* a position: lat, lon and accuracy together (decode_location()) */
-};
-
-struct word {
-        const char *word;
-        double value;
-};
-
-#define WORDS(...) ((const struct word[]) { __VA_ARGS__, { NULL, 0 } })
-
-/* Every key anju reads by default, per kind (_SENSOR_KIND_INVALID: every
- * kind that reports state, siren and relay excepted). The first row of a
- * kind and attribute is its primary key, the one "key_<attr> =" replaces;
- * the others are other devices' names for the same thing. Several keys of
- * one attribute in one message make one event (see combine()). Names are
- * Zigbee2MQTT's "exposes" (zigbee-herdsman-converters 26.105.0; the device
- * corpus tests/devices/corpus and docs/DEVICES.md say which device sends
- * which). */
-static const struct reader {
-        enum sensor_kind kind;
-        enum event_attr attr;
-        const char *key;
-        enum read_as as;
-        const struct word *words;
-} readers[] = {
-        { SENSOR_SMOKE, ATTR_SMOKE, "smoke", AS_BOOL, NULL },
-        /* Motion: occupancy; a vibration sensor's handled object. "drop" is
-         * the sensor itself falling: neither a fall nor activity. */
-        { SENSOR_MOTION, ATTR_MOTION, "occupancy", AS_BOOL, NULL },
-        { SENSOR_MOTION, ATTR_ACTIVITY, "action", AS_WORDS, WORDS({ "vibration", 1 }, { "tilt", 1 }) },
-        { SENSOR_DOOR, ATTR_DOOR_OPEN, "contact", AS_BOOL, NULL },
-        { SENSOR_WATER, ATTR_WATER_LEAK, "water_leak", AS_BOOL, NULL },
-        { SENSOR_BUTTON, ATTR_ACTION, "action", AS_ACTION, NULL },
-        /* Feibit SEB01ZB: a stateful "sos" that Zigbee2MQTT repeats. */
-        { SENSOR_BUTTON, ATTR_SOS_STATE, "sos", AS_BOOL, NULL },
-        { SENSOR_POWER, ATTR_POWER_FAIL, "power_fail", AS_BOOL, NULL },
-        { SENSOR_SMOKE, ATTR_SELF_TEST, "test", AS_BOOL, NULL },
-        { SENSOR_WRISTBAND, ATTR_HEART_RATE, "heart_rate", AS_NUMBER, NULL },
-        { SENSOR_WRISTBAND, ATTR_SPO2, "spo2", AS_NUMBER, NULL },
-        { SENSOR_WRISTBAND, ATTR_FALL, "fall", AS_BOOL, NULL },
-        { SENSOR_WRISTBAND, ATTR_SOS, "sos", AS_BOOL, NULL },
-        { SENSOR_WRISTBAND, ATTR_CANCEL, "cancel", AS_BOOL, NULL },
-        { SENSOR_WRISTBAND, ATTR_WORN, "worn", AS_BOOL, NULL },
-        { SENSOR_WRISTBAND, ATTR_STEPS, "steps", AS_NUMBER, NULL },
-        { SENSOR_WRISTBAND, ATTR_LAT, "lat", AS_NUMBER, NULL },
-        { SENSOR_WRISTBAND, ATTR_LON, "lon", AS_NUMBER, NULL },
-        { SENSOR_WRISTBAND, ATTR_ACCURACY, "accuracy", AS_NUMBER, NULL },
-        /* The same three in one object, as 4G bands' bridges send them. */
-        { SENSOR_WRISTBAND, ATTR_LOCATION, "location", AS_FIX, NULL },
-        /* mmWave radars: presence is someone there, movement is activity
-         * (a motion value: each new moving value is movement). */
-        { SENSOR_PRESENCE, ATTR_PRESENCE, "presence", AS_BOOL, NULL },
-        { SENSOR_PRESENCE, ATTR_PRESENCE, "occupancy", AS_BOOL, NULL },
-        { SENSOR_PRESENCE, ATTR_MOTION, "movement", AS_WORDS,
-          WORDS({ "movement", 1 }, { "no_movement", 0 }, { "no_presence", 0 }) },
-        { SENSOR_PRESENCE, ATTR_MOTION, "motion_state", AS_WORDS,
-          WORDS({ "large", 1 }, { "small", 2 }, { "medium", 3 }, { "far", 4 }, { "near", 5 }, { "static", 0 },
-                { "none", 0 }) },
-        { SENSOR_PRESENCE, ATTR_MOTION, "presence_event", AS_WORDS,
-          WORDS({ "enter", 1 }, { "leave", 2 }, { "left_enter", 3 }, { "right_leave", 4 }, { "right_enter", 5 },
-                { "left_leave", 6 }, { "approach", 7 }, { "away", 8 }) },
-        /* Room fall detectors: the fall, presence and movement. */
-        { SENSOR_FALL, ATTR_FALL_STATE, "fall_status", AS_WORDS,
-          WORDS({ "normal", 0 }, { "fall_warning", 1 }, { "fall_alarm", 2 }) },
-        { SENSOR_FALL, ATTR_FALL_STATE, "fall_down_status", AS_WORDS,
-          WORDS({ "none", 0 }, { "maybe_fall", 1 }, { "fall", 2 }) },
-        { SENSOR_FALL, ATTR_FALL_STATE, "status", AS_WORDS,
-          WORDS({ "falling", 2 }, { "unoccupied", 0 }, { "occupied", 0 }, { "sitting", 0 }, { "on_the_bed", 0 },
-                { "low_posture", 0 }) },
-        { SENSOR_FALL, ATTR_PRESENCE, "occupancy", AS_BOOL, NULL },
-        { SENSOR_FALL, ATTR_PRESENCE, "presence", AS_BOOL, NULL },
-        { SENSOR_FALL, ATTR_PRESENCE, "status", AS_WORDS,
-          WORDS({ "unoccupied", 0 }, { "occupied", 1 }, { "sitting", 1 }, { "on_the_bed", 1 }, { "low_posture", 1 },
-                { "falling", 1 }) },
-        { SENSOR_FALL, ATTR_MOTION, "sensor_status", AS_WORDS, WORDS({ "activity", 1 }, { "none", 0 }) },
-        { SENSOR_FALL, ATTR_MOTION, "motion_direction", AS_WORDS,
-          WORDS({ "moving_forward", 1 }, { "moving_backward", 2 }, { "standing_still", 0 }) },
-        { SENSOR_FALL, ATTR_MOTION, "movement", AS_WORDS,
-          WORDS({ "movement", 1 }, { "no_movement", 0 }, { "no_presence", 0 }) },
-        { SENSOR_BED, ATTR_OUT_OF_BED, "contact", AS_BOOL, NULL },
-        { SENSOR_RELAY, ATTR_RELAY_STATE, "state", AS_WORDS, WORDS({ "ON", 1 }, { "OFF", 0 }) },
-        /* Every battery device, whatever its kind. Tuya says the battery
-         * state in words; "fault" and "trouble" are device-health. */
-        { _SENSOR_KIND_INVALID, ATTR_TAMPER, "tamper", AS_BOOL, NULL },
-        { _SENSOR_KIND_INVALID, ATTR_BATTERY, "battery", AS_NUMBER, NULL },
-        { _SENSOR_KIND_INVALID, ATTR_BATTERY_LOW, "battery_low", AS_BOOL, NULL },
-        { _SENSOR_KIND_INVALID, ATTR_BATTERY_LOW, "battery_state", AS_WORDS,
-          WORDS({ "low", 1 }, { "medium", 0 }, { "middle", 0 }, { "high", 0 }) },
-        { _SENSOR_KIND_INVALID, ATTR_FAULT, "fault", AS_BOOL, NULL },
-        { _SENSOR_KIND_INVALID, ATTR_FAULT, "trouble", AS_BOOL, NULL },
-};
-
-/* Does row r apply to a sensor of this kind? */
-static bool reader_applies(const struct reader *r, enum sensor_kind kind) {
-        if (r->kind != _SENSOR_KIND_INVALID)
-                return r->kind == kind;
-        return kind != SENSOR_SIREN && kind != SENSOR_RELAY;
-}
-
-const char *decode_default_key(enum sensor_kind kind, enum event_attr attr) {
-        for (size_t i = 0; i < ELEMENTSOF(readers); i++)
-                if (readers[i].attr == attr && reader_applies(&readers[i], kind))
-                        return readers[i].key;
-        return NULL;
-}
-
-enum event_attr decode_main_attr(enum sensor_kind kind) {
-        if (kind == SENSOR_WRISTBAND)
-                return _ATTR_INVALID;
-        for (size_t i = 0; i < ELEMENTSOF(readers); i++)
-                if (readers[i].kind == kind && readers[i].kind != _SENSOR_KIND_INVALID)
-                        return readers[i].attr;
-        return _ATTR_INVALID;
-}
 
 /* Follows "a.b.c" through nested objects. */
 static json_t *lookup_path(json_t *root, const char *path) {
@@ -306,9 +186,9 @@ static int read_override(const struct sensor_conf *s, enum event_attr a, json_t 
         if (is_numeric_attr(a))
                 return read_value(s, a, s->keys[a], v, AS_NUMBER, NULL, ret_attr, ret, res);
         if (json_is_string(v))
-                for (size_t i = 0; i < ELEMENTSOF(readers); i++)
-                        if (readers[i].attr == a && readers[i].as == AS_WORDS && reader_applies(&readers[i], s->kind) &&
-                            find_word(readers[i].words, json_string_value(v), ret))
+                for (size_t i = 0; i < vocab_n_readers; i++)
+                        if (vocab_readers[i].attr == a && vocab_readers[i].as == AS_WORDS && vocab_applies(&vocab_readers[i], s->kind) &&
+                            find_word(vocab_readers[i].words, json_string_value(v), ret))
                                 return 1;
         if (read_value(s, a, s->keys[a], v, AS_BOOL, NULL, ret_attr, ret, res) < 0)
                 return -1;
@@ -321,7 +201,7 @@ static int read_override(const struct sensor_conf *s, enum event_attr a, json_t 
  * *seen: one of its keys is in the message. */
 static int decode_attr(const struct sensor_conf *s, json_t *root, enum event_attr a, struct event *ev,
                        bool *seen, struct decode_result *res) {
-        const char *primary = decode_default_key(s->kind, a);
+        const char *primary = vocab_default_key(s->kind, a);
         bool got = false;
         double d = 0;
         unsigned k = 0;
@@ -334,12 +214,12 @@ static int decode_attr(const struct sensor_conf *s, json_t *root, enum event_att
                 *seen = true;
                 got = read_override(s, a, v, &ev->attr, &d, res) > 0;
         } else {
-                for (size_t i = 0; i < ELEMENTSOF(readers); i++) {
-                        const struct reader *r = &readers[i];
+                for (size_t i = 0; i < vocab_n_readers; i++) {
+                        const struct vocab_reader *r = &vocab_readers[i];
                         json_t *v;
                         double x;
 
-                        if (r->attr != a || !reader_applies(r, s->kind))
+                        if (r->attr != a || !vocab_applies(r, s->kind))
                                 continue;
                         if (!(v = json_object_get(root, r->key)))
                                 continue;
@@ -364,7 +244,7 @@ static int decode_attr(const struct sensor_conf *s, json_t *root, enum event_att
         /* contact=true means closed (in bed); invert flips devices that say "open". */
         if (a == ATTR_DOOR_OPEN || a == ATTR_OUT_OF_BED)
                 d = !d;
-        if (a == decode_main_attr(s->kind) && s->invert)
+        if (a == vocab_main_attr(s->kind) && s->invert)
                 d = a == ATTR_FALL_STATE ? (d ? 0 : 2) : !d;
         if ((ev->attr == ATTR_SOS || ev->attr == ATTR_FALL || ev->attr == ATTR_CANCEL || ev->attr == ATTR_ACTIVITY) &&
             d == 0)

@@ -27,12 +27,6 @@ struct decode_result {
         char detail[96];                /* e.g. "key smoke: expected a boolean" */
 };
 
-/* The JSON key a sensor kind reads for an attribute by default (Zigbee2MQTT
- * names), or NULL if that kind does not report the attribute. */
-const char *decode_default_key(enum sensor_kind kind, enum event_attr attr);
-/* The attribute "key =" overrides for this kind, or -1 (wristband: none). */
-enum event_attr decode_main_attr(enum sensor_kind kind);
-
 /* Decodes one state message of sensor s (index idx) into at most max events
  * stamped with mono/wall. Keys with wrong types are skipped and reported in
  * res; the others still count. Returns the number of events (0..max). */

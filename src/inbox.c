@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "config.h"
 #include "decode.h"
+#include "vocab.h"
 #include "log.h"
 #include "proto.h"
 #include "refusals.h"
@@ -156,7 +157,7 @@ static void refuse_input(struct inbox *in, enum refusal_kind k, const char *topi
 /* What the sensor said last, for anjuctl sensors. */
 static void note_live(struct inbox *in, const struct event *ev) {
         struct sensor_live *l = &in->live[ev->sensor];
-        int main_attr = decode_main_attr(in->cfg->sensors[ev->sensor].kind);
+        int main_attr = vocab_main_attr(in->cfg->sensors[ev->sensor].kind);
 
         if (!ev->retained || !l->last_seen)
                 l->last_seen = ev->wall;
