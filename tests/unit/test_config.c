@@ -2,6 +2,7 @@
  * "file:line: [section] key: what" message for every error. */
 #include "unit.h"
 #include "dc09.h"
+#include "inbox.h"
 #include "util.h"
 
 #include <ftw.h>
@@ -788,6 +789,22 @@ START_TEST(test_config_geofence_keys_from_the_file_and_at_run_time) {
 }
 END_TEST
 
+/* Issue 16: a door marked critical rides the life-safety MQTT session with
+ * the smoke detector; an ordinary door and motion ride the busy one. */
+START_TEST(test_config_critical_puts_a_sensor_on_the_life_safety_session) {
+        struct config *c = load_ok("[sensor smoke]\nkind = smoke\ntopic = z/smoke\n"
+                                   "[sensor front]\nkind = door\ntopic = z/front\ncritical = true\n"
+                                   "[sensor back]\nkind = door\ntopic = z/back\n"
+                                   "[sensor hall]\nkind = motion\ntopic = z/hall\n");
+
+        ck_assert_int_eq(inbox_sensor_lane(c, (uint32_t) config_find_sensor(c, "smoke")), LANE_SAFETY);
+        ck_assert_int_eq(inbox_sensor_lane(c, (uint32_t) config_find_sensor(c, "front")), LANE_SAFETY);
+        ck_assert_int_eq(inbox_sensor_lane(c, (uint32_t) config_find_sensor(c, "back")), LANE_BUSY);
+        ck_assert_int_eq(inbox_sensor_lane(c, (uint32_t) config_find_sensor(c, "hall")), LANE_BUSY);
+        config_free(c);
+}
+END_TEST
+
 /* Issue 15: a DC-09 alarm receiving centre, with the issue's defaults. */
 START_TEST(test_config_receiver_loads_with_the_issues_defaults_and_sensor_zones) {
         struct config *c = load_ok("[sensor smoke]\nkind = smoke\ntopic = z/smoke\n"
@@ -926,6 +943,7 @@ int main(void) {
         tcase_add_test(t, test_config_rule_errors_name_the_rule_the_key_and_the_range);
         tcase_add_test(t, test_config_two_sensors_on_one_topic_is_an_error_naming_both);
         tcase_add_test(t, test_config_receiver_loads_with_the_issues_defaults_and_sensor_zones);
+        tcase_add_test(t, test_config_critical_puts_a_sensor_on_the_life_safety_session);
         tcase_add_test(t, test_config_receiver_errors_name_file_line_and_key);
         tcase_add_test(t, test_config_receiver_without_key_is_refused_unless_loopback_or_insecure);
         suite_add_tcase(s, t);
