@@ -327,8 +327,7 @@ unsigned counter_start_sink(struct mqtt_counter *c) {
         return c->port;
 }
 
-/* MQTT 3.1.1 remaining length. */
-static size_t put_length(unsigned char *p, size_t len) {
+size_t flood_put_length(unsigned char *p, size_t len) {
         size_t n = 0;
 
         do {
@@ -362,7 +361,7 @@ void counter_start_subscriber(struct mqtt_counter *c, unsigned port, const char 
         memcpy(body + bl, id, sizeof id - 1);
         bl += sizeof id - 1;
         pkt[n++] = 0x10;
-        n += put_length(pkt + n, bl);
+        n += flood_put_length(pkt + n, bl);
         memcpy(pkt + n, body, bl);
         n += bl;
         /* SUBSCRIBE: packet id 1, topic, QoS 0. */
@@ -375,7 +374,7 @@ void counter_start_subscriber(struct mqtt_counter *c, unsigned port, const char 
         bl += tl;
         body[bl++] = 0;
         pkt[n++] = 0x82;
-        n += put_length(pkt + n, bl);
+        n += flood_put_length(pkt + n, bl);
         memcpy(pkt + n, body, bl);
         n += bl;
         if (!send_all(c->fd, pkt, n))
@@ -512,7 +511,7 @@ static void feeder_packet(struct feeder *f, unsigned char hdr, const unsigned ch
                 ack[h++] = 0x90;
                 {
                         unsigned char lb[4];
-                        size_t ln = put_length(lb, 2 + n);
+                        size_t ln = flood_put_length(lb, 2 + n);
                         memcpy(ack + h, lb, ln);
                         h += ln;
                 }
@@ -702,7 +701,7 @@ static void feeder_append(struct feeder *f, const char *topic, const char *paylo
                 f->cap = cap;
         }
         f->batch[f->len++] = 0x30;
-        f->len += put_length(f->batch + f->len, rem);
+        f->len += flood_put_length(f->batch + f->len, rem);
         f->batch[f->len++] = (unsigned char) (tl >> 8);
         f->batch[f->len++] = (unsigned char) tl;
         memcpy(f->batch + f->len, topic, tl);

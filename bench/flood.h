@@ -88,3 +88,6 @@ bool feeder_wait_online(struct feeder *f, uint64_t deadline, pid_t *child);
 void feeder_run(struct feeder *f, double rate, uint64_t duration, flood_next_fn next, void *ud,
                 flood_tick_fn tick, void *tick_ud, struct flood_result *r);
 void feeder_stop(struct feeder *f);
+
+/* Writes an MQTT remaining length (1-4 bytes) at p; returns its size. */
+size_t flood_put_length(unsigned char *p, size_t len);

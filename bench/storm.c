@@ -15,6 +15,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "flood.h"
 #include "harness.h"
 
 #include <arpa/inet.h>
@@ -90,17 +91,6 @@ struct publisher_thread {
 
 /* --- the raw publisher --- */
 
-static size_t put_length(unsigned char *p, size_t len) {
-        size_t n = 0;
-
-        do {
-                unsigned char b = len % 128;
-                len /= 128;
-                p[n++] = (unsigned char) (b | (len ? 0x80 : 0));
-        } while (len);
-        return n;
-}
-
 static void buf_reserve(struct publisher_thread *pt, size_t more) {
         if (pt->len + more <= pt->cap)
                 return;
@@ -119,7 +109,7 @@ static void append_publish(struct publisher_thread *pt, const char *topic, const
 
         buf_reserve(pt, 5 + rem);
         pt->buf[pt->len++] = (unsigned char) (0x30 | (qos << 1));
-        pt->len += put_length(pt->buf + pt->len, rem);
+        pt->len += flood_put_length(pt->buf + pt->len, rem);
         pt->buf[pt->len++] = (unsigned char) (tl >> 8);
         pt->buf[pt->len++] = (unsigned char) tl;
         memcpy(pt->buf + pt->len, topic, tl);
@@ -218,7 +208,7 @@ static int connect_raw(unsigned port, const char *id) {
         memcpy(body + bl, id, il);
         bl += il;
         pkt[n++] = 0x10;
-        n += put_length(pkt + n, bl);
+        n += flood_put_length(pkt + n, bl);
         memcpy(pkt + n, body, bl);
         n += bl;
         if (send(fd, pkt, n, MSG_NOSIGNAL) != (ssize_t) n)

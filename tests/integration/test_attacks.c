@@ -3,6 +3,7 @@
  * center on 127.0.0.1. Every flood is bounded in count and time; every
  * test prints the figure docs/RELIABILITY.md quotes. */
 #include "harness.h"
+#include "../suite.h"
 
 #include <check.h>
 #include <errno.h>
@@ -706,13 +707,5 @@ int main(void) {
         tcase_add_test(t, test_acks_and_the_clock);
         tcase_add_test(t, test_a_setting_signed_for_another_hub_is_refused);
         suite_add_tcase(s, t);
-        {
-                SRunner *sr = srunner_create(s);
-                int failed;
-
-                srunner_run_all(sr, CK_NORMAL);
-                failed = srunner_ntests_failed(sr);
-                srunner_free(sr);
-                return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-        }
+        return run_suite(s);
 }
