@@ -36,6 +36,8 @@ struct mqtt {
         sd_event_source *more;          /* reading again after a turn ran out of time */
         int io_fd;
         bool urgent;                    /* life-safety: served before the other sessions */
+        bool subscribed;                /* the broker acknowledged every subscription of this connection */
+        int last_sub_mid;               /* the last SUBSCRIBE's message id */
         sd_event_source *misc;          /* keepalive pings */
         sd_event_source *reconnect;
         uint64_t backoff;               /* next reconnect delay */
@@ -94,6 +96,7 @@ static void handle_loop_error(struct mqtt *m, int rc) {
         if (m->connected || !m->reconnect) {
                 bool was = m->connected;
                 m->connected = false;
+                m->subscribed = false;
                 if (!m->stopping) {
                         log_warning("mqtt%s%s: connection to %s:%u lost: %s", *m->name ? " " : "", m->name,
                                     m->cfg->mqtt.host, m->cfg->mqtt.port, mosquitto_strerror(rc));
@@ -248,18 +251,40 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc) {
                 return;         /* the library disconnects; on_disconnect reschedules */
         }
         m->connected = true;
+        m->subscribed = false;
+        m->last_sub_mid = -1;
         m->stats.connects++;
         m->backoff = m->cfg->mqtt.reconnect_min;
         /* Subscribing again re-delivers every retained state topic: alarm
          * state is re-read, not trusted to have been seen before. */
         for (size_t i = 0; i < m->n_subs; i += 64) {
                 size_t n = m->n_subs - i < 64 ? m->n_subs - i : 64;
-                r = mosquitto_subscribe_multiple(mosq, NULL, (int) n, (char *const *) m->subs + i, 1, 0, NULL);
+                int mid = -1;
+
+                r = mosquitto_subscribe_multiple(mosq, &mid, (int) n, (char *const *) m->subs + i, 1, 0, NULL);
                 if (r != MOSQ_ERR_SUCCESS)
                         log_error("mqtt: subscribe failed: %s", mosquitto_strerror(r));
+                else
+                        m->last_sub_mid = mid;
         }
         log_notice("mqtt: connected to %s:%u%s%s, %zu topics subscribed", m->cfg->mqtt.host, m->cfg->mqtt.port,
                    *m->name ? " as the " : "", *m->name ? m->name : "", m->n_subs);
+        /* Up once the broker has the subscriptions (SUBACKs come in order):
+         * before that a message on them would not reach this session, and
+         * "online" would promise what is not yet true. */
+        if (m->last_sub_mid < 0) {
+                m->subscribed = true;
+                if (m->on_connected)
+                        m->on_connected(true, m->userdata);
+        }
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *userdata, int mid, int qos_count, const int *granted_qos) {
+        struct mqtt *m = userdata;
+
+        if (m->subscribed || mid != m->last_sub_mid)
+                return;
+        m->subscribed = true;
         if (m->on_connected)
                 m->on_connected(true, m->userdata);
 }
@@ -285,6 +310,7 @@ static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc) {
 
         drop_io(m);
         m->connected = false;
+        m->subscribed = false;
         m->stats.disconnects++;
         if (m->stopping)
                 return;
@@ -385,6 +411,7 @@ int mqtt_new(sd_event *e, const struct config *cfg, const struct mqtt_session *s
         mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
         mosquitto_int_option(m->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, 65535);
         mosquitto_connect_callback_set(m->mosq, on_connect);
+        mosquitto_subscribe_callback_set(m->mosq, on_subscribe);
         mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
         mosquitto_message_callback_set(m->mosq, on_message);
         mosquitto_log_callback_set(m->mosq, on_log);
@@ -447,7 +474,7 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 }
 
 bool mqtt_is_connected(const struct mqtt *m) {
-        return m->connected;
+        return m->connected && m->subscribed;
 }
 
 const char *mqtt_name(const struct mqtt *m) {
