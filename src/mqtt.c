@@ -79,7 +79,7 @@ static void drop_io(struct mqtt *m) {
 }
 
 static void update_events(struct mqtt *m) {
-        uint32_t ev = EPOLLIN;
+        uint32_t ev = EPOLLIN | EPOLLRDHUP;
 
         if (!m->io)
                 return;
@@ -110,8 +110,15 @@ static void handle_loop_error(struct mqtt *m, int rc) {
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct mqtt *m = userdata;
         int rc = MOSQ_ERR_SUCCESS;
+        /* Before the CONNACK a TLS handshake may be under way. libmosquitto's
+         * own loop drives it on "writable" as well as "readable" (loop.c:
+         * want_connect), and only loop_read does so of the calls made for
+         * an outside loop: a handshake that had to wait for the TCP connect
+         * (SSL_ERROR_WANT_WRITE) otherwise never sends its hello, and the
+         * session stalls until the keepalive gives up on it. */
+        bool handshake = !m->connected;
 
-        if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+        if ((revents & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) || (handshake && (revents & EPOLLOUT))) {
                 uint64_t until = now_mono() + READ_TIME_BUDGET;
                 bool drained = false;
 
@@ -137,6 +144,14 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                         (void) setsockopt(m->io_fd, IPPROTO_TCP, TCP_QUICKACK, &(int) { 1 }, sizeof(int));
                 if (rc != MOSQ_ERR_SUCCESS) {
                         handle_loop_error(m, rc);
+                        return 0;
+                }
+                /* The peer hung up during the handshake: libmosquitto takes an
+                 * SSL_ERROR_SYSCALL there for "try again" and would wait on a
+                 * dead socket until the keepalive. A connected session reads
+                 * the end of the stream and says so itself. */
+                if (handshake && !m->connected && m->io && (revents & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))) {
+                        handle_loop_error(m, MOSQ_ERR_CONN_LOST);
                         return 0;
                 }
         }
@@ -165,7 +180,7 @@ static void watch_socket(struct mqtt *m) {
         drop_io(m);
         if (fd < 0)
                 return;
-        r = sd_event_add_io(m->event, &m->io, fd, EPOLLIN | EPOLLOUT, on_io, m);
+        r = sd_event_add_io(m->event, &m->io, fd, EPOLLIN | EPOLLRDHUP | EPOLLOUT, on_io, m);
         if (r < 0) {
                 log_error_errno(r, "mqtt: cannot watch the socket: %m");
                 return;

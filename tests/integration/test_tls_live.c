@@ -10,13 +10,19 @@
  * said why, stayed up and kept retrying. */
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define SMOKE_ON "{\"battery\":97,\"smoke\":true}"
 #define TLS_OFF "TLS verification is OFF"
@@ -119,16 +125,21 @@ static struct proc *front_start(struct tls *t, const char *cert) {
 /* The sample home with anjud on the TLS listener of mqtt_host with the
  * client certificate, the center at https://localhost through socat;
  * dispatch_extra goes into [dispatch]. */
-static void write_config(struct tls *t, const char *mqtt_host, const char *dispatch_extra) {
+static void write_config_port(struct tls *t, const char *mqtt_host, int port, const char *mqtt_extra,
+                              const char *dispatch_extra) {
         char config[2048];
 
         snprintf(config, sizeof config,
                  "[mqtt]\nhost = %s\nport = %d\n"
-                 "tls_ca_file = %s/ca.pem\ntls_cert_file = %s/client.pem\ntls_key_file = %s/client.key\n\n"
+                 "tls_ca_file = %s/ca.pem\ntls_cert_file = %s/client.pem\ntls_key_file = %s/client.key\n%s\n\n"
                  "[dispatch]\nurl = https://localhost:%d/api/v1/alarms\nca_file = %s/ca.pem\n%s\n\n",
-                 mqtt_host, t->tls_port, t->certs, t->certs, t->certs, t->https_port, t->certs,
-                 dispatch_extra ? dispatch_extra : "");
+                 mqtt_host, port, t->certs, t->certs, t->certs, mqtt_extra ? mqtt_extra : "", t->https_port,
+                 t->certs, dispatch_extra ? dispatch_extra : "");
         h_rig_config(&t->r, config);
+}
+
+static void write_config(struct tls *t, const char *mqtt_host, const char *dispatch_extra) {
+        write_config_port(t, mqtt_host, t->tls_port, NULL, dispatch_extra);
 }
 
 /* This anjud's log so far. */
@@ -247,6 +258,99 @@ START_TEST(test_mqtt_broker_certificate_for_another_host_is_refused) {
                 assert_mqtt_refused(&t, hosts[i], "host name verification failed");
                 ck_assert_int_eq(h_stop(t.r.anjud, SIGTERM), 0);
         }
+        h_rig_down(&t.r);
+}
+END_TEST
+
+/* A TCP connect to 127.0.0.1:port: true if the kernel completed it within
+ * ms, false if it is still pending (the listener's accept queue is full);
+ * the socket in *fd either way. */
+static bool tcp_connects(int port, int ms, int *fd) {
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        struct pollfd p;
+        int err = 0;
+        socklen_t len = sizeof err;
+
+        *fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(*fd, 0);
+        if (connect(*fd, (struct sockaddr *) &a, sizeof a) == 0)
+                return true;
+        ck_assert_int_eq(errno, EINPROGRESS);
+        p = (struct pollfd) { .fd = *fd, .events = POLLOUT };
+        if (poll(&p, 1, ms) != 1)
+                return false;
+        ck_assert_int_eq(getsockopt(*fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+        return err == 0;
+}
+
+/* How many TCP sockets on this machine are in SYN_SENT towards
+ * 127.0.0.1:port (/proc/net/tcp: state 02). */
+static int syn_sent_to(int port) {
+        FILE *f = fopen("/proc/net/tcp", "r");
+        char line[512], want[32];
+        int n = 0;
+
+        ck_assert_ptr_nonnull(f);
+        snprintf(want, sizeof want, "0100007F:%04X 02", (unsigned) port);
+        while (fgets(line, sizeof line, f))
+                if (strstr(line, want))
+                        n++;
+        fclose(f);
+        return n;
+}
+
+/* A reconnect whose TCP connect is still in progress when libmosquitto
+ * starts the TLS handshake (the broker's accept queue is full: a busy
+ * broker, a slow board) gets SSL_ERROR_WANT_WRITE. The handshake must go
+ * on once the socket is writable; it used to wait for the keepalive (60 s)
+ * instead, and armhf under qemu ran into it after every refused broker.
+ * Here a TCP relay in front of the broker (socat) is stopped with its
+ * accept queue filled while anjud reconnects, then let go. */
+START_TEST(test_mqtt_tls_handshake_after_a_slow_tcp_connect) {
+        struct tls t;
+        char listen[128], connect[64], log[512];
+        struct proc *relay;
+        int relay_port, fill[8], n_fill = 0, pending;
+        long long until;
+
+        tls_up(&t, "server", false);
+        relay_port = h_free_port();
+        /* Nothing listens there yet: the first connect is refused, and the
+         * next ones are asynchronous (reconnect_async). */
+        write_config_port(&t, "localhost", relay_port, "reconnect_min = 4s\nreconnect_max = 8s", NULL);
+        anjud_start(&t);
+        ck_assert_msg(h_wait_line(t.r.anjud, "mqtt: reconnecting in", 10000), "anjud did not schedule a reconnect; see %s",
+                      t.anjud_log);
+        snprintf(listen, sizeof listen, "TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,backlog=1", relay_port);
+        snprintf(connect, sizeof connect, "TCP:127.0.0.1:%d", t.tls_port);
+        snprintf(log, sizeof log, "%s/relay.log", t.r.dir);
+        relay = h_spawn((char *const[]) { (char *) h_env("SOCAT", "/usr/bin/socat"), "-d", "-d", listen, connect,
+                                          NULL },
+                        log);
+        ck_assert_msg(h_wait_line(relay, "listening on", 10000), "socat did not start; see %s", log);
+        ck_assert_int_eq(kill(relay->pid, SIGSTOP), 0);
+        /* The kernel completes connects into the accept queue until it is
+         * full, then drops SYNs: the next connect stays in SYN_SENT. */
+        while (n_fill < (int) (sizeof fill / sizeof *fill) && tcp_connects(relay_port, 300, &fill[n_fill]))
+                n_fill++;
+        ck_assert_msg(n_fill < (int) (sizeof fill / sizeof *fill), "the relay's accept queue never filled");
+        close(fill[n_fill]);    /* the pending one: only anjud's stay in SYN_SENT */
+        /* Both sessions reconnect 2-4 s after their first refusal. */
+        until = h_now_ms() + 10000;
+        while ((pending = syn_sent_to(relay_port)) < 2 && h_now_ms() < until)
+                (void) poll(NULL, 0, 20);
+        ck_assert_msg(pending >= 1, "anjud did not reconnect");
+        ck_assert_int_eq(kill(relay->pid, SIGCONT), 0);
+        for (int i = 0; i < n_fill; i++)
+                close(fill[i]);
+        /* The kernel retries the SYN after 1 s; the handshake follows. */
+        ck_assert_msg(h_wait_status(t.r.mqtt_port, H_HUB, "online", 10000),
+                      "the TLS handshake of a connect that was slow to complete did not go on; see %s",
+                      t.anjud_log);
+        ck_assert_msg(h_alive(t.r.anjud), "anjud died");
+        ck_assert_int_eq(h_stop(t.r.anjud, SIGTERM), 0);
+        h_stop(relay, SIGTERM);
         h_rig_down(&t.r);
 }
 END_TEST
@@ -415,6 +519,7 @@ int main(void) {
         tcase_add_test(t, test_mqtt_broker_signed_by_another_ca_is_refused);
         tcase_add_test(t, test_mqtt_broker_certificate_for_another_host_is_refused);
         tcase_add_test(t, test_mqtt_by_address_is_verified_against_the_ip_san);
+        tcase_add_test(t, test_mqtt_tls_handshake_after_a_slow_tcp_connect);
         tcase_add_test(t, test_https_from_another_ca_is_refused_unless_insecure);
         tcase_add_test(t, test_https_certificate_for_another_host_is_refused);
         tcase_add_test(t, test_https_expired_and_self_signed_certificates_are_named);
