@@ -115,6 +115,8 @@ static int prune_locations(struct hub *h, uint64_t wall) {
 }
 
 /* Every sensor event: the walk tests, the history, the rules. */
+static void catch_up(struct hub *h, uint64_t mono, uint64_t wall);
+
 static void on_event(const struct event *ev, void *userdata) {
         struct hub *h = userdata;
         struct decision d[RULES_MAX_DECISIONS];
@@ -132,15 +134,18 @@ static void on_event(const struct event *ev, void *userdata) {
                         (void) sd_event_source_set_enabled(h->flush, SD_EVENT_ONESHOT);
                 }
         }
+        /* Time first: a deadline already past is decided before the message
+         * (the life-safety socket outranks the timer, so under load a fall
+         * could otherwise arrive "inside" a pre-alarm window that has run out). */
+        catch_up(h, ev->mono, ev->wall);
         n = rules_feed(h->rules, ev, d, ELEMENTSOF(d));
         apply(h, d, n, NULL, NULL);
         settle(h);
 }
 
-static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct hub *h = userdata;
+/* Every deadline of the rules and the incidents up to mono. */
+static void advance(struct hub *h, uint64_t mono, uint64_t wall) {
         struct decision d[RULES_MAX_DECISIONS];
-        uint64_t mono = clock_mono(), wall = clock_wall();
         size_t n;
 
         do {
@@ -148,6 +153,17 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 apply(h, d, n, NULL, NULL);
         } while (n == ELEMENTSOF(d));
         incidents_tick(h->incidents, mono, wall, &h->list);
+}
+
+static void catch_up(struct hub *h, uint64_t mono, uint64_t wall) {
+        if (rules_next_deadline(h->rules) <= mono || incidents_next_deadline(h->incidents) <= mono)
+                advance(h, mono, wall);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct hub *h = userdata;
+
+        advance(h, clock_mono(), clock_wall());
         settle(h);
         return 0;
 }

@@ -5,6 +5,7 @@
 #include "harness.h"
 
 #include <check.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +146,47 @@ START_TEST(test_a_fall_cancelled_on_the_ack_topic_is_never_called) {
 }
 END_TEST
 
+/* The window ran out while anjud was busy (here: stopped) and the cancel
+ * came after its end: when anjud runs again the cancel and the window's
+ * timer are both due, and the cancel must not win because its socket is
+ * served first. The fall is called; the late cancel changes nothing. */
+START_TEST(test_a_cancel_after_the_window_is_too_late_even_if_anjud_was_busy) {
+        struct h_rig r;
+        struct proc *band;
+        char payload[256], events[256];
+        const char *id;
+        long long start;
+        json_t *call, *body;
+
+        h_rig_up(&r, &afternoon);
+        band = h_sub_start(r.mqtt_port, "band/ye");
+        h_rig_pub(&r, "band/ye", "{\"fall\":true}");
+        id = wait_prompt(&r);
+        start = h_now_ms();
+        ck_assert_int_eq(kill(r.anjud->pid, SIGSTOP), 0);
+        /* The window is 3 s of real time: let it pass while anjud is stopped
+         * (this waits on the clock, not on anjud). */
+        while (h_now_ms() - start < 3500)
+                (void) poll(NULL, 0, (int) (3500 - (h_now_ms() - start)));
+        snprintf(payload, sizeof payload, "{\"cancel\":true,\"incident\":\"%s\"}", id);
+        h_rig_pub(&r, "band/ye", payload);
+        /* The broker has sent it on (to anjud's socket as to this one). */
+        ck_assert(h_saw_message(band, "band/ye", "cancel", 5000));
+        ck_assert_int_eq(kill(r.anjud->pid, SIGCONT), 0);
+        call = h_sim_next_call(r.sim, 10000);
+        ck_assert_msg(call != NULL, "a cancel after the window's end cancelled the fall");
+        body = body_of(call);
+        ck_assert_str_eq(str(body, "type"), "fall");
+        ck_assert_str_eq(str(body, "id"), id);
+        json_decref(body);
+        json_decref(call);
+        h_rig_timeline(&r, id, false, events, sizeof events);
+        ck_assert_msg(strncmp(events, "prealarm,opened,called", 22) == 0 && !strstr(events, "cancelled"),
+                      "timeline: %s", events);
+        h_rig_down(&r);
+}
+END_TEST
+
 START_TEST(test_an_ack_for_an_unknown_incident_is_refused) {
         struct h_rig r;
         json_t *call, *body;
@@ -174,6 +216,7 @@ int main(void) {
         tcase_add_test(t, test_a_fall_nobody_cancels_prompts_then_calls_after_the_window);
         tcase_add_test(t, test_a_fall_cancelled_from_the_wristband_is_never_called);
         tcase_add_test(t, test_a_fall_cancelled_on_the_ack_topic_is_never_called);
+        tcase_add_test(t, test_a_cancel_after_the_window_is_too_late_even_if_anjud_was_busy);
         tcase_add_test(t, test_an_ack_for_an_unknown_incident_is_refused);
         suite_add_tcase(s, t);
         return run_suite(s);
