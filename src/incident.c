@@ -630,10 +630,13 @@ static int incident_prealarm(struct incidents *m, struct action_list *out, const
         struct incident *o = find_for(m, d);
 
         if (o) {
-                /* Another fall while this one is open: on its record. */
+                /* Another fall while this one is open: on its record. A fall
+                 * after the call has a window of its own (the prompt starts
+                 * again); one that joins a running pre-alarm does not. */
                 timeline(out, o, d->wall, "prealarm", sensor_id(m, d->sensor), "rule", reason);
                 say_log(out, o, false, "incident %s: %s", o->id, words_loggable(d->type, reason));
-                prompt(m, out, o, true, d->wall);
+                if (o->state != STATE_PREALARM)
+                        prompt(m, out, o, true, d->wall);
                 return 0;
         }
         o = new_incident(m, d, reason, STATE_PREALARM);

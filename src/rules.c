@@ -42,6 +42,7 @@ struct sensor_state {
          * a change is news. -1 unknown. */
         double motion;                  /* the movement value (0: none) */
         signed char present, fall_state, out_of_bed, sos_state;
+        uint64_t fall_joined;           /* since_mono of the pre-alarm its fall joined, 0 none */
         bool fault_raised;
         bool unknown;                   /* its bridge is offline: neither online nor offline */
 };
@@ -457,8 +458,16 @@ static void fall(struct rules *r, struct out *o, uint32_t i, const struct event 
                 r->stats.ignored_retained++;
                 return;
         }
-        if (r->fall.deadline != RULES_NEVER)
-                return;         /* one pre-alarm at a time; this fall is part of it */
+        if (r->fall.deadline != RULES_NEVER) {
+                /* One pre-alarm at a time, its window unchanged. Another
+                 * detector's fall is part of it, and on its record once (two
+                 * detectors that saw her fall are worth telling a responder). */
+                if (i != r->fall_sensor && r->s[i].fall_joined != r->fall.since_mono &&
+                    emit(o, DECISION_PREALARM, INCIDENT_FALL, i, ev->mono, ev->wall, ev->wall,
+                         r->fall.deadline > ev->mono ? r->fall.deadline - ev->mono : 0))
+                        r->s[i].fall_joined = r->fall.since_mono;
+                return;
+        }
         if (!emit(o, DECISION_PREALARM, INCIDENT_FALL, i, ev->mono, ev->wall, ev->wall, r->p->fall_window))
                 return;
         start_timed(&r->fall, ev->mono, ev->wall, r->p->fall_window);

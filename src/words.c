@@ -189,7 +189,10 @@ char *words_explain(const struct config *cfg, const struct rule_params *p, const
                 say(buf, n, zh, "SOS pressed on %1$s (%2$s)", "%1$s（%2$s）按下了紧急呼叫", id, room);
                 break;
         case INCIDENT_FALL:
-                say_duration(zh, p->fall_window, lim, sizeof lim);
+                /* A pre-alarm says the time the resident has left (a fall that
+                 * joins a running window has less than the whole window). */
+                say_duration(zh, d->kind == DECISION_PREALARM && d->duration ? d->duration : p->fall_window, lim,
+                             sizeof lim);
                 if (d->kind == DECISION_PREALARM)
                         say(buf, n, zh, "Fall detected by %1$s at %2$s; waiting %3$s for the resident to cancel",
                             "%1$s 在 %2$s 检测到跌倒，等待老人在%3$s内取消", id, since, lim);

@@ -978,6 +978,19 @@ START_TEST(test_another_fall_during_an_open_fall_incident_is_on_its_record) {
 }
 END_TEST
 
+/* A second detector's fall while the pre-alarm runs joins it: on its
+ * record, no second prompt (the resident's window is the first one's). */
+START_TEST(test_a_fall_joining_a_running_prealarm_is_on_its_record_without_a_new_prompt) {
+        apply_at(0, dec(DECISION_PREALARM, INCIDENT_FALL, SEVERITY_CRITICAL, "band", 0));
+        forget();
+        apply_at(8, dec(DECISION_PREALARM, INCIDENT_FALL, SEVERITY_CRITICAL, "pir", 8));
+        EXPECT("@8 TL T-1 prealarm pir/rule '*",
+               "@8 LOG incident T-1: *");
+        ck_assert(incidents_in_prealarm(m, "T-1"));
+        ck_assert_uint_eq(incidents_open_count(m), 1);
+}
+END_TEST
+
 /* docs/ALARM-SCHEMA.md: the prompt gets {"action": "stop"} "when it is
  * cancelled or called in". A second fall while the first is open starts
  * a prompt; when its window runs out (the rule raises the fall) the
@@ -1334,6 +1347,7 @@ int main(void) {
         tcase_add_test(t, test_fall_prealarm_cancelled_over_mqtt_names_who);
         tcase_add_test(t, test_fall_prealarm_not_cancelled_is_promoted_and_called);
         tcase_add_test(t, test_another_fall_during_an_open_fall_incident_is_on_its_record);
+        tcase_add_test(t, test_a_fall_joining_a_running_prealarm_is_on_its_record_without_a_new_prompt);
         tcase_add_test(t, test_another_fall_prompt_stops_when_its_window_runs_out);
         tcase_add_test(t, test_restart_calls_an_interrupted_prealarm_now_and_does_not_notify_an_acked_one_again);
         tcase_add_test(t, test_restart_notifies_an_open_incident_again_but_never_calls_twice);

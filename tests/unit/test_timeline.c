@@ -1226,6 +1226,32 @@ START_TEST(test_timeline_a_room_fall_detector_starts_the_fall_prealarm) {
 }
 END_TEST
 
+/* The band and a room detector see the same fall 8 s apart: one pre-alarm,
+ * its window still ends 30 s after the first; the detector is on its record
+ * once (its state repeated is not a second joining), with when it saw the
+ * fall and the time left. */
+START_TEST(test_timeline_a_second_detector_joins_the_running_prealarm) {
+        start_at(AT(0, 9, 0), QUIET, DEVICES);
+        advance_to(AT(0, 10, 0));
+        feed(BAND, ATTR_FALL, 1);
+        advance_to(AT_S(0, 10, 0, 8));
+        ck_assert_uint_eq(feed(FALL_DET, ATTR_FALL_STATE, 2), 1);
+        const struct decision *j = &seen[n_seen - 1];
+        ck_assert_uint_eq(j->kind, DECISION_PREALARM);
+        ck_assert_uint_eq(j->sensor, FALL_DET);
+        ck_assert_uint_eq(j->duration, SECS(22));
+        ck_assert_uint_eq(j->since_wall, wall_at(AT_S(0, 10, 0, 8)));
+        advance_to(AT_S(0, 10, 0, 12));
+        ck_assert_uint_eq(feed(BAND, ATTR_FALL, 1), 0);
+        feed(FALL_DET, ATTR_FALL_STATE, 0);
+        ck_assert_uint_eq(feed(FALL_DET, ATTR_FALL_STATE, 2), 0);
+        advance_to(AT(0, 10, 5));
+        ck_assert_uint_eq(count(DECISION_PREALARM, INCIDENT_FALL), 2);
+        const struct decision *d = the_one(DECISION_RAISE, INCIDENT_FALL, AT_S(0, 10, 0, 30), 0);
+        ck_assert_uint_eq(d->sensor, BAND);
+}
+END_TEST
+
 /* The same cancel paths as the wristband's fall: the band's cancel, and the
  * resident's cancel on the ack topic or anjuctl (rules_cancel). */
 START_TEST(test_timeline_a_room_fall_is_cancelled_like_the_bands) {
@@ -1599,6 +1625,7 @@ int main(void) {
         tcase_add_test(t, test_timeline_a_repeated_occupancy_is_not_movement);
         tcase_add_test(t, test_timeline_a_room_fall_detector_starts_the_fall_prealarm);
         tcase_add_test(t, test_timeline_a_room_fall_is_cancelled_like_the_bands);
+        tcase_add_test(t, test_timeline_a_second_detector_joins_the_running_prealarm);
         tcase_add_test(t, test_timeline_bed_exit_at_night);
         tcase_add_test(t, test_timeline_bed_exit_is_off_in_standard_and_set_by_its_rule);
         tcase_add_test(t, test_timeline_a_bridge_offline_is_one_warning_not_one_per_device);
