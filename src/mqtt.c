@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -48,6 +49,9 @@ struct mqtt {
         size_t n_subs;
         char *name;                     /* "" or "safety" */
         bool first_connect_done;
+        bool reached;                   /* this attempt got its CONNACK */
+        unsigned family_turn;           /* which address family the next attempt binds to */
+        bool bound;                     /* a family bind address was ever set */
         struct mqtt_stats stats;
 };
 
@@ -219,11 +223,43 @@ static int connect_v5(struct mqtt *m) {
         return rc;
 }
 
+/* libmosquitto's asynchronous connect keeps the first address whose
+ * connect() is "in progress" and never tries the next one (net_mosq.c,
+ * net__try_connect_tcp): with a host that has an IPv6 and an IPv4 address
+ * ("localhost": ::1 first on many systems) and a broker on only one of them,
+ * every reconnect went to the other and failed for ever. So when the host
+ * has both families, each attempt binds to one of them ("0.0.0.0" or "::",
+ * which skips the other family's addresses), the next family after an
+ * attempt that did not get its CONNACK, the same after one that did. */
+static void choose_family(struct mqtt *m) {
+        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai, *a;
+        int families[2], n = 0;
+
+        if (!m->reached)
+                m->family_turn++;
+        m->reached = false;
+        if (getaddrinfo(m->cfg->mqtt.host, NULL, &hints, &ai) != 0)
+                return;         /* libmosquitto says why when it tries */
+        for (a = ai; a && n < 2; a = a->ai_next)
+                if ((a->ai_family == AF_INET || a->ai_family == AF_INET6) && (n == 0 || families[0] != a->ai_family))
+                        families[n++] = a->ai_family;
+        freeaddrinfo(ai);
+        if (n == 0 || (n == 1 && !m->bound))
+                return;
+        /* Never NULL: libmosquitto 2.0 frees the old value and keeps the pointer. */
+        if (mosquitto_string_option(m->mosq, MOSQ_OPT_BIND_ADDRESS,
+                                    families[m->family_turn % (unsigned) n] == AF_INET ? "0.0.0.0" : "::") ==
+            MOSQ_ERR_SUCCESS)
+                m->bound = true;
+}
+
 static int on_reconnect(sd_event_source *s, uint64_t usec, void *userdata) {
         struct mqtt *m = userdata;
         int rc;
 
         m->reconnect = sd_event_source_disable_unref(m->reconnect);
+        if (m->first_connect_done)
+                choose_family(m);
         rc = !m->first_connect_done ? connect_v5(m) : mosquitto_reconnect_async(m->mosq);
         if (rc != MOSQ_ERR_SUCCESS) {
                 log_full(LOG_WARNING, 0, "mqtt%s%s: cannot connect to %s:%u: %s", *m->name ? " " : "", m->name,
@@ -266,6 +302,7 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc) {
                 return;         /* the library disconnects; on_disconnect reschedules */
         }
         m->connected = true;
+        m->reached = true;
         m->subscribed = false;
         m->last_sub_mid = -1;
         m->stats.connects++;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #define SMOKE_ON "{\"battery\":97,\"battery_low\":false,\"linkquality\":129,\"smoke\":true,\"tamper\":false,\"voltage\":3005}"
@@ -252,6 +253,60 @@ START_TEST(test_broker_restart_reconnects_and_resubscribes) {
 }
 END_TEST
 
+/* anjud (and what it starts) in a mount namespace of its own whose
+ * /etc/hosts is hosts: a wrapper script in dir, put in $ANJUD. Needs root,
+ * as the test suites run in CI. */
+static void anjud_with_hosts(const char *dir, const char *hosts) {
+        char script[1024], path[512];
+        const char *hosts_path;
+
+        hosts_path = h_write_file(dir, "hosts", hosts);
+        snprintf(path, sizeof path, "%s", hosts_path);
+        snprintf(script, sizeof script,
+                 "#!/bin/sh\nexec unshare -m -- sh -c 'mount --bind \"$0\" /etc/hosts && exec \"$@\"' '%s' '%s' \"$@\"\n",
+                 path, h_env("ANJUD", "anjud"));
+        hosts_path = h_write_file(dir, "anjud-hosts", script);
+        ck_assert_int_eq(chmod(hosts_path, 0755), 0);
+        ck_assert_int_eq(setenv("ANJUD", hosts_path, 1), 0);
+}
+
+/* The broker's name has an IPv6 and an IPv4 address (::1 first, as
+ * "localhost" in Debian's /etc/hosts) and the broker listens only on
+ * 127.0.0.1. The first connect tries every address; after a broker restart
+ * the reconnects are asynchronous, and libmosquitto's asynchronous connect
+ * tries only the first address: anjud used to stay away for ever. */
+START_TEST(test_a_broker_on_one_of_two_addresses_is_reconnected_to) {
+        struct h_rig r;
+        char more[256], line[256] = "", cmd[1024];
+        FILE *p;
+        json_t *a;
+
+        h_rig_up(&r, &(struct h_rig_opts) { .no_anjud = true });
+        anjud_with_hosts(r.dir, "::1 anju-broker\n127.0.0.1 anju-broker\n");
+        /* The premise: in that namespace the name resolves to ::1 first. */
+        snprintf(cmd, sizeof cmd, "unshare -m -- sh -c 'mount --bind %s/hosts /etc/hosts && getent ahosts anju-broker'",
+                 r.dir);
+        p = popen(cmd, "r");
+        ck_assert_ptr_nonnull(p);
+        ck_assert_ptr_nonnull(fgets(line, sizeof line, p));
+        pclose(p);
+        ck_assert_msg(strncmp(line, "::1 ", 4) == 0, "anju-broker does not resolve to ::1 first: %s", line);
+        snprintf(more, sizeof more, "[mqtt]\nhost = anju-broker\nport = %d\n", r.mqtt_port);
+        h_rig_config(&r, more);
+        h_rig_anjud(&r);
+        h_stop(r.broker, SIGTERM);
+        ck_assert(h_wait_line(r.anjud, "disconnected", 5000));
+        r.broker = h_broker_start(r.mqtt_port);
+        ck_assert_msg(h_wait_status(r.mqtt_port, H_HUB, "online", 15000),
+                      "anjud did not come back to a broker on the second address of its name");
+        h_rig_pub(&r, "zigbee2mqtt/kitchen_smoke", SMOKE_ON);
+        a = h_sim_next_call(r.sim, 5000);
+        ck_assert_msg(a != NULL, "no call after the broker came back");
+        json_decref(a);
+        h_rig_down(&r);
+}
+END_TEST
+
 START_TEST(test_check_config_reports_file_line_section_key) {
         const char *dir = h_tmpdir();
         char path[512], cmd[1200], out[2048] = "";
@@ -295,6 +350,7 @@ int main(void) {
         tcase_add_test(tc, test_sigkill_after_store_delivers_after_restart);
         tcase_add_test(tc, test_garbage_payloads_do_not_stop_alarms);
         tcase_add_test(tc, test_broker_restart_reconnects_and_resubscribes);
+        tcase_add_test(tc, test_a_broker_on_one_of_two_addresses_is_reconnected_to);
         tcase_add_test(tc, test_check_config_reports_file_line_section_key);
         suite_add_tcase(s, tc);
         return run_suite(s);
