@@ -341,10 +341,15 @@ static void on_subscribe(struct mosquitto *mosq, void *userdata, int mid, int qo
                 m->on_connected(true, m->userdata);
 }
 
+/* QoS 0: the status is said again at every connect and change, and the
+ * last will covers a dead connection. At QoS 1 an "online" the broker had
+ * not acknowledged when it went away was sent again by libmosquitto on the
+ * next connect (with DUP, before anything new): a stale "online" went out
+ * while the life-safety session was still down (alarm-path caught it). */
 void mqtt_set_status(struct mqtt *m, bool online) {
         if (m && m->connected && m->status_topic)
                 (void) mosquitto_publish(m->mosq, NULL, m->status_topic, online ? 6 : 7, online ? "online" : "offline",
-                                         1, true);
+                                         0, true);
 }
 
 void mqtt_set_reloading(struct mqtt *m) {
@@ -359,8 +364,10 @@ void mqtt_set_connected_cb(struct mqtt *m, void (*fn)(bool up, void *userdata)) 
 static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc) {
         struct mqtt *m = userdata;
         bool was = m->connected;
+        int err = errno;        /* why, before drop_io's epoll call overwrites it */
 
         drop_io(m);
+        errno = err;
         m->connected = false;
         m->subscribed = false;
         m->stats.disconnects++;
