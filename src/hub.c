@@ -114,9 +114,9 @@ static int prune_locations(struct hub *h, uint64_t wall) {
         return store_location_prune(h->store, wall - h->cfg->hub.location_retention, PRUNE_BUDGET);
 }
 
-/* Every sensor event: the walk tests, the history, the rules. */
 static void catch_up(struct hub *h, uint64_t mono, uint64_t wall);
 
+/* Every sensor event: the walk tests, the history, the rules. */
 static void on_event(const struct event *ev, void *userdata) {
         struct hub *h = userdata;
         struct decision d[RULES_MAX_DECISIONS];
@@ -263,9 +263,12 @@ static const char *cancel_prealarm(struct hub *h, const char *id, const char *ac
         struct decision d[RULES_MAX_DECISIONS];
         size_t n;
 
-        if (!incidents_in_prealarm(h->incidents, id))
+        catch_up(h, clock_mono(), clock_wall());        /* a window that ran out is called, not cancelled */
+        if (!incidents_in_prealarm(h->incidents, id)) {
+                settle(h);
                 return "cancel is only for a fall pre-alarm still waiting (unknown, already called or closed); "
                        "responders send false_alarm";
+        }
         n = rules_cancel(h->rules, clock_mono(), clock_wall(), d, ELEMENTSOF(d));
         apply(h, d, n, actor, channel);
         settle(h);
