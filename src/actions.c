@@ -114,9 +114,9 @@ static const char *dc09_event_of(const struct action *x) {
         switch (x->type) {
         case INCIDENT_FIRE: return "fire";
         case INCIDENT_SOS: return "sos";
-        case INCIDENT_FALL: return "fall";
+        case INCIDENT_FALL:
         case INCIDENT_VITALS: return "fall";            /* 101 personal emergency, MA medical */
-        case INCIDENT_INACTIVITY: return "inactivity";
+        case INCIDENT_INACTIVITY:
         case INCIDENT_BATHROOM_DWELL: return "inactivity";
         case INCIDENT_MORNING_CHECK: return "morning_check";
         case INCIDENT_NIGHT_EXIT: return "night_exit";

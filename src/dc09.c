@@ -161,7 +161,7 @@ static int aes_cbc(bool encrypt, const uint8_t *key, size_t key_len, const uint8
         ok = EVP_CipherInit_ex(ctx, cipher, NULL, key, iv, encrypt ? 1 : 0) == 1 &&
              EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
              EVP_CipherUpdate(ctx, out, &l1, in, (int) n) == 1 &&
-             EVP_CipherFinal_ex(ctx, out + l1, &l2) == 1 && (size_t) (l1 + l2) == n;
+             EVP_CipherFinal_ex(ctx, out + l1, &l2) == 1 && (size_t) l1 + (size_t) l2 == n;
         EVP_CIPHER_CTX_free(ctx);
         return ok ? 0 : -EIO;
 }

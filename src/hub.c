@@ -963,7 +963,8 @@ void hub_get_status(const struct hub *h, struct hub_status *st) {
                 .clock_synced = clock_sync_state(), .storage_ok = h->store && store_failures(h->store) == 0,
                 .messages = inbox_get_stats(h->inbox)->messages,
         };
-        for (int k = 0; k < _REFUSED_MAX && k < (int) ELEMENTSOF(st->refused); k++)
+        _Static_assert(ELEMENTSOF(((struct hub_status *) 0)->refused) >= _REFUSED_MAX, "a count per refusal kind");
+        for (int k = 0; k < _REFUSED_MAX; k++)
                 st->refused[k] = refusals_total(h->refusals, (enum refusal_kind) k);
         for (int l = 0; l < _LANE_MAX; l++)
                 st->received[l] = h->mqtt[l] ? mqtt_get_stats(h->mqtt[l])->received : 0;

@@ -946,12 +946,14 @@ uint64_t incidents_next_deadline(const struct incidents *m) {
 }
 
 void incidents_relay_switched(struct incidents *m, bool cut, uint64_t wall, struct action_list *out) {
-        const char *id = cut ? incidents_open_id(m, INCIDENT_FIRE) : m->power_cut_by;
+        const char *id = m->power_cut_by;       /* the fire that cut it: now, or back then */
         struct action *a;
 
-        if (cut)
-                snprintf(m->power_cut_by, sizeof m->power_cut_by, "%s", id ? id : "");
-        if (id && *id && (a = action_add(out, ACT_TIMELINE, id))) {
+        if (cut) {
+                const char *fire = incidents_open_id(m, INCIDENT_FIRE);
+                snprintf(m->power_cut_by, sizeof m->power_cut_by, "%s", fire ? fire : "");
+        }
+        if (*id && (a = action_add(out, ACT_TIMELINE, id))) {
                 a->wall = wall;
                 a->event = cut ? "power_cut" : "power_restored";
                 snprintf(a->actor, sizeof a->actor, "relay");

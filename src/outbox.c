@@ -419,8 +419,11 @@ int outbox_add(struct outbox *ob, enum call_kind kind, const char *incident, con
         /* Only inside the caller's transaction: a row written by itself
          * after that failed would be replayed after a restart although the
          * call went out from memory. */
-        if (store_in_transaction(ob->store) && (r = store_outbox_insert(ob->store, &row, &c->id)) < 0)
-                c->id = 0;      /* the transaction will not commit: from memory */
+        if (store_in_transaction(ob->store)) {
+                r = store_outbox_insert(ob->store, &row, &c->id);
+                if (r < 0)
+                        c->id = 0;      /* the transaction will not commit: from memory */
+        }
         c->staged = true;
         call_link(ob, c);
         ob->stats.submitted++;
@@ -428,23 +431,23 @@ int outbox_add(struct outbox *ob, enum call_kind kind, const char *incident, con
 }
 
 void outbox_commit(struct outbox *ob, bool stored) {
-        struct call *staged[64];
+        struct call *batch[64] = { NULL };      /* (cppcheck takes the unread tail for uninitialised) */
         size_t n;
 
         /* In the order they were added (the list is newest first). */
         do {
                 n = 0;
-                for (struct call *c = ob->calls; c && n < ELEMENTSOF(staged); c = c->next)
+                for (struct call *c = ob->calls; c && n < ELEMENTSOF(batch); c = c->next)
                         if (c->staged)
-                                staged[n++] = c;
+                                batch[n++] = c;
                 for (size_t i = n; i-- > 0;) {
-                        struct call *c = staged[i];
+                        struct call *c = batch[i];
                         c->staged = false;
                         if (!stored)
                                 c->id = 0;
                         send_or_queue(ob, c);
                 }
-        } while (n == ELEMENTSOF(staged));
+        } while (n == ELEMENTSOF(batch));
 }
 
 void outbox_abort(struct outbox *ob) {

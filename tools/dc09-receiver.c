@@ -591,7 +591,7 @@ static int run(struct server *s) {
 }
 
 int main(int argc, char **argv) {
-        struct options o = { .window_past = DC09_WINDOW_PAST, .window_future = DC09_WINDOW_FUTURE };
+        static struct options o = { .window_past = DC09_WINDOW_PAST, .window_future = DC09_WINDOW_FUTURE };
         static struct server s;
         int r;
 
