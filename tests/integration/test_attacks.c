@@ -181,17 +181,20 @@ START_TEST(test_a_flood_of_forged_settings_and_acks_costs_no_fsync_and_delays_no
         json_decref(call);
         setting_lines = h_count_lines(r.anjud, "remote setting refused", 2000);
         flood(r.mqtt_port, &(struct flood) { ACK_TOPIC, forged_ack, n, UINT32_MAX, NULL, NULL });
-        /* Every forged message is counted (QoS 0 on loopback: the broker may
-         * drop a few), none is on disk. */
+        /* Every forged message that reaches anjud is counted, none is on disk.
+         * QoS 0 on loopback: the broker drops what its queue for anjud cannot
+         * hold, more on a slow build (ASan with two suites in parallel: 85 % of
+         * the settings got through, 2026-12-06), so three quarters must be
+         * counted; the fire's timing and the empty audit table are exact. */
         ck_assert_int_ge(h_rig_db_wait(&r, "SELECT count(*) FROM refusals", 1, 1), 0);
         {
                 long long settings = 0, acks = 0, deadline = now_ms() + 30000;
-                while (now_ms() < deadline && (settings < n * 9 / 10 || acks < n * 9 / 10)) {
+                while (now_ms() < deadline && (settings < n * 3 / 4 || acks < n * 3 / 4)) {
                         settings = ctl_int(&r, "refused", "setting");
                         acks = ctl_int(&r, "refused", "ack");
                 }
-                ck_assert_int_ge(settings, n * 9 / 10);
-                ck_assert_int_ge(acks, n * 9 / 10);
+                ck_assert_int_ge(settings, n * 3 / 4);
+                ck_assert_int_ge(acks, n * 3 / 4);
         }
         ck_assert_int_eq(h_rig_db(&r, "SELECT count(*) FROM audit"), 0);
         /* The log holds at most 10 lines per 10 s per kind, and says how many
