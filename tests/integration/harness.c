@@ -29,25 +29,8 @@
 static struct proc *procs[MAX_PROCS];
 static bool cleanup_registered;
 
-/* What a child wrote that the test never read goes to its log too: a
- * failed test's logs end where the child's output did, not where the test
- * stopped reading. */
-static void drain_to_log(struct proc *p) {
-        struct pollfd pfd = { .fd = p->out, .events = POLLIN };
-        char buf[65536];
-        FILE *f;
-        ssize_t k;
-
-        if (p->out < 0 || !p->log_path || !(f = fopen(p->log_path, "a")))
-                return;
-        for (int i = 0; i < 64 && poll(&pfd, 1, 0) > 0 && (k = read(p->out, buf, sizeof buf)) > 0; i++)
-                fwrite(buf, 1, (size_t) k, f);
-        fclose(f);
-}
-
 static void kill_all(void) {
         for (int i = 0; i < MAX_PROCS && procs[i]; i++) {
-                drain_to_log(procs[i]);
                 if (procs[i]->pid > 0) {
                         kill(procs[i]->pid, SIGKILL);
                         waitpid(procs[i]->pid, NULL, 0);
