@@ -1192,24 +1192,42 @@ static void validate_receiver(struct parser *p, struct receiver_conf *r) {
 }
 
 /* Zones are the sensors' numbers at the centre: set, else the order in the
- * files; two sensors on one zone would be one to the centre. */
+ * files; two sensors on one zone would be one to the centre. Past the 999th
+ * sensor there is no number left to give: that matters only to a [receiver]
+ * (a hub without one may have 10,000 sensors, DESIGN.md §11). */
+static void sensor_error(struct parser *p, const struct sensor_conf *s) {
+        p->sec = SEC_SENSOR;
+        snprintf(p->sec_name, sizeof p->sec_name, "sensor %s", s->id);
+        p->file = s->file;
+}
+
 static void validate_zones(struct parser *p) {
         struct config *c = p->cfg;
+        size_t owner[1000] = { 0 }; /* zone -> sensor index + 1 */
 
         for (size_t i = 0; i < c->n_sensors; i++)
                 if (!c->sensors[i].zone)
-                        c->sensors[i].zone = (unsigned) (i + 1 <= 999 ? i + 1 : 999);
-        for (size_t i = 0; i < c->n_sensors; i++)
-                for (size_t j = 0; j < i; j++)
-                        if (c->sensors[i].zone == c->sensors[j].zone) {
-                                p->sec = SEC_SENSOR;
-                                snprintf(p->sec_name, sizeof p->sec_name, "sensor %s", c->sensors[i].id);
-                                p->file = c->sensors[i].file;
-                                perr(p, c->sensors[i].line, "zone", "zone %u is also sensor %s's (%s:%u); "
-                                     "set zone = N on one of them", c->sensors[i].zone, c->sensors[j].id,
-                                     c->sensors[j].file, c->sensors[j].line);
-                                break;
+                        c->sensors[i].zone = i + 1 <= 999 ? (unsigned) (i + 1) : 0;
+        for (size_t i = 0; i < c->n_sensors; i++) {
+                const struct sensor_conf *s = &c->sensors[i], *o;
+
+                if (!s->zone) {
+                        if (c->n_receivers) {
+                                sensor_error(p, s);
+                                perr(p, s->line, "zone", "a DC-09 receiver numbers sensors 1 to 999 and this "
+                                     "is sensor %zu; set zone = N", i + 1);
                         }
+                        continue;
+                }
+                if (!owner[s->zone]) {
+                        owner[s->zone] = i + 1;
+                        continue;
+                }
+                o = &c->sensors[owner[s->zone] - 1];
+                sensor_error(p, s);
+                perr(p, s->line, "zone", "zone %u is also sensor %s's (%s:%u); set zone = N on one of them",
+                     s->zone, o->id, o->file, o->line);
+        }
 }
 
 static size_t rule_key_index(const char *rule, const char *key) {

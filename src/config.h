@@ -47,7 +47,7 @@ struct sensor_conf {
         char *bridge;                   /* MQTT: the base topic of its bridge ("zigbee2mqtt"), whose
                                          * <bridge>/bridge/state says if the bridge itself is there */
         int datum;                      /* enum geo_datum of a wristband's positions (default wgs84) */
-        unsigned zone;                  /* DC-09 zone: `zone = N`, else its 1-based order in the files */
+        unsigned zone;                  /* DC-09 zone: `zone = N`, else its 1-based order in the files; 0: none (past the 999th) */
 };
 
 struct contact_conf {

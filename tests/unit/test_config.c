@@ -864,6 +864,39 @@ START_TEST(test_config_receiver_errors_name_file_line_and_key) {
 }
 END_TEST
 
+/* A hub may have 10,000 sensors (DESIGN.md §11); only a DC-09 receiver runs
+ * out of zone numbers, and then the first sensor without one is named. */
+START_TEST(test_config_more_than_999_sensors_need_zones_only_for_a_receiver) {
+        size_t n = 1001, cap = 64 * n + 512, len;
+        char *text = malloc(cap);
+        struct config *c;
+        struct errors e;
+
+        ck_assert_ptr_nonnull(text);
+        len = (size_t) snprintf(text, cap, "%s", BASE_CONFIG);
+        for (size_t i = 0; i < n; i++) /* sensor i: lines 11 + 3i .. 13 + 3i */
+                len += (size_t) snprintf(text + len, cap - len, "[sensor s%zu]\nkind = door\ntopic = z/s%zu\n", i, i);
+        c = load_ok_text(text);
+        ck_assert_uint_eq(c->n_sensors, n);
+        ck_assert_uint_eq(c->sensors[998].zone, 999);
+        ck_assert_uint_eq(c->sensors[999].zone, 0);
+        ck_assert_uint_eq(c->sensors[1000].zone, 0);
+        config_free(c);
+
+        snprintf(text + len, cap - len, "[receiver arc]\nprotocol = dc09\nhost = 127.0.0.1\nport = 5100\n"
+                 "account = 1234\n");
+        e = load_bad(text);
+        if (e.n != 2)
+                dump(&e);
+        ck_assert_int_eq(e.n, 2);
+        ck_assert_str_eq(e.msgs[0], "bad.conf:3008: [sensor s999] zone: a DC-09 receiver numbers sensors 1 to 999 "
+                         "and this is sensor 1000; set zone = N");
+        ck_assert_str_eq(e.msgs[1], "bad.conf:3011: [sensor s1000] zone: a DC-09 receiver numbers sensors 1 to 999 "
+                         "and this is sensor 1001; set zone = N");
+        free(text);
+}
+END_TEST
+
 /* Unencrypted DC-09 leaves this machine only when spelled out. */
 START_TEST(test_config_receiver_without_key_is_refused_unless_loopback_or_insecure) {
         struct config *c;
@@ -945,6 +978,7 @@ int main(void) {
         tcase_add_test(t, test_config_receiver_loads_with_the_issues_defaults_and_sensor_zones);
         tcase_add_test(t, test_config_critical_puts_a_sensor_on_the_life_safety_session);
         tcase_add_test(t, test_config_receiver_errors_name_file_line_and_key);
+        tcase_add_test(t, test_config_more_than_999_sensors_need_zones_only_for_a_receiver);
         tcase_add_test(t, test_config_receiver_without_key_is_refused_unless_loopback_or_insecure);
         suite_add_tcase(s, t);
 
