@@ -54,6 +54,7 @@ struct rules {
         struct sensor_state *s;
         uint32_t *armed;                /* sensors with a pending per-sensor deadline */
         size_t n_armed;
+        size_t n_smoke_on;              /* sensors whose smoke is LEVEL_ON (asked every message) */
 
         /* activity and presence */
         uint64_t act_mono, act_wall;    /* last activity */
@@ -744,9 +745,14 @@ size_t rules_feed(struct rules *r, const struct event *ev, struct decision *out,
                 }
         }
         switch (ev->attr) {
-        case ATTR_SMOKE:
+        case ATTR_SMOKE: {
+                bool was_on = s->smoke == LEVEL_ON;
+
                 level(&o, &s->smoke, ev, INCIDENT_FIRE);
+                if (was_on != (s->smoke == LEVEL_ON))
+                        r->n_smoke_on = was_on ? r->n_smoke_on - 1 : r->n_smoke_on + 1;
                 break;
+        }
         case ATTR_WATER_LEAK:
                 level(&o, &s->water, ev, INCIDENT_WATER_LEAK);
                 break;
@@ -1026,10 +1032,7 @@ bool rules_sensor_unknown(const struct rules *r, uint32_t i) {
 }
 
 bool rules_smoke_present(const struct rules *r) {
-        for (size_t i = 0; i < r->n_sensors; i++)
-                if (r->s[i].smoke == LEVEL_ON)
-                        return true;
-        return false;
+        return r->n_smoke_on > 0;
 }
 
 size_t rules_cancel(struct rules *r, uint64_t mono, uint64_t wall, struct decision *out, size_t max) {

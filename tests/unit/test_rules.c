@@ -98,6 +98,24 @@ START_TEST(test_rules_smoke_clearing_is_reported_and_returning_smoke_raises_agai
 }
 END_TEST
 
+/* The relay stays cut while any detector still reports smoke (hub.c asks
+ * this after every message). */
+START_TEST(test_rules_smoke_is_present_while_any_detector_reports_it) {
+        ck_assert(!rules_smoke_present(rules));
+        feed(KITCHEN, ATTR_SMOKE, 1);
+        feed(KITCHEN, ATTR_SMOKE, 1);   /* a repeat counts once */
+        feed(BEDROOM, ATTR_SMOKE, 1);
+        ck_assert(rules_smoke_present(rules));
+        feed(KITCHEN, ATTR_SMOKE, 0);
+        ck_assert(rules_smoke_present(rules));
+        feed(BEDROOM, ATTR_SMOKE, 0);
+        feed(BEDROOM, ATTR_SMOKE, 0);
+        ck_assert(!rules_smoke_present(rules));
+        feed_r(BEDROOM, ATTR_SMOKE, 1, true);
+        ck_assert(rules_smoke_present(rules));
+}
+END_TEST
+
 START_TEST(test_rules_retained_smoke_at_start_up_raises) {
         /* After a restart the broker replays "smoke: true": the detector still
          * says fire, so the incident is raised (or kept). */
@@ -229,6 +247,7 @@ int main(void) {
         tcase_add_test(t, test_rules_smoke_raises_one_critical_fire_with_the_event_sensor_and_times);
         tcase_add_test(t, test_rules_repeated_smoke_does_not_raise_again);
         tcase_add_test(t, test_rules_smoke_clearing_is_reported_and_returning_smoke_raises_again);
+        tcase_add_test(t, test_rules_smoke_is_present_while_any_detector_reports_it);
         tcase_add_test(t, test_rules_retained_smoke_at_start_up_raises);
         tcase_add_test(t, test_rules_smoke_false_first_raises_nothing);
         tcase_add_test(t, test_rules_two_detectors_each_raise);
