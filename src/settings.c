@@ -100,8 +100,10 @@ char *settings_json(const struct settings *s, uint64_t wall) {
         char name[96], val[64], at[40];
         char *txt;
 
+        /* Retained on a broker every device of the home may read: everything
+         * but the home's position (docs/LOCATION.md). */
         for (size_t i = 0; rule_setting_name(i, name, sizeof name); i++)
-                if (rule_setting_get(&s->live, name, val, sizeof val) == 0)
+                if (strcmp(name, "geofence.center") != 0 && rule_setting_get(&s->live, name, val, sizeof val) == 0)
                         json_object_set_new(o, name, json_string(val));
         j = json_pack("{s:s, s:s, s:s, s:o, s:s}", "schema", "anju.config.v1", "hub", s->cfg->hub.id, "risk",
                       risk_tier_to_string(s->cfg->resident.risk), "settings", o, "at",

@@ -6,6 +6,7 @@
 #include "harness.h"
 
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,18 @@ START_TEST(test_the_safe_zone_raises_after_the_grace_and_is_cleared_when_she_is_
         ck_assert_msg(o.rc == 0, "set geofence.center: %s", o.err);
         ck_assert_int_eq(h_rig_db(&r, "SELECT count(*) FROM audit WHERE key = 'geofence.center' AND "
                                       "new = '31.230417,121.473701' AND old = '31.230416,121.473701'"), 1);
+        /* The retained configuration, which any client of the broker may
+         * read, has the zone's radius but not the home's position. */
+        {
+                struct proc *sub = h_sub_start(r.mqtt_port, "anju/" H_HUB "/config");
+                char *msg = h_wait_message(sub, "anju/" H_HUB "/config", "\"geofence.radius\"", 5000);
+
+                ck_assert_msg(msg != NULL, "no retained configuration");
+                ck_assert_msg(!strstr(msg, "geofence.center") && !strstr(msg, "31.23") && !strstr(msg, "121.47"),
+                              "the retained configuration has the home's position: %s", msg);
+                free(msg);
+                h_stop(sub, SIGTERM);
+        }
         n = h_wait_json(r.sub, WANG, "\"geofence\"", 30000);
         ck_assert_msg(n != NULL, "no safe zone notice");
         snprintf(id, sizeof id, "%s", str(n, "incident"));
