@@ -318,10 +318,10 @@ const char *hub_answer(struct hub *h, const char *id, const char *action, const 
                       not_found);
 }
 
-static void on_taken(const char *incident, const char *case_id, void *userdata) {
+static void on_taken(const char *incident, const char *case_id, const char *receiver, void *userdata) {
         struct hub *h = userdata;
 
-        incidents_center_answered(h->incidents, incident, case_id, clock_mono(), clock_wall(), &h->list);
+        incidents_center_answered(h->incidents, incident, case_id, receiver, clock_mono(), clock_wall(), &h->list);
         settle(h);
 }
 

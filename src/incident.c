@@ -870,7 +870,7 @@ enum ack_result incidents_ack(struct incidents *m, const char *id, const char *a
                 (void) add_to(&o->arrived, &o->n_arrived, (uint32_t) k);
         /* The center's automatic answer is not someone at the door: a fire's
          * siren keeps sounding until a person acks or arrives. */
-        if (strcmp(actor, "dispatch") != 0)
+        if (!words_is_center(actor))
                 o->silenced = true;
         if (!close && to == o->state) {
                 /* Another responder going, or arriving again: on the record. */
@@ -902,13 +902,18 @@ enum ack_result incidents_ack(struct incidents *m, const char *id, const char *a
         return ACK_APPLIED;
 }
 
-void incidents_center_answered(struct incidents *m, const char *id, const char *case_id, uint64_t mono,
-                               uint64_t wall, struct action_list *out) {
+void incidents_center_answered(struct incidents *m, const char *id, const char *case_id, const char *receiver,
+                               uint64_t mono, uint64_t wall, struct action_list *out) {
         struct incident *o = find_id(m, id);
-        char note[128];
+        char note[128], actor[80];
 
         if (!o || o->state != STATE_OPEN)
                 return;
+        if (receiver) {
+                snprintf(actor, sizeof actor, "receiver:%s", receiver);
+                (void) incidents_ack(m, id, "ack", actor, "dc09", case_id, mono, wall, out);
+                return;
+        }
         snprintf(note, sizeof note, "case %s", case_id);
         (void) incidents_ack(m, id, "ack", "dispatch", "https", note, mono, wall, out);
 }

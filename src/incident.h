@@ -90,8 +90,10 @@ enum ack_result incidents_ack(struct incidents *m, const char *id, const char *a
                               const char *channel, const char *note, uint64_t mono, uint64_t wall,
                               struct action_list *out);
 /* The center answered a call with a case id: it took charge (an ack by
- * "dispatch", which does not silence a fire's siren). */
-void incidents_center_answered(struct incidents *m, const char *id, const char *case_id, uint64_t mono,
+ * "dispatch" over https, or by "receiver:NAME" over dc09 for a DC-09
+ * receiver's ACK; neither silences a fire's siren). */
+void incidents_center_answered(struct incidents *m, const char *id, const char *case_id, const char *receiver,
+                               uint64_t mono,
                                uint64_t wall, struct action_list *out);
 /* Runs the escalation ladders due at mono. */
 void incidents_tick(struct incidents *m, uint64_t mono, uint64_t wall, struct action_list *out);

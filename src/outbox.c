@@ -265,7 +265,8 @@ static void delivered(struct call *c, long status, const char *case_id, uint64_t
 
         if (c->id > 0 && ob->store &&
             store_outbox_delivered(ob->store, c->id, c->incident, loggable_url(c->attempt_url, url, sizeof url),
-                                   c->kind != CALL_WEBHOOK ? case_id : NULL, c->attempts, clock_wall()) < 0)
+                                   c->kind != CALL_WEBHOOK ? case_id : NULL, c->kind == CALL_DC09 ? c->url : NULL,
+                                   c->attempts, clock_wall()) < 0)
                 log_error("outbox: delivered call %s could not be marked in the database; it may be sent again "
                           "after a restart (same Idempotency-Key)", c->key);
         ob->stats.delivered++;
@@ -289,7 +290,7 @@ static void delivered(struct call *c, long status, const char *case_id, uint64_t
                         ob->problem(false, status, ob->userdata);
         }
         if (c->kind != CALL_WEBHOOK && c->incident && ob->taken)
-                ob->taken(c->incident, case_id, ob->userdata);
+                ob->taken(c->incident, case_id, c->kind == CALL_DC09 ? c->url : NULL, ob->userdata);
         start_next(ob, c);
         call_free(c);
 }

@@ -65,8 +65,9 @@ void outbox_link_restored(struct outbox *ob);
 /* A [receiver NAME] answers again: its reports waiting for their backoff go now. */
 void outbox_receiver_restored(struct outbox *ob, const char *name);
 
-/* A center took charge of incident (its case id). */
-typedef void (*outbox_taken_fn)(const char *incident, const char *case_id, void *userdata);
+/* A center took charge of incident (its case id, or a DC-09 receiver's
+ * ACK; receiver: that [receiver]'s name, NULL for the dispatch center). */
+typedef void (*outbox_taken_fn)(const char *incident, const char *case_id, const char *receiver, void *userdata);
 /* The center refuses calls (bad: true, with the HTTP status), or accepts
  * them again (bad: false). */
 typedef void (*outbox_problem_fn)(bool bad, long status, void *userdata);

@@ -537,8 +537,8 @@ int store_outbox_failed(struct store *s, int64_t id, unsigned attempts, const ch
 }
 
 static int delivered_tx(struct store *s, int64_t id, const char *incident, const char *url, const char *case_id,
-                        unsigned attempts, uint64_t at) {
-        char note[200];
+                        const char *receiver, unsigned attempts, uint64_t at) {
+        char note[200], actor[80];
         int r;
 
         bind_int(s, ST_DELIVERY_INSERT, 1, id);
@@ -552,22 +552,26 @@ static int delivered_tx(struct store *s, int64_t id, const char *incident, const
         if ((r = step(s, ST_OUTBOX_DELETE)) < 0)
                 return r;
         if (case_id)
-                snprintf(note, sizeof note, "case %s, attempt %u", case_id, attempts);
+                snprintf(note, sizeof note, "%s%s, attempt %u", receiver ? "" : "case ", case_id, attempts);
         else
                 snprintf(note, sizeof note, "attempt %u", attempts);
-        if (incident)
-                r = store_timeline_insert(s, incident, at, case_id ? "dispatch_delivered" : "webhook_delivered",
-                                          case_id ? "dispatch" : "webhook", "https", note);
-        return r;
+        if (!incident)
+                return r;
+        if (receiver) {
+                snprintf(actor, sizeof actor, "receiver:%s", receiver);
+                return store_timeline_insert(s, incident, at, "receiver_delivered", actor, "dc09", note);
+        }
+        return store_timeline_insert(s, incident, at, case_id ? "dispatch_delivered" : "webhook_delivered",
+                                     case_id ? "dispatch" : "webhook", "https", note);
 }
 
 int store_outbox_delivered(struct store *s, int64_t id, const char *incident, const char *url, const char *case_id,
-                           unsigned attempts, uint64_t at) {
+                           const char *receiver, unsigned attempts, uint64_t at) {
         int r = store_begin(s, STORE_RELAXED);
 
         if (r < 0)
                 return r;
-        if ((r = delivered_tx(s, id, incident, url, case_id, attempts, at)) < 0) {
+        if ((r = delivered_tx(s, id, incident, url, case_id, receiver, attempts, at)) < 0) {
                 store_rollback(s);
                 return r;
         }

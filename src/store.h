@@ -98,10 +98,13 @@ int store_outbox_foreach(struct store *s, int (*cb)(const struct store_outbox_ro
 /* A failed attempt (relaxed: a lost count only shortens a backoff). */
 int store_outbox_failed(struct store *s, int64_t id, unsigned attempts, const char *error);
 /* Moves a call to the delivery records with the answer (case id or the
- * receiver's ACK) and a timeline row on its incident; relaxed: a record
- * lost in a power cut means the call goes again with its Idempotency-Key. */
+ * receiver's ACK) and a timeline row on its incident: dispatch_delivered
+ * or webhook_delivered over https, or for a DC-09 report (receiver: its
+ * [receiver] name) receiver_delivered by receiver:NAME over dc09; relaxed:
+ * a record lost in a power cut means the call goes again with its
+ * Idempotency-Key. */
 int store_outbox_delivered(struct store *s, int64_t id, const char *incident, const char *url, const char *case_id,
-                           unsigned attempts, uint64_t at);
+                           const char *receiver, unsigned attempts, uint64_t at);
 /* Removes a call without delivering it (a webhook notice of a closed incident). */
 int store_outbox_drop(struct store *s, int64_t id);
 /* Calls waiting; -errno. */

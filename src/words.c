@@ -322,13 +322,19 @@ const char *words_who(const struct config *cfg, const char *actor) {
                 return cfg->contacts[k].name;
         if (strcmp(actor, "dispatch") == 0)
                 return cfg->hub.language == LANG_ZH_CN ? "调度中心" : "the dispatch center";
+        if (strncmp(actor, "receiver:", 9) == 0)
+                return cfg->hub.language == LANG_ZH_CN ? "报警接收中心" : "the alarm receiving centre";
         return actor;
+}
+
+bool words_is_center(const char *actor) {
+        return strcmp(actor, "dispatch") == 0 || strncmp(actor, "receiver:", 9) == 0;
 }
 
 char *words_answered(const struct config *cfg, const char *action, const char *actor, const char *note, char *buf,
                      size_t n) {
         const char *who = words_who(cfg, actor);
-        bool zh = cfg->hub.language == LANG_ZH_CN, center = strcmp(actor, "dispatch") == 0;
+        bool zh = cfg->hub.language == LANG_ZH_CN, center = words_is_center(actor);
 
         if (center)
                 snprintf(buf, n, zh ? "%s已接警（%s）" : "%s has taken the call (%s)", who, note ? note : "");

@@ -27,6 +27,8 @@ const char *words_loggable(enum incident_type type, const char *reason);
 char *words_notice(const struct config *cfg, const char *what, const char *answer_to, char *buf, size_t n);
 /* A contact's name, "the dispatch center", or the actor as it is. */
 const char *words_who(const struct config *cfg, const char *actor);
+/* The actor is a center's automatic answer ("dispatch", "receiver:NAME"), not a person. */
+bool words_is_center(const char *actor);
 /* "王师傅正在赶去" / "Wang is on the way": what an answer changed. */
 char *words_answered(const struct config *cfg, const char *action, const char *actor, const char *note, char *buf,
                      size_t n);

@@ -103,6 +103,13 @@ START_TEST(test_fire_reaches_the_receiver_as_contact_id_1110_in_its_zone_and_is_
         ck_assert_int_eq(h_rig_db(&r, "SELECT count(*) FROM outbox WHERE kind = 'dc09'"), 0);
         h_rig_db_text(&r, "SELECT state FROM incidents WHERE type = 'fire'", buf, sizeof buf);
         ck_assert_str_eq(buf, "acked");
+        /* On the incident's record as the receiver's ACK over DC-09, not
+         * as something the dispatch center said over HTTPS. */
+        ck_assert_int_eq(h_rig_db(&r, "SELECT count(*) FROM timeline WHERE event = 'receiver_delivered' AND "
+                                      "actor = 'receiver:arc' AND channel = 'dc09' AND note LIKE 'ACK % from arc, attempt 1'"),
+                         1);
+        ck_assert_int_eq(h_rig_db(&r, "SELECT count(*) FROM timeline WHERE channel = 'https' AND note LIKE '%from arc%'"),
+                         0);
         h_rig_down(&r);
         h_stop(rx, SIGTERM);
 }

@@ -249,7 +249,7 @@ START_TEST(test_fire_sounds_the_siren_until_acked_and_cuts_power_until_resolved)
         outputs_now(m, SIREN_CONTINUOUS, true);
 
         /* The center's automatic acceptance is not a person at the door. */
-        incidents_center_answered(m, fire, "C-1", 65 * USEC_PER_SEC, dec.wall + 5 * USEC_PER_SEC, &actions);
+        incidents_center_answered(m, fire, "C-1", NULL, 65 * USEC_PER_SEC, dec.wall + 5 * USEC_PER_SEC, &actions);
         outputs_now(m, SIREN_CONTINUOUS, true);
 
         /* A person takes charge: the siren stops, the charger stays off. */

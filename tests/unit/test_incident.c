@@ -235,7 +235,7 @@ static enum ack_result ack_at(uint64_t s, const char *id, const char *action, co
 
 static void answered_at(uint64_t s, const char *id, const char *case_id) {
         now_s = s;
-        incidents_center_answered(m, id, case_id, mono_at(s), wall_at(s), &out);
+        incidents_center_answered(m, id, case_id, NULL, mono_at(s), wall_at(s), &out);
         collect();
 }
 
@@ -379,7 +379,7 @@ START_TEST(test_notices_read_as_documented) {
         ck_assert_uint_eq(notices, 2);
         action_list_clear(&out);
         /* The center's answer, without the answer instructions. */
-        incidents_center_answered(m, "T-1", "QZ-2026-118734", mono_at(181), wall_at(181), &out);
+        incidents_center_answered(m, "T-1", "QZ-2026-118734", NULL, mono_at(181), wall_at(181), &out);
         notices = 0;
         for (size_t i = 0; i < out.n; i++)
                 if (out.v[i].kind == ACT_NOTIFY) {

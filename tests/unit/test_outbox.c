@@ -241,7 +241,7 @@ static struct outbox *ob;
 static bool with_fallback;              /* fallback_url: the same server, path /fallback */
 
 struct taken {
-        char incident[32], case_id[80];
+        char incident[32], case_id[80], receiver[32];
 };
 static struct taken taken[64];
 static size_t n_taken;
@@ -253,10 +253,11 @@ struct problem {
 static struct problem problems[16];
 static size_t n_problems;
 
-static void on_taken(const char *incident, const char *case_id, void *ud) {
+static void on_taken(const char *incident, const char *case_id, const char *receiver, void *ud) {
         ck_assert_uint_lt(n_taken, ELEMENTSOF(taken));
         snprintf(taken[n_taken].incident, sizeof taken[0].incident, "%s", incident);
         snprintf(taken[n_taken].case_id, sizeof taken[0].case_id, "%s", case_id);
+        snprintf(taken[n_taken].receiver, sizeof taken[0].receiver, "%s", receiver ? receiver : "(none)");
         n_taken++;
 }
 
@@ -452,6 +453,7 @@ START_TEST(test_outbox_call_delivered_with_its_case_id_is_recorded) {
         WAIT_FOR(n_taken == 1, 2000);
         ck_assert_str_eq(taken[0].incident, "A");
         ck_assert_str_eq(taken[0].case_id, "QZ-A-0");
+        ck_assert_str_eq(taken[0].receiver, "(none)");  /* the dispatch center, not a DC-09 receiver */
         ck_assert_str_eq(reqs[0].path, "/alarm");
         ck_assert_str_eq(reqs[0].id, "A");
         ck_assert_uint_eq(strlen(reqs[0].key), 36);

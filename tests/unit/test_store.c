@@ -288,7 +288,7 @@ START_TEST(test_store_delivered_call_leaves_the_outbox_with_its_case_id_recorded
         ck_assert_int_eq(open_incident("inc-1", "key-1", T0, &id[0]), 0);
         ck_assert_int_eq(open_incident("inc-2", "key-2", T0 + 5, &id[1]), 0);
         ck_assert_int_eq(store_outbox_failed(st, id[0], 2, "timeout"), 0);
-        ck_assert_int_eq(store_outbox_delivered(st, id[0], "inc-1", "https://d.example/a", "CASE-0042", 3,
+        ck_assert_int_eq(store_outbox_delivered(st, id[0], "inc-1", "https://d.example/a", "CASE-0042", NULL, 3,
                                                 T0 + 9 * USEC_PER_SEC), 0);
         /* The delivery record commits relaxed; the next alarm must not. */
         ck_assert_int_eq(store_synchronous(st), 2);
@@ -373,7 +373,12 @@ START_TEST(test_store_open_incident_counts_dc09_reports_apart_from_calls) {
         ck_assert_int_eq(store_begin(st, STORE_DURABLE), 0);
         ck_assert_int_eq(store_outbox_insert(st, &rep, &rid), 0);
         ck_assert_int_eq(store_commit(st), 0);
-        ck_assert_int_eq(store_outbox_delivered(st, rid, "inc-1", NULL, "ACK 0001 from arc", 1, T0 + 2), 0);
+        ck_assert_int_eq(store_outbox_delivered(st, rid, "inc-1", NULL, "ACK 0001 from arc", "arc", 1, T0 + 2), 0);
+        /* On the timeline as the receiver's, over DC-09, not the dispatch center's. */
+        ck_assert_int_eq(scalar("SELECT count(*) FROM timeline WHERE incident = 'inc-1' AND event = 'receiver_delivered' "
+                                "AND actor = 'receiver:arc' AND channel = 'dc09' AND note = 'ACK 0001 from arc, attempt 1'"),
+                         1);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM timeline WHERE event = 'dispatch_delivered'"), 0);
         rep.key = "key-r2";
         ck_assert_int_eq(store_begin(st, STORE_DURABLE), 0);
         ck_assert_int_eq(store_outbox_insert(st, &rep, &rid), 0);
