@@ -574,6 +574,27 @@ START_TEST(test_critical_acked_by_a_person_silences_the_siren_at_once) {
 }
 END_TEST
 
+/* Issue 15: a DC-09 receiver's ACK takes charge like the dispatch center's
+ * case id, on the record as the receiver's, and a fire's siren keeps
+ * sounding (a centre is not someone at the door). */
+START_TEST(test_critical_acked_by_a_dc09_receiver_is_the_receivers_and_keeps_the_siren) {
+        raise_at(0, INCIDENT_FIRE, SEVERITY_CRITICAL, "smoke");
+        forget();
+        now_s = 5;
+        incidents_center_answered(m, "T-1", "ACK 0001 from arc", "arc", mono_at(5), wall_at(5), &out);
+        collect();
+        ck_assert_msg(n_lines >= 4, "%s", dump(0));
+        ck_assert_msg(matches(lines[0], "@5 STATE T-1 acked"), "%s", dump(0));
+        ck_assert_msg(matches(lines[1], "@5 TL T-1 ack receiver:arc/dc09 'ACK 0001 from arc'"), "%s", dump(0));
+        ck_assert_msg(matches(lines[2], "@5 LOG incident T-1: ack by receiver:arc via dc09 — now acked"), "%s", dump(0));
+        for (size_t i = 0; i < n_lines; i++)
+                if (matches(lines[i], "*NOTIFY*"))
+                        ck_assert_msg(matches(lines[i], "*'update'*"), "%s", dump(0));
+        forget();
+        outputs_are(SIREN_CONTINUOUS, true);
+}
+END_TEST
+
 START_TEST(test_sos_is_critical_too) {
         raise_at(0, INCIDENT_SOS, SEVERITY_CRITICAL, NULL);
         EXPECT("@0 LOG incident T-1 opened: sos (critical) — *",
@@ -1330,6 +1351,7 @@ int main(void) {
         tcase_add_test(t, test_a_step_without_contacts_is_skipped_and_the_next_keeps_its_time);
         tcase_add_test(t, test_critical_calls_the_center_and_notifies_everyone_at_once);
         tcase_add_test(t, test_critical_acked_by_a_person_silences_the_siren_at_once);
+        tcase_add_test(t, test_critical_acked_by_a_dc09_receiver_is_the_receivers_and_keeps_the_siren);
         tcase_add_test(t, test_sos_is_critical_too);
         tcase_add_test(t, test_second_sensor_joining_a_called_fire_sends_an_update_call);
         tcase_add_test(t, test_second_sensor_before_the_call_is_recorded_and_one_after_it_is_an_update);
