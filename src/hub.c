@@ -35,6 +35,7 @@
 
 #define LOG_FLUSH_DELAY (500 * USEC_PER_MSEC)
 #define LOG_FLUSH_BATCH 4096
+#define LOG_FLUSH_CHUNK 256     /* rows per turn of the loop once a batch is full */
 /* The WAL is checkpointed once the loop has been quiet this long. */
 #define CHECKPOINT_IDLE (200 * USEC_PER_MSEC)
 /* Refusal counts go to the database, history is pruned, the broker's
@@ -71,6 +72,7 @@ struct hub {
         size_t n_taps;
         sd_event_source *timer;         /* the rules' and the ladders' next deadline */
         sd_event_source *flush;         /* the sensor log */
+        sd_event_source *flush_more;    /* ... a full batch, a chunk per turn */
         sd_event_source *checkpoint;    /* the WAL, when idle */
         sd_event_source *housekeeping;
         char *config_topic;
@@ -127,8 +129,12 @@ static void on_event(const struct event *ev, void *userdata) {
         if (ev->attr == ATTR_LOCATION)
                 keep_location(h, ev);
         else if (h->store && store_log_event(h->store, h->cfg->sensors[ev->sensor].id, ev) == 0) {
-                if (store_log_pending(h->store) >= LOG_FLUSH_BATCH)
-                        (void) on_flush(h->flush, 0, h);
+                /* A full batch goes out a chunk per turn of the loop, so an
+                 * alarm never waits for thousands of rows (5-9 ms). */
+                if (store_log_pending(h->store) >= 4 * LOG_FLUSH_BATCH)
+                        (void) on_flush(h->flush, 0, h);        /* the chunks fell behind */
+                else if (store_log_pending(h->store) >= LOG_FLUSH_BATCH)
+                        (void) sd_event_source_set_enabled(h->flush_more, SD_EVENT_ONESHOT);
                 else if (sd_event_source_get_enabled(h->flush, NULL) == 0) {
                         (void) sd_event_source_set_time_relative(h->flush, LOG_FLUSH_DELAY);
                         (void) sd_event_source_set_enabled(h->flush, SD_EVENT_ONESHOT);
@@ -568,9 +574,8 @@ static char *health_body(void *userdata) {
 
 /* --- timers of the store ------------------------------------------------------ */
 
-static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct hub *h = userdata;
-        int r = store_flush(h->store);
+static int flush_log(struct hub *h, size_t max) {
+        int r = store_flush_some(h->store, max);
 
         if (r < 0)
                 log_warning_errno(r, "sensor log: batch of %zu events not written: %m, will retry",
@@ -585,6 +590,19 @@ static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
                 check_storage(h);
                 settle(h);
         }
+        return r;
+}
+
+static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) flush_log(userdata, SIZE_MAX);
+        return 0;
+}
+
+static int on_flush_more(sd_event_source *s, void *userdata) {
+        struct hub *h = userdata;
+
+        if (flush_log(h, LOG_FLUSH_CHUNK) >= 0 && store_log_pending(h->store) >= LOG_FLUSH_CHUNK)
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         return 0;
 }
 
@@ -690,6 +708,7 @@ static int setup_loop(struct hub *h) {
                                    clock_real_duration(100 * USEC_PER_MSEC), on_timer, h)) < 0 ||
             (r = sd_event_add_time(h->event, &h->flush, CLOCK_MONOTONIC, UINT64_MAX, 10 * USEC_PER_MSEC, on_flush,
                                    h)) < 0 ||
+            (r = sd_event_add_defer(h->event, &h->flush_more, on_flush_more, h)) < 0 ||
             (r = sd_event_add_time(h->event, &h->checkpoint, CLOCK_MONOTONIC, UINT64_MAX, 50 * USEC_PER_MSEC,
                                    on_checkpoint, h)) < 0 ||
             (r = sd_event_add_time_relative(h->event, &h->housekeeping, CLOCK_MONOTONIC,
@@ -698,6 +717,7 @@ static int setup_loop(struct hub *h) {
                 return r;
         (void) sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(h->flush, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(h->flush_more, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(h->checkpoint, SD_EVENT_OFF);
         /* Idle loops stay idle at a low priority. */
         (void) sd_event_source_set_priority(h->checkpoint, SD_EVENT_PRIORITY_IDLE);
@@ -906,6 +926,7 @@ void hub_free(struct hub *h) {
         store_close(h->store);
         sd_event_source_disable_unref(h->timer);
         sd_event_source_disable_unref(h->flush);
+        sd_event_source_disable_unref(h->flush_more);
         sd_event_source_disable_unref(h->checkpoint);
         sd_event_source_disable_unref(h->housekeeping);
         free(h->taps);

@@ -868,8 +868,12 @@ int store_log_event(struct store *s, const char *sensor, const struct event *ev)
 }
 
 int store_flush(struct store *s) {
+        return store_flush_some(s, SIZE_MAX);
+}
+
+int store_flush_some(struct store *s, size_t max) {
         sqlite3_stmt *q = s->st[ST_LOG_INSERT];
-        size_t n = s->n_batch;
+        size_t n = s->n_batch < max ? s->n_batch : max;
         int r;
 
         if (n == 0)
@@ -886,7 +890,8 @@ int store_flush(struct store *s) {
                         return r;
                 }
         }
-        s->n_batch = 0;
+        s->n_batch -= n;
+        memmove(s->batch, s->batch + n, s->n_batch * sizeof *s->batch);
         r = store_commit(s);
         return r < 0 ? r : (int) n;
 }

@@ -171,6 +171,8 @@ int store_refusals_add(struct store *s, uint64_t at, const char *what, const cha
 int store_log_event(struct store *s, const char *sensor, const struct event *ev);
 /* Writes the queued sensor events in one relaxed transaction; how many. */
 int store_flush(struct store *s);
+/* The same for at most max of them, the oldest first; the rest stay queued. */
+int store_flush_some(struct store *s, size_t max);
 size_t store_log_pending(const struct store *s);
 /* Motion and door events since (wall usec), for the activity report. */
 int store_activity_foreach(struct store *s, uint64_t since, int (*cb)(uint64_t at, const char *sensor, void *ud),

@@ -429,6 +429,31 @@ START_TEST(test_store_sensor_log_is_batched_until_flushed) {
 }
 END_TEST
 
+/* A full batch is written a chunk at a time (hub.c, so an alarm never
+ * waits for thousands of rows): the oldest first, none lost or repeated. */
+START_TEST(test_store_sensor_log_flushes_in_chunks_oldest_first) {
+        struct event ev = { .sensor = 0, .attr = ATTR_BATTERY, .value = 97, .wall = T0 };
+
+        open_store();
+        for (int i = 0; i < 300; i++) {
+                ev.wall = T0 + (uint64_t) i;
+                ck_assert_int_eq(store_log_event(st, "kitchen_smoke", &ev), 0);
+        }
+        ck_assert_int_eq(store_flush_some(st, 256), 256);
+        ck_assert_uint_eq(store_log_pending(st), 44);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM sensor_log"), 256);
+        ck_assert_int_eq(scalar("SELECT max(at) FROM sensor_log"), (long long) (T0 + 255));
+        ev.wall = T0 + 300;
+        ck_assert_int_eq(store_log_event(st, "kitchen_smoke", &ev), 0);
+        ck_assert_int_eq(store_flush_some(st, 256), 45);
+        ck_assert_uint_eq(store_log_pending(st), 0);
+        ck_assert_int_eq(scalar("SELECT count(DISTINCT at) FROM sensor_log"), 301);
+        ck_assert_int_eq(scalar("SELECT min(at) FROM sensor_log"), (long long) T0);
+        ck_assert_int_eq(scalar("SELECT max(at) FROM sensor_log"), (long long) (T0 + 300));
+        ck_assert_int_eq(store_flush_some(st, 256), 0);
+}
+END_TEST
+
 /* The sensor log commits without an fsync of its own; whatever commits
  * next (an alarm) must be back on synchronous=FULL. */
 START_TEST(test_store_alarm_commits_stay_fully_synced_around_log_batches) {
@@ -646,6 +671,7 @@ int main(void) {
         tcase_add_test(t, test_store_attach_adds_a_trigger_and_a_further_call);
         tcase_add_test(t, test_store_open_incident_counts_dc09_reports_apart_from_calls);
         tcase_add_test(t, test_store_sensor_log_is_batched_until_flushed);
+        tcase_add_test(t, test_store_sensor_log_flushes_in_chunks_oldest_first);
         tcase_add_test(t, test_store_alarm_commits_stay_fully_synced_around_log_batches);
         tcase_add_test(t, test_store_close_flushes_the_pending_log);
         tcase_add_test(t, test_store_refuses_a_database_from_a_newer_schema);
