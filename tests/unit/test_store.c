@@ -410,14 +410,19 @@ START_TEST(test_store_attach_adds_a_trigger_and_a_further_call) {
 }
 END_TEST
 
-START_TEST(test_store_sensor_log_is_batched_until_flushed) {
+/* Queues n battery readings of 97 from kitchen_smoke at T0, T0 + 1, ... */
+static void queue_battery(int n) {
         struct event ev = { .sensor = 0, .attr = ATTR_BATTERY, .value = 97, .wall = T0 };
 
-        open_store();
-        for (int i = 0; i < 300; i++) {
+        for (int i = 0; i < n; i++) {
                 ev.wall = T0 + (uint64_t) i;
                 ck_assert_int_eq(store_log_event(st, "kitchen_smoke", &ev), 0);
         }
+}
+
+START_TEST(test_store_sensor_log_is_batched_until_flushed) {
+        open_store();
+        queue_battery(300);
         ck_assert_uint_eq(store_log_pending(st), 300);
         ck_assert_int_eq(scalar("SELECT count(*) FROM sensor_log"), 0);
         ck_assert_int_eq(store_flush(st), 300);
@@ -432,18 +437,14 @@ END_TEST
 /* A full batch is written a chunk at a time (hub.c, so an alarm never
  * waits for thousands of rows): the oldest first, none lost or repeated. */
 START_TEST(test_store_sensor_log_flushes_in_chunks_oldest_first) {
-        struct event ev = { .sensor = 0, .attr = ATTR_BATTERY, .value = 97, .wall = T0 };
+        struct event ev = { .sensor = 0, .attr = ATTR_BATTERY, .value = 97, .wall = T0 + 300 };
 
         open_store();
-        for (int i = 0; i < 300; i++) {
-                ev.wall = T0 + (uint64_t) i;
-                ck_assert_int_eq(store_log_event(st, "kitchen_smoke", &ev), 0);
-        }
+        queue_battery(300);
         ck_assert_int_eq(store_flush_some(st, 256), 256);
         ck_assert_uint_eq(store_log_pending(st), 44);
         ck_assert_int_eq(scalar("SELECT count(*) FROM sensor_log"), 256);
         ck_assert_int_eq(scalar("SELECT max(at) FROM sensor_log"), (long long) (T0 + 255));
-        ev.wall = T0 + 300;
         ck_assert_int_eq(store_log_event(st, "kitchen_smoke", &ev), 0);
         ck_assert_int_eq(store_flush_some(st, 256), 45);
         ck_assert_uint_eq(store_log_pending(st), 0);
